@@ -1,0 +1,68 @@
+# Truss: `make run` for a working local console, `make test` for the whole suite.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY := .venv/bin/python
+VENV_STAMP := .venv/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+export TRUSS_ORY_CACHE ?= $(HOME)/.cache/truss/ory
+
+.PHONY: help venv ory-build ory-up ory-down ory-status migrate demo run test test-unit lint typecheck bench clean
+
+help:
+	@echo "make run         install everything, start Hydra + Kratos + Truss on 127.0.0.1:8000 with demo data"
+	@echo "make test        ruff, mypy and the whole pytest suite (starts its own Hydra + Kratos)"
+	@echo "make ory-build   build the pinned Hydra/Kratos binaries into $(TRUSS_ORY_CACHE) (once)"
+	@echo "make ory-up / ory-down / ory-status   manage the local Hydra + Kratos (var/ory/)"
+
+$(VENV_STAMP): pyproject.toml
+	@test -x $(PY) || python3.11 -m venv .venv || python3 -m venv .venv
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@rm -f .venv/.installed-*; touch $@
+
+venv: $(VENV_STAMP)
+
+ory-build:
+	@bash scripts/ory-build.sh all
+
+ory-up: ory-build venv
+	@$(PY) -m truss.devstack up
+
+ory-down:
+	@$(PY) -m truss.devstack down
+
+ory-status:
+	@$(PY) -m truss.devstack status
+
+.env:
+	@sed -e "s/^SECRET_KEY=.*/SECRET_KEY=$$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 40)/" .env.example > .env
+	@echo "Wrote .env (DEBUG=true, SQLite under var/)."
+
+migrate: venv .env
+	@mkdir -p var
+	$(PY) manage.py migrate --noinput
+
+demo: migrate ory-up
+	$(PY) manage.py seed_demo
+
+run: demo
+	@echo "Truss on http://127.0.0.1:8000  (Ctrl-C stops Truss; 'make ory-down' stops Hydra and Kratos)"
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+lint: venv
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+typecheck: venv
+	.venv/bin/mypy .
+
+test: venv ory-build lint typecheck
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: venv
+	$(PY) -m pytest -m "not integration and not browser" $(PYTEST_ARGS)
+
+bench: venv ory-build
+	$(PY) bench/audit_list.py
+
+clean:
+	rm -rf var staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,30 @@
+"""Test settings: the real settings module, with test-friendly environment defaults set first."""
+
+from __future__ import annotations
+
+import os
+
+for key, value in {
+    "DEBUG": "false",
+    "SECRET_KEY": "test-secret-key-not-for-production-0123456789abcdef",
+    "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
+    "SECURE_SSL_REDIRECT": "false",
+    "SESSION_COOKIE_SECURE": "false",
+    "CSRF_COOKIE_SECURE": "false",
+    "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
+    # Unit tests see these; integration fixtures point them at the real stack they start.
+    "HYDRA_ADMIN_URL": "http://127.0.0.1:9",
+    "HYDRA_PUBLIC_URL": "http://127.0.0.1:9",
+    "KRATOS_ADMIN_URL": "http://127.0.0.1:9",
+    "KRATOS_PUBLIC_URL": "http://127.0.0.1:9",
+    "HYDRA_TIMEOUT": "3",
+    "KRATOS_TIMEOUT": "3",
+}.items():
+    os.environ.setdefault(key, value)
+
+from truss.settings import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; never in production
+# Serve static files from the finders: tests never run collectstatic.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,68 @@
+"""Tenant API keys: `truss_sk_<8 visible chars><40 secret chars>`, stored as a SHA-256 digest.
+
+The keys carry 240 bits of randomness, so a fast digest is enough (no password hashing needed) and lets
+every API request authenticate with one indexed lookup by prefix plus a constant-time compare.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import string
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from truss.models import ApiKey, Tenant
+
+KEY_PREFIX = "truss_sk_"
+_VISIBLE = 8
+_ALPHABET = string.ascii_letters + string.digits
+_KEY_RE = re.compile(rf"^{KEY_PREFIX}[A-Za-z0-9]{{{_VISIBLE + 40}}}$")
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def generate(
+    tenant: Tenant, role: str, *, name: str = "", created_by: User | None = None
+) -> tuple[ApiKey, str]:
+    """Create a key; returns the stored row and the plaintext key, which is never retrievable again."""
+    raw = KEY_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(_VISIBLE + 40))
+    key = ApiKey.objects.create(
+        tenant=tenant,
+        role=role,
+        name=name,
+        prefix=raw[: len(KEY_PREFIX) + _VISIBLE],
+        digest=_digest(raw),
+        created_by=created_by if created_by is not None and created_by.pk else None,
+    )
+    return key, raw
+
+
+def authenticate(raw: str | None) -> ApiKey | None:
+    """The active key matching `raw`, or None. Records the last-use time at a coarse resolution."""
+    if not raw or not _KEY_RE.match(raw):
+        return None
+    key = ApiKey.objects.select_related("tenant").filter(prefix=raw[: len(KEY_PREFIX) + _VISIBLE]).first()
+    if key is None or not hmac.compare_digest(key.digest, _digest(raw)) or not key.is_active:
+        return None
+    now = timezone.now()
+    # One write per key per minute at most, not one per request.
+    if key.last_used_at is None or now - key.last_used_at > timedelta(
+        seconds=settings.API_KEY_LAST_USED_RESOLUTION
+    ):
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key
+
+
+def revoke(key: ApiKey) -> None:
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class TrussConfig(AppConfig):
+    name = "truss"
+    verbose_name = "Truss"
+
+    def ready(self) -> None:
+        from truss import checks  # noqa: F401  (registers system checks)

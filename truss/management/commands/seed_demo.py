@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from truss import apikeys, hydra, kratos
+from truss.models import ApiKey, Tenant
+
+DEMO_USER_EMAIL = "jane@example.test"
+DEMO_USER_PASSWORD = "demo-user-password"  # dev data only, printed for `make run`
+
+
+class Command(BaseCommand):
+    help = "Create the demo tenant, operator, API key, OAuth2 client and end user (idempotent), and print logins."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("create_tenant", "demo", name="Demo Inc.", stdout=self.stdout)
+        tenant = Tenant.objects.get(slug="demo")
+        password = "demo-operator-pw"
+        exists = get_user_model().objects.filter(username="demo").exists()
+        call_command("create_operator", "demo", tenant="demo", role="admin", password=password,
+                     superuser=True, stdout=self.stdout)  # fmt: skip
+        lines = [
+            "",
+            "Demo ready:",
+            "  Console   http://127.0.0.1:8000/console/",
+            f"  Operator  demo / {password}" + (" (existing account: password reset)" if exists else ""),
+        ]
+        if not ApiKey.objects.filter(tenant=tenant, name="demo").exists():
+            _, raw = apikeys.generate(tenant, "service_role", name="demo")
+            lines.append(f"  API key   {raw}   (service_role; shown once)")
+        try:
+            page = hydra.list_clients(owner=tenant.hydra_owner, client_name="Demo web app", page_size=1)
+            client = page.items[0] if page.items else hydra.create_client({
+                "client_name": "Demo web app",
+                "owner": tenant.hydra_owner,
+                "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
+                "response_types": ["code"],
+                "redirect_uris": ["http://127.0.0.1:8000/callback"],
+                "scope": "openid offline_access profile email",
+                "token_endpoint_auth_method": "client_secret_basic",
+            })  # fmt: skip
+            secret = (
+                f" secret {client.client_secret}"
+                if client.client_secret
+                else " (secret shown at creation only)"
+            )
+            lines.append(f"  Client    {client.client_id}{secret}")
+        except hydra.HydraError as exc:
+            lines.append(f"  Client    not created: {exc}")
+        try:
+            if not kratos.list_identities(credentials_identifier=DEMO_USER_EMAIL).items:
+                kratos.create_identity(email=DEMO_USER_EMAIL, password=DEMO_USER_PASSWORD, name="Jane Doe")
+            lines.append(f"  End user  {DEMO_USER_EMAIL} / {DEMO_USER_PASSWORD}  (Kratos identity)")
+        except kratos.KratosError as exc:
+            lines.append(f"  End user  not created: {exc}")
+        self.stdout.write("\n".join(lines))

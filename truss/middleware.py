@@ -1,0 +1,93 @@
+"""Cross-cutting behaviour: request ids, htmx messages/redirects, and upstream outages as friendly pages."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+
+from django.contrib.messages import get_messages
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.utils.cache import patch_vary_headers
+
+from truss import hydra, kratos
+
+log = logging.getLogger(__name__)
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._\-]{8,64}$")
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+class RequestIdMiddleware:
+    """Takes a sane X-Request-ID from the proxy or makes one; it is echoed back and stored in audit events."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request.request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
+        return response
+
+
+class HtmxMessagesMiddleware:
+    """htmx responses vary on HX-Request and carry pending messages as an out-of-band swap."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        patch_vary_headers(response, ("HX-Request",))
+        if not getattr(request, "htmx", False) or response.streaming or "HX-Location" in response:
+            return response
+        if response.get("Content-Type", "").startswith("text/html") and 200 <= response.status_code < 300:
+            storage = get_messages(request)
+            if len(storage):
+                html = render_to_string(
+                    "components/messages.html", {"messages": storage, "oob": True}, request
+                )
+                response.content += html.encode()
+        return response
+
+
+class HtmxRedirectMiddleware:
+    """Turns a redirect answering an htmx request into HX-Location, so htmx navigates instead of swapping."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if getattr(request, "htmx", False) and response.status_code in (301, 302, 303, 307, 308):
+            location = response["Location"]
+            response = HttpResponse(status=204)
+            response["HX-Location"] = location
+        return response
+
+
+class UpstreamUnavailableMiddleware:
+    """Hydra or Kratos errors that a view did not handle become a clear page, never a 500."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        if isinstance(exc, hydra.HydraUnavailable | kratos.KratosUnavailable):
+            service = "Hydra" if isinstance(exc, hydra.HydraUnavailable) else "Kratos"
+            log.warning("%s unavailable during %s: %s", service, request.path, exc)
+            response = TemplateResponse(request, "truss/unavailable.html", {"service": service}, status=503)
+            response["Retry-After"] = "5"
+            return response.render()
+        if isinstance(exc, hydra.HydraError | kratos.KratosError):
+            log.warning("upstream error during %s: %s", request.path, exc)
+            return TemplateResponse(request, "truss/upstream_error.html", {"error": exc}, status=502).render()
+        return None

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+
+class Tenant(models.Model):
+    """An operator organisation. Its slug is written into Hydra's `owner` field of every client it creates."""
+
+    slug = models.SlugField(max_length=63, unique=True)
+    name = models.CharField(max_length=200)
+    logo_url = models.URLField(blank=True)
+    accent_color = models.CharField(
+        max_length=7,
+        blank=True,
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour like #2563eb.")],
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def hydra_owner(self) -> str:
+        # Prefixed so that clients created outside Truss (owner "" or anything else) never match a tenant.
+        return f"truss:{self.slug}"
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+    VIEWER = "viewer", "Viewer"
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "tenant"], name="one_membership_per_tenant")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.tenant} ({self.role})"
+
+
+class ApiKeyRole(models.TextChoices):
+    SERVICE_ROLE = "service_role", "service_role (full access to the tenant's clients)"
+    ANON = "anon", "anon (read-only: discovery)"
+
+
+class ApiKey(models.Model):
+    """A tenant API key. Only a SHA-256 digest of the key is stored; the key itself is shown once."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, blank=True)
+    role = models.CharField(max_length=16, choices=ApiKeyRole.choices)
+    prefix = models.CharField(max_length=24, unique=True)  # "truss_sk_ab12cd34", visible in lists and logs
+    digest = models.CharField(max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.role})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class AuditEvent(models.Model):
+    """Append-only record of every mutation. Rows are chained: `hash` covers the row and the previous hash."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success"
+        FAILURE = "failure"
+        DENIED = "denied"
+
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    actor = models.CharField(max_length=200)  # "user:alice", "apikey:truss_sk_ab12cd34", "system"
+    action = models.CharField(max_length=100)  # e.g. "oauth2.client.create"
+    target = models.CharField(max_length=300, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    request_id = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    detail = models.TextField(blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # Keyset pagination: every list query is "tenant [+ one filter] ORDER BY id DESC LIMIT n".
+            models.Index(fields=["tenant", "-id"], name="audit_tenant_id"),
+            models.Index(fields=["tenant", "action", "-id"], name="audit_tenant_action_id"),
+            models.Index(fields=["tenant", "actor", "-id"], name="audit_tenant_actor_id"),
+            models.Index(fields=["tenant", "target", "-id"], name="audit_tenant_target_id"),
+            models.Index(fields=["created_at"], name="audit_created_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action} {self.outcome}"
+
+
+class AuditChainHead(models.Model):
+    """One row holding the last hash; locking it serialises appends so the chain never forks."""
+
+    last_hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return self.last_hash
