@@ -55,7 +55,7 @@ class TestAccess:
 
 class TestApiKeysPage:
     def test_it_shows_a_new_key_once(self, tenant_admin, tenant):
-        response = tenant_admin.post(reverse("api_key_create"), {"name": "ci", "role": "service_role"})
+        response = tenant_admin.post(reverse("api_keys"), {"name": "ci", "role": "service_role"})
         assert response.status_code == 201
         raw = re.search(rb"truss_sk_[A-Za-z0-9]{48}", response.content).group().decode()
         assert response["Cache-Control"] == "no-store"
@@ -65,7 +65,7 @@ class TestApiKeysPage:
         assert event.outcome == "success" and raw not in str(event.after)
 
     def test_it_rejects_an_unknown_role_and_audits_the_failure(self, tenant_admin):
-        response = tenant_admin.post(reverse("api_key_create"), {"role": "superuser"})
+        response = tenant_admin.post(reverse("api_keys"), {"role": "superuser"})
         assert response.status_code == 400
         assert not ApiKey.objects.exists()
         assert AuditEvent.objects.get(action="apikey.create").outcome == "failure"
@@ -89,7 +89,7 @@ class TestApiKeysPage:
     def test_it_requires_csrf_on_forms(self, make_operator, tenant):
         client = Client(enforce_csrf_checks=True)
         client.force_login(make_operator(tenant, "admin"))
-        assert client.post(reverse("api_key_create"), {"role": "anon"}).status_code == 403
+        assert client.post(reverse("api_keys"), {"role": "anon"}).status_code == 403
         assert not ApiKey.objects.exists()
 
 
@@ -176,3 +176,43 @@ class TestHydraDown:
         assert response["Retry-After"] == "5"
         health = client.get("/api/hydra/health")
         assert health.status_code == 503 and health.json()["status"] == "degraded"
+
+
+class TestHtmxRedirects:
+    def test_it_turns_a_fragment_requests_redirect_into_hx_location(self, tenant_admin, tenant, make_api_key):
+        make_api_key(tenant)
+        key = ApiKey.objects.get()
+        response = tenant_admin.post(reverse("api_key_revoke", args=[key.pk]), headers={"HX-Request": "true"})
+        assert response.status_code == 204
+        assert response["HX-Location"] == reverse("api_keys")
+
+    def test_it_lets_boosted_requests_follow_the_redirect(self, tenant_admin, tenant, make_api_key):
+        make_api_key(tenant)
+        key = ApiKey.objects.get()
+        headers = {"HX-Request": "true", "HX-Boosted": "true"}
+        response = tenant_admin.post(reverse("api_key_revoke", args=[key.pk]), headers=headers)
+        assert response.status_code == 302
+        assert response["Location"] == reverse("api_keys")
+
+
+class TestAuditDateFilter:
+    def test_it_keeps_only_events_of_the_chosen_days(self, console, tenant):
+        import datetime as dt
+
+        from django.utils import timezone
+
+        for days_ago in (3, 2, 2, 1, 0):
+            event = audit.record(None, "x", tenant=tenant, target=f"d{days_ago}", actor="system")
+            AuditEvent.objects.filter(pk=event.pk).update(
+                created_at=timezone.now() - dt.timedelta(days=days_ago)
+            )
+        two_days_ago = (timezone.now() - dt.timedelta(days=2)).date().isoformat()
+        yesterday = (timezone.now() - dt.timedelta(days=1)).date().isoformat()
+        client = console("viewer")
+        picked = client.get(reverse("audit_log"), {"since": two_days_ago, "until": yesterday}).context[
+            "events"
+        ]
+        assert [e.target for e in picked] == ["d1", "d2", "d2"]
+        future = (timezone.now() + dt.timedelta(days=5)).date().isoformat()
+        assert client.get(reverse("audit_log"), {"since": future}).context["events"] == []
+        assert len(client.get(reverse("audit_log"), {"until": future}).context["events"]) == 5

@@ -395,12 +395,13 @@ def _check_kind(kind: str) -> FlowKind:
 def is_ready() -> bool:
     """Whether Kratos and its database answer; False instead of raising so health pages can render."""
     # Reference: https://www.ory.sh/docs/kratos/reference/api#tag/metadata/operation/isReady
-    return ory_http.is_ready(_SERVICE)
+    # Kratos's admin port answers /health/ready with a 307 to /admin/health/ready (v1.3.1, measured).
+    return ory_http.is_ready(_SERVICE, "/admin/health/ready")
 
 
 def get_version() -> str:
     # Reference: https://www.ory.sh/docs/kratos/reference/api#tag/metadata/operation/getVersion
-    return ory_http.get_version(_SERVICE)
+    return ory_http.get_version(_SERVICE, "/admin/version")
 
 
 # --- Sessions ---------------------------------------------------------------------------------------------

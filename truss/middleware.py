@@ -57,14 +57,17 @@ class HtmxMessagesMiddleware:
 
 
 class HtmxRedirectMiddleware:
-    """Turns a redirect answering an htmx request into HX-Location, so htmx navigates instead of swapping."""
+    """Turns a redirect answering a fragment (non-boosted) htmx request into HX-Location, so htmx navigates
+    instead of swapping a whole page into the fragment. Boosted requests keep the plain redirect: the XHR follows
+    it with the same headers, gets the full page and htmx records the final URL."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if getattr(request, "htmx", False) and response.status_code in (301, 302, 303, 307, 308):
+        htmx = getattr(request, "htmx", None)
+        if htmx and not htmx.boosted and response.status_code in (301, 302, 303, 307, 308):
             location = response["Location"]
             response = HttpResponse(status=204)
             response["HX-Location"] = location

@@ -391,18 +391,18 @@ def request_json(service: Service, method: str, url: str, **kwargs: Any) -> Any:
     return json_body(service, request(service, method, url, **kwargs))
 
 
-def is_ready(service: Service) -> bool:
-    """GET {admin}/health/ready (both Hydra and Kratos): False instead of raising, for health pages."""
+def is_ready(service: Service, path: str = "/health/ready") -> bool:
+    """GET {admin}{path}: False instead of raising, for health pages."""
     try:
-        request(service, "GET", service.admin_url("/health/ready"))
+        request(service, "GET", service.admin_url(path))
     except OryError:
         return False
     return True
 
 
-def get_version(service: Service) -> str:
-    """GET {admin}/version (both Hydra and Kratos) -> {"version": "v2.3.0"}."""
-    data = request_json(service, "GET", service.admin_url("/version"))
+def get_version(service: Service, path: str = "/version") -> str:
+    """GET {admin}{path} -> {"version": "v2.3.0"}."""
+    data = request_json(service, "GET", service.admin_url(path))
     version = data.get("version") if isinstance(data, Mapping) else None
     if not isinstance(version, str):
         raise service.errors.base(None, "invalid_response", "version missing from /version")

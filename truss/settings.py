@@ -71,6 +71,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "truss.tenancy.context_processor",
+                "truss.context_processors.htmx_base",
             ],
         },
     },

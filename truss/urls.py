@@ -17,7 +17,6 @@ urlpatterns = [
     path("console/tenant/", views.switch_tenant, name="switch_tenant"),
     path("console/audit/", views.audit_log, name="audit_log"),
     path("console/api-keys/", views.api_keys, name="api_keys"),
-    path("console/api-keys/new", views.api_key_create, name="api_key_create"),
     path("console/api-keys/<int:key_id>/revoke", views.api_key_revoke, name="api_key_revoke"),
     path("", RedirectView.as_view(pattern_name="overview"), name="home"),
     path("", include("bridge.urls")),

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST, require_safe
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from truss import apikeys, audit, hydra, kratos, tenancy
 from truss.forms import ApiKeyCreateForm, AuditFilterForm, ConfirmForm, TenantSwitchForm
@@ -65,6 +65,16 @@ def switch_tenant(request: TenantRequest) -> HttpResponse:
     return redirect(back)
 
 
+def _first_id_at_or_after(day: dt.date) -> int:
+    moment = dt.datetime.combine(day, dt.time.min, dt.UTC)
+    first = (
+        AuditEvent.objects.filter(created_at__gte=moment)
+        .order_by("created_at", "id")
+        .values_list("id", flat=True)
+    )
+    return first.first() or (AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+
+
 def _audit_queryset(request: TenantRequest, form: AuditFilterForm) -> QuerySet[AuditEvent]:
     events = AuditEvent.objects.filter(tenant=request.tenant)
     data = form.cleaned_data
@@ -74,12 +84,12 @@ def _audit_queryset(request: TenantRequest, form: AuditFilterForm) -> QuerySet[A
         events = events.filter(actor=data["actor"])
     if data.get("target"):
         events = events.filter(target=data["target"])
+    # Appends are serialised by the chain-head lock, so created_at never decreases as id grows: a date bound
+    # becomes an id bound found with one created_at index lookup, and the page stays a pure keyset range.
     if data.get("since"):
-        events = events.filter(created_at__gte=dt.datetime.combine(data["since"], dt.time.min, dt.UTC))
+        events = events.filter(id__gte=_first_id_at_or_after(data["since"]))
     if data.get("until"):
-        events = events.filter(
-            created_at__lt=dt.datetime.combine(data["until"], dt.time.min, dt.UTC) + dt.timedelta(1)
-        )
+        events = events.filter(id__lt=_first_id_at_or_after(data["until"] + dt.timedelta(days=1)))
     if data.get("before"):
         events = events.filter(id__lt=data["before"])
     return events.order_by("-id")
@@ -106,36 +116,38 @@ def audit_log(request: TenantRequest) -> HttpResponse:
         "next_query": older.urlencode() if has_more else None,
         "first_query": filters.urlencode() if "before" in request.GET else None,
     }
-    template = "truss/audit_log.html#audit-table" if request.htmx else "truss/audit_log.html"
+    partial = request.htmx and not request.htmx.boosted
+    template = "truss/audit_log.html#audit-table" if partial else "truss/audit_log.html"
     return TemplateResponse(request, template, context)
 
 
-@require_GET
+def _api_keys_page(
+    request: TenantRequest, form: ApiKeyCreateForm, status: int = 200, **extra: object
+) -> HttpResponse:
+    keys = ApiKey.objects.filter(tenant=request.tenant).select_related("created_by")
+    return TemplateResponse(
+        request, "truss/api_keys.html", {"keys": keys, "form": form, **extra}, status=status
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
 @tenancy.tenant_view(min_role=Role.ADMIN)
 def api_keys(request: TenantRequest) -> HttpResponse:
-    """The tenant's API keys and a form to create one."""
-    keys = ApiKey.objects.filter(tenant=request.tenant).select_related("created_by")
-    return TemplateResponse(request, "truss/api_keys.html", {"keys": keys, "form": ApiKeyCreateForm()})
-
-
-@require_POST
-@tenancy.tenant_view(min_role=Role.ADMIN)
-def api_key_create(request: TenantRequest) -> HttpResponse:
+    """The tenant's API keys; POST creates one and shows it once."""
+    if request.method != "POST":
+        return _api_keys_page(request, ApiKeyCreateForm())
     form = ApiKeyCreateForm(request.POST)
     if not form.is_valid():
         audit.record(request, "apikey.create", tenant=request.tenant, outcome=AuditEvent.Outcome.FAILURE,
                      after=dict(request.POST.items()), detail=form.errors.as_text())  # fmt: skip
-        keys = ApiKey.objects.filter(tenant=request.tenant)
-        return TemplateResponse(request, "truss/api_keys.html", {"keys": keys, "form": form}, status=400)
+        return _api_keys_page(request, form, status=400)
     key, raw = apikeys.generate(
         request.tenant, form.cleaned_data["role"], name=form.cleaned_data["name"], created_by=request.user
     )
     audit.record(request, "apikey.create", tenant=request.tenant, target=key.prefix,
                  after={"prefix": key.prefix, "role": key.role, "name": key.name})  # fmt: skip
     # Shown exactly once: rendered here, never stored in plaintext, never put in the session.
-    keys = ApiKey.objects.filter(tenant=request.tenant)
-    context = {"keys": keys, "form": ApiKeyCreateForm(), "new_key": raw, "new_key_row": key}
-    response = TemplateResponse(request, "truss/api_keys.html", context, status=201)
+    response = _api_keys_page(request, ApiKeyCreateForm(), status=201, new_key=raw, new_key_row=key)
     response["Cache-Control"] = "no-store"
     return response
 

@@ -454,14 +454,14 @@ class TestIdentities:
         kratos.delete_identity_sessions(IDENTITY_ID)
 
     def test_it_is_ready_only_when_kratos_says_so(self, rsps: responses.RequestsMock) -> None:
-        rsps.get(f"{ADMIN}/health/ready", json={"status": "ok"})
-        rsps.get(f"{ADMIN}/version", json={"version": "v1.3.1"})
+        rsps.get(f"{ADMIN}/admin/health/ready", json={"status": "ok"})
+        rsps.get(f"{ADMIN}/admin/version", json={"version": "v1.3.1"})
 
         assert kratos.is_ready() is True
         assert kratos.get_version() == "v1.3.1"
 
     def test_it_is_not_ready_when_kratos_is_down(self, rsps: responses.RequestsMock) -> None:
-        rsps.get(f"{ADMIN}/health/ready", body=requests.ConnectionError("refused"))
+        rsps.get(f"{ADMIN}/admin/health/ready", body=requests.ConnectionError("refused"))
 
         assert kratos.is_ready() is False
 

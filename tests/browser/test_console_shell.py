@@ -1,0 +1,63 @@
+"""The console in a real browser: sign-in, boosted navigation, API keys, confirmations."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from truss.models import ApiKey
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def signed_in(page, live_server, ory, make_operator, tenant):
+    make_operator(tenant, "admin", username="ada")
+    page.goto(f"{live_server.url}/console/")
+    assert "/login/" in page.url
+    page.fill("#id_username", "ada")
+    page.fill("#id_password", "pw-for-tests-123")
+    page.press("#id_password", "Enter")  # keyboard-friendly: Enter submits
+    page.wait_for_selector("text=Start here")
+    return page
+
+
+def test_it_navigates_the_console_without_full_reloads(signed_in, live_server):
+    page = signed_in
+    page.evaluate("window.__marker = 'same-document'")
+    page.click("nav >> text=Discovery")
+    page.wait_for_selector("h1:has-text('OpenID Connect discovery')")
+    assert page.url.endswith("/console/discovery/")
+    assert page.get_attribute("nav >> text=Discovery", "aria-current") == "page"
+    assert page.evaluate("window.__marker") == "same-document"  # htmx boost swapped, no reload
+    page.click("nav >> text=JWKS")
+    page.wait_for_selector("h1:has-text('Public signing keys')")
+    assert page.locator("tbody tr").count() >= 1
+    page.click("nav >> text=Audit log")
+    page.wait_for_selector("h1:has-text('Audit log')")
+    page.go_back()
+    page.wait_for_selector("h1:has-text('Public signing keys')")
+
+
+def test_it_creates_shows_once_and_revokes_an_api_key(signed_in, tenant):
+    page = signed_in
+    page.click("nav >> text=API keys")
+    page.fill("#id_name", "deploy bot")
+    page.select_option("#id_role", "service_role")
+    page.click("button:has-text('Create key')")
+    page.wait_for_selector("text=This is the only time the key is shown.")
+    raw = page.input_value("#new-key")
+    assert re.fullmatch(r"truss_sk_[A-Za-z0-9]{48}", raw)
+    assert page.url.endswith("/console/api-keys/")
+
+    page.once("dialog", lambda dialog: dialog.dismiss())  # changing one's mind keeps the key
+    page.click("button:has-text('Revoke')")
+    assert ApiKey.objects.get(tenant=tenant).revoked_at is None
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("button:has-text('Revoke')")
+    page.wait_for_selector("text=revoked. Requests using it now get 401.")
+    assert ApiKey.objects.get(tenant=tenant).revoked_at is not None
+    page.reload()
+    assert raw not in page.content()
