@@ -90,16 +90,19 @@ def delete_client(request: HttpRequest, client_id: str) -> Status[None]:
     return Status(204, None)
 
 
-for router, prefix, auth in (
-    (hydra_router, "/clients", session_auth),
-    (v1_router, "/oauth2/clients", service_key),
+for router, prefix, auth, op in (
+    (hydra_router, "/clients", session_auth, "hydra"),
+    (v1_router, "/oauth2/clients", service_key, "v1"),
 ):
-    router.add_api_operation(prefix, ["GET"], list_clients, auth=auth, summary="List the tenant's clients")
+    item = prefix + "/{client_id}"
+    router.add_api_operation(prefix, ["GET"], list_clients, auth=auth, operation_id=f"{op}_list_clients",
+                             summary="List the tenant's clients")  # fmt: skip
     router.add_api_operation(prefix, ["POST"], create_client, auth=auth, response={201: dict[str, Any]},
-                             summary="Create a client (owner is set to the tenant)")  # fmt: skip
-    router.add_api_operation(prefix + "/{client_id}", ["GET"], get_client, auth=auth, summary="Get a client")
-    router.add_api_operation(prefix + "/{client_id}", ["DELETE"], delete_client, auth=auth,
-                             response={204: None}, summary="Delete a client")  # fmt: skip
+                             operation_id=f"{op}_create_client", summary="Create a client (owner is the tenant)")  # fmt: skip
+    router.add_api_operation(item, ["GET"], get_client, auth=auth, operation_id=f"{op}_get_client",
+                             summary="Get a client")  # fmt: skip
+    router.add_api_operation(item, ["DELETE"], delete_client, auth=auth, response={204: None},
+                             operation_id=f"{op}_delete_client", summary="Delete a client")  # fmt: skip
 
 api.add_router("/api/hydra", hydra_router)
 api.add_router("/v1", v1_router)

@@ -61,3 +61,9 @@ def test_it_creates_shows_once_and_revokes_an_api_key(signed_in, tenant):
     assert ApiKey.objects.get(tenant=tenant).revoked_at is not None
     page.reload()
     assert raw not in page.content()
+
+
+def test_it_renders_the_api_docs_under_the_strict_csp(page, live_server):
+    page.goto(f"{live_server.url}/api/docs")
+    page.get_by_text("/v1/oauth2/discovery", exact=True).wait_for()
+    assert page.locator(".opblock").count() >= 8
