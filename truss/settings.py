@@ -72,6 +72,7 @@ TEMPLATES = [
                 "csp.context_processors.nonce",
                 "truss.tenancy.context_processor",
                 "truss.context_processors.htmx_base",
+                "truss.context_processors.navigation",
             ],
         },
     },

@@ -39,7 +39,16 @@ def tenants_for(user: Any) -> list[tuple[Tenant, str]]:
 
 
 def resolve(request: HttpRequest) -> tuple[Tenant, str] | None:
-    """The session's chosen tenant if the user still has access to it, else their first one."""
+    """The session's chosen tenant if the user still has access to it, else their first one.
+
+    Memoised on the request: the view decorator and the context processors all ask."""
+    if not hasattr(request, "_truss_resolved"):
+        request._truss_resolved = _resolve(request)  # type: ignore[attr-defined]
+    resolved: tuple[Tenant, str] | None = request._truss_resolved  # type: ignore[attr-defined]
+    return resolved
+
+
+def _resolve(request: HttpRequest) -> tuple[Tenant, str] | None:
     options = tenants_for(request.user)
     if not options:
         return None
@@ -53,6 +62,7 @@ def resolve(request: HttpRequest) -> tuple[Tenant, str] | None:
 def switch(request: HttpRequest, slug: str) -> bool:
     if any(t.slug == slug for t, _ in tenants_for(request.user)):
         request.session[SESSION_KEY] = slug
+        request.__dict__.pop("_truss_resolved", None)
         return True
     return False
 
