@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema, Status
 
 from oauth2_admin import clients, services
-from truss import hydra
-from truss.api import any_key, api, require_role, service_key, session_auth
-from truss.models import Role, Tenant
+from truss import audit, hydra
+from truss.api import any_key, api, error, require_role, service_key, session_auth
+from truss.models import AuditEvent, Role, Tenant
 
 hydra_router = Router(tags=["hydra"])
 v1_router = Router(tags=["v1"])
@@ -56,38 +59,123 @@ def v1_discovery(request: HttpRequest) -> dict[str, Any]:
 
 # --- clients: one implementation, mounted for sessions (/api/hydra) and service_role keys (/v1/oauth2) ------
 
-_HIDDEN = {"client_secret", "registration_access_token"}
-
-
-def _out(client: hydra.OAuth2Client, *, with_secret: bool = False) -> dict[str, Any]:
-    data = client.model_dump(mode="json", exclude_none=True)
-    return data if with_secret else {k: v for k, v in data.items() if k not in _HIDDEN}
-
 
 def _tenant(request: HttpRequest) -> Tenant:
     tenant: Tenant = request.tenant  # type: ignore[attr-defined]  # set by the auth class
     return tenant
 
 
-def list_clients(request: HttpRequest, page_token: str | None = None, page_size: int = 50) -> dict[str, Any]:
-    page = clients.list_for(_tenant(request), page_size=max(1, min(page_size, 500)), page_token=page_token)
-    return {"items": [_out(c) for c in page.items], "next_page_token": page.next_page_token}
+def _body(request: HttpRequest, action: str, target: str = "", *, expect: type = dict) -> Any:
+    """The JSON body, parsed by Truss so that bad JSON, oversized bodies and wrong shapes get a clear,
+    audited 400 before anything reaches Hydra."""
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        problem = f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024} KB."
+    else:
+        try:
+            value = json.loads(raw or b"null")
+        except (ValueError, UnicodeDecodeError) as exc:
+            problem = f"The request body is not valid JSON: {exc}."
+        else:
+            if isinstance(value, expect):
+                return value
+            problem = (
+                "Expected a JSON object."
+                if expect is dict
+                else "Expected a JSON array (RFC 6902 JSON Patch)."
+            )
+    audit.record(request, action, tenant=_tenant(request), target=target, outcome=AuditEvent.Outcome.FAILURE,
+                 detail=problem)  # fmt: skip
+    raise clients.ClientInputError({"__all__": [problem]}, problem)
 
 
-def get_client(request: HttpRequest, client_id: str) -> dict[str, Any]:
-    return _out(clients.get_for(_tenant(request), client_id))
+def _answer(
+    request: HttpRequest, client: hydra.OAuth2Client, status: int = 200, **extra: Any
+) -> HttpResponse:
+    response = api.create_response(request, {**clients.public_view(client), **extra}, status=status)
+    response["ETag"] = clients.etag(client)
+    return response
 
 
-def create_client(request: HttpRequest, payload: clients.ClientIn) -> Status[dict[str, Any]]:
+@api.exception_handler(clients.ClientInputError)
+def on_client_input_error(request: HttpRequest, exc: clients.ClientInputError) -> HttpResponse:
+    return error(request, 400, "invalid_request", exc.message, fields=exc.fields)
+
+
+@api.exception_handler(clients.PreconditionFailed)
+def on_precondition_failed(request: HttpRequest, exc: clients.PreconditionFailed) -> HttpResponse:
+    return error(request, 412, "precondition_failed", str(exc))
+
+
+_CLIENT_SCHEMA = {"content": {"application/json": {"schema": clients.ClientIn.model_json_schema()}}}
+_PATCH_SCHEMA = {
+    "content": {"application/json-patch+json": {"schema": {"type": "array", "items": {"type": "object"}}}}
+}
+_TOKEN_SCHEMA = {"content": {"application/json": {"schema": clients.TokenConfigIn.model_json_schema()}}}
+
+
+def list_clients(
+    request: HttpRequest, page_token: str | None = None, page_size: int = 50, name: str | None = None
+) -> dict[str, Any]:
+    page = clients.list_for(
+        _tenant(request), page_size=max(1, min(page_size, 500)), page_token=page_token, name=name
+    )
+    return {"items": [clients.public_view(c) for c in page.items], "next_page_token": page.next_page_token}
+
+
+def get_client(request: HttpRequest, client_id: str) -> HttpResponse:
+    return _answer(request, clients.get_for(_tenant(request), client_id))
+
+
+def create_client(request: HttpRequest) -> HttpResponse:
     require_role(request, Role.MEMBER)
-    client = clients.create_for(request, _tenant(request), payload)
-    return Status(201, _out(client, with_secret=True))  # the secret is shown this once
+    payload = _body(request, "oauth2.client.create")
+    client, warnings = clients.create_for(request, _tenant(request), payload)
+    # The secret is in this answer only; Hydra never shows it again.
+    return _answer(request, client, 201, client_secret=client.client_secret, warnings=warnings)
 
 
-def delete_client(request: HttpRequest, client_id: str) -> Status[None]:
+def update_client(request: HttpRequest, client_id: str) -> HttpResponse:
+    """Partial update: send only what changes; everything else is kept (unlike Hydra's own PUT)."""
     require_role(request, Role.MEMBER)
-    clients.delete_for(request, _tenant(request), client_id)
+    changes = _body(request, "oauth2.client.update", client_id)
+    if_match = request.headers.get("If-Match")
+    client, warnings = clients.update_for(request, _tenant(request), client_id, changes, if_match=if_match)
+    return _answer(request, client, warnings=warnings)
+
+
+def patch_client(request: HttpRequest, client_id: str) -> HttpResponse:
+    """RFC 6902 JSON Patch; `owner`, `client_id` and `client_secret` cannot be patched."""
+    require_role(request, Role.MEMBER)
+    ops = _body(request, "oauth2.client.patch", client_id, expect=list)
+    if_match = request.headers.get("If-Match")
+    client, warnings = clients.patch_for(request, _tenant(request), client_id, ops, if_match=if_match)
+    return _answer(request, client, warnings=warnings)
+
+
+def delete_client(request: HttpRequest, client_id: str, delete_tokens: bool = False) -> Status[None]:
+    require_role(request, Role.MEMBER)
+    clients.delete_for(request, _tenant(request), client_id, delete_tokens=delete_tokens)
     return Status(204, None)
+
+
+def rotate_secret(request: HttpRequest, client_id: str) -> HttpResponse:
+    """A new server-generated secret, shown in this answer only; the old secret stops working at once."""
+    require_role(request, Role.MEMBER)
+    client, secret = clients.rotate_secret(request, _tenant(request), client_id)
+    response = _answer(request, client, client_secret=secret)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def token_config(request: HttpRequest, client_id: str) -> HttpResponse:
+    """TTLs in seconds (mapped onto Hydra's per-grant lifespans), the per-grant matrix, strategy, logout URIs."""
+    require_role(request, Role.MEMBER)
+    payload = _body(request, "oauth2.client.token_config", client_id)
+    if_match = request.headers.get("If-Match")
+    client = clients.set_token_config(request, _tenant(request), client_id, payload, if_match=if_match)
+    return _answer(request, client, lifespans_seconds=clients.lifespans_in_seconds(client))
 
 
 for router, prefix, auth, op in (
@@ -95,14 +183,23 @@ for router, prefix, auth, op in (
     (v1_router, "/oauth2/clients", service_key, "v1"),
 ):
     item = prefix + "/{client_id}"
-    router.add_api_operation(prefix, ["GET"], list_clients, auth=auth, operation_id=f"{op}_list_clients",
-                             summary="List the tenant's clients")  # fmt: skip
-    router.add_api_operation(prefix, ["POST"], create_client, auth=auth, response={201: dict[str, Any]},
-                             operation_id=f"{op}_create_client", summary="Create a client (owner is the tenant)")  # fmt: skip
-    router.add_api_operation(item, ["GET"], get_client, auth=auth, operation_id=f"{op}_get_client",
-                             summary="Get a client")  # fmt: skip
-    router.add_api_operation(item, ["DELETE"], delete_client, auth=auth, response={204: None},
-                             operation_id=f"{op}_delete_client", summary="Delete a client")  # fmt: skip
+    operations: list[tuple[str, str, Any, str, dict[str, Any]]] = [
+        (prefix, "GET", list_clients, "List the tenant's clients (name: exact match)", {}),
+        (prefix, "POST", create_client, "Create a client (owner is the tenant)", {"requestBody": _CLIENT_SCHEMA}),
+        (item, "GET", get_client, "Get a client (ETag for If-Match)", {}),
+        (item, "PUT", update_client, "Update a client: merge the given fields", {"requestBody": _CLIENT_SCHEMA}),
+        (item, "PATCH", patch_client, "Update a client with RFC 6902 JSON Patch", {"requestBody": _PATCH_SCHEMA}),
+        (item, "DELETE", delete_client, "Delete a client (optionally its tokens)", {}),
+        (item + "/secret", "POST", rotate_secret, "Rotate the client secret", {}),
+        (item + "/token-config", "PATCH", token_config, "Token lifespans, strategy, logout URIs",
+         {"requestBody": _TOKEN_SCHEMA}),
+    ]  # fmt: skip
+    for path, method, view, summary, extra in operations:
+        kwargs: dict[str, Any] = {"response": {204: None}} if method == "DELETE" else {}
+        router.add_api_operation(
+            path, [method], view, auth=auth, summary=summary, openapi_extra=extra or None,
+            operation_id=f"{op}_{view.__name__}", **kwargs,
+        )  # fmt: skip
 
 api.add_router("/api/hydra", hydra_router)
 api.add_router("/v1", v1_router)

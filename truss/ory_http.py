@@ -355,7 +355,7 @@ def request(
         log.warning("%s %s %s timed out", service.name, method, _path(url))
         raise errors.unavailable(description="timed out") from exc
     except requests.ConnectionError as exc:
-        log.warning("%s %s %s connection failed", service.name, method, _path(url))
+        log.warning("%s %s %s connection failed: %r", service.name, method, _path(url), exc)
         raise errors.unavailable(description="connection failed") from exc
     except requests.RequestException as exc:
         raise errors.base(description="request failed") from exc
