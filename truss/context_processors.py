@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import functools
+
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
@@ -27,6 +29,18 @@ NAV_SECTIONS = [
 ]
 
 
+@functools.cache
+def _sections() -> list[tuple[str, str, str, str]]:
+    """(name, url, label, minimum role) of the sections that exist; URLs never change while running."""
+    out = []
+    for name, label, minimum in NAV_SECTIONS:
+        try:
+            out.append((name, reverse(name), label, minimum))
+        except NoReverseMatch:
+            continue
+    return out
+
+
 def navigation(request: HttpRequest) -> dict[str, list[dict[str, object]]]:
     from truss import tenancy
 
@@ -34,15 +48,14 @@ def navigation(request: HttpRequest) -> dict[str, list[dict[str, object]]]:
     if user is None or not user.is_authenticated:
         return {"nav": []}
     resolved = tenancy.resolve(request)
-    role = resolved[1] if resolved else None
-    items: list[dict[str, object]] = []
-    for name, label, minimum in NAV_SECTIONS:
-        try:
-            url = reverse(name)
-        except NoReverseMatch:
-            continue
-        if role is None or not tenancy.role_at_least(role, minimum):
-            continue
-        current = request.path == url if name == "overview" else request.path.startswith(url)
-        items.append({"url": url, "label": label, "current": current})
-    return {"nav": items}
+    if resolved is None:
+        return {"nav": []}
+    role = resolved[1]
+    return {
+        "nav": [
+            {"url": url, "label": label,
+             "current": request.path == url if name == "overview" else request.path.startswith(url)}
+            for name, url, label, minimum in _sections()
+            if tenancy.role_at_least(role, minimum)
+        ]
+    }  # fmt: skip

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",
     "django_htmx",
     "template_partials",
     "ninja",
@@ -77,6 +78,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Widgets may use project templates (components/list_widget.html).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # Database: SQLite by default (zero setup), PostgreSQL via DATABASE_URL=postgres://…
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'truss.sqlite3'}")}
@@ -155,6 +159,12 @@ HYDRA_TIMEOUT = env.float("HYDRA_TIMEOUT", default=5.0)
 KRATOS_ADMIN_URL = env.str("KRATOS_ADMIN_URL", default="").rstrip("/")
 KRATOS_PUBLIC_URL = env.str("KRATOS_PUBLIC_URL", default="").rstrip("/")
 KRATOS_TIMEOUT = env.float("KRATOS_TIMEOUT", default=5.0)
+
+# --- Login/consent bridge ---------------------------------------------------------------------------------
+# Hydra remembers a login this long (never past the Kratos session's own expiry); 0 turns remembering off.
+BRIDGE_REMEMBER_LOGIN_FOR = env.int("BRIDGE_REMEMBER_LOGIN_FOR", default=24 * 3600)
+# "Remember this decision" on the consent screen lasts this long (Hydra: 0 would mean forever).
+BRIDGE_REMEMBER_CONSENT_FOR = env.int("BRIDGE_REMEMBER_CONSENT_FOR", default=30 * 24 * 3600)
 
 # --- API keys and audit -----------------------------------------------------------------------------------
 API_KEY_LAST_USED_RESOLUTION = env.int("API_KEY_LAST_USED_RESOLUTION", default=60)  # seconds between writes
