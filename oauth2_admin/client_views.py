@@ -6,7 +6,7 @@ import json
 import shlex
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -94,8 +94,15 @@ def _detail(
     else:
         curl = (f"curl -X POST {shlex.quote(token_url)} -u {shlex.quote(client.client_id)}:\"$CLIENT_SECRET\" "
                 "-d grant_type=client_credentials")  # fmt: skip
+    authorize_url = ""
+    if "authorization_code" in client.grant_types and client.redirect_uris:
+        query = urlencode({"client_id": client.client_id, "response_type": "code", "scope": client.scope or "openid",
+                           "redirect_uri": client.redirect_uris[0], "state": "STATE",
+                           "code_challenge": "CODE_CHALLENGE", "code_challenge_method": "S256"})  # fmt: skip
+        authorize_url = f"{settings.HYDRA_PUBLIC_URL}/oauth2/auth?{query}"
     context = {
         "client": client,
+        "authorize_url": authorize_url,
         "client_json": json.dumps(clients.public_view(client), indent=2, sort_keys=True),
         "lifespans": clients.lifespans_in_seconds(client),
         "curl": curl,
