@@ -273,18 +273,7 @@ def parse(data: Mapping[str, Any]) -> ClientIn:
     try:
         return ClientIn.model_validate(data)
     except ValidationError as exc:
-        fields: dict[str, list[str]] = {}
-        for err in exc.errors(include_input=False, include_url=False):
-            loc = ".".join(str(p) for p in err["loc"]) or "__all__"
-            message = str(err["msg"]).removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                message = (
-                    "cannot be set"
-                    if err["loc"][0] in ("owner", "client_id", "client_secret")
-                    else "unknown field"
-                )
-            fields.setdefault(loc, []).append(message)
-        raise ClientInputError(fields) from exc
+        raise ClientInputError(_fields(exc)) from exc
 
 
 def _require_supported_grants(data: ClientIn) -> None:
@@ -544,11 +533,18 @@ def set_token_config(
     return client
 
 
+_GUARDED = ("owner", "client_id", "client_secret")
+
+
 def _fields(exc: ValidationError) -> dict[str, list[str]]:
+    """pydantic errors as field → messages, worded for people (input values are never echoed)."""
     fields: dict[str, list[str]] = {}
     for err in exc.errors(include_input=False, include_url=False):
         loc = ".".join(str(p) for p in err["loc"]) or "__all__"
-        fields.setdefault(loc, []).append(str(err["msg"]).removeprefix("Value error, "))
+        message = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "cannot be set" if err["loc"][0] in _GUARDED else "unknown field"
+        fields.setdefault(loc, []).append(message)
     return fields
 
 

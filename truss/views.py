@@ -147,7 +147,8 @@ def api_keys(request: TenantRequest) -> HttpResponse:
     audit.record(request, "apikey.create", tenant=request.tenant, target=key.prefix,
                  after={"prefix": key.prefix, "role": key.role, "name": key.name})  # fmt: skip
     # Shown exactly once: rendered here, never stored in plaintext, never put in the session.
-    response = _api_keys_page(request, ApiKeyCreateForm(), status=201, new_key=raw, new_key_row=key)
+    title = f"New key “{key.name}”" if key.name else f"New key {key.prefix}…"
+    response = _api_keys_page(request, ApiKeyCreateForm(), status=201, new_key=raw, new_key_title=title)
     response["Cache-Control"] = "no-store"
     return response
 
