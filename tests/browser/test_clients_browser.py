@@ -43,6 +43,15 @@ def test_it_creates_edits_rotates_and_deletes_a_client(operator_page, ory, tenan
     assert "Duplicate" in page.locator("#id_redirect_uris .row-note").nth(1).inner_text()
     page.locator("#id_redirect_uris input").nth(1).fill("https://app.example.com/other")
     page.check("input[name=grant_types][value=client_credentials]")
+    page.expected_statuses.add(400)
+    page.fill("#id_metadata", "[not json")
+    page.click("button:has-text('Create client')")
+    page.wait_for_selector(
+        "text=Nothing was saved: fix the fields marked below."
+    )  # a 400 is shown, not dropped
+    assert "Not valid JSON" in page.inner_text(".field.invalid")
+    assert page.locator("#id_redirect_uris input").nth(1).input_value() == "https://app.example.com/other"
+    page.fill("#id_metadata", "")
     page.click("button:has-text('Create client')")
 
     page.wait_for_selector("text=Copy the client secret now")
