@@ -63,6 +63,7 @@ test-unit: venv
 
 bench: venv ory-build
 	$(PY) bench/audit_list.py
+	$(PY) bench/bridge_flows.py
 
 clean:
 	rm -rf var staticfiles .pytest_cache .mypy_cache .ruff_cache

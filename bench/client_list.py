@@ -35,7 +35,11 @@ def create_clients(stack: Stack, owners: list[str], count: int) -> None:
     session = requests.Session()
 
     def one(i: int) -> None:
-        body = {"client_name": f"bench-{i}", "grant_types": ["client_credentials"], "owner": owners[i % len(owners)]}
+        body = {
+            "client_name": f"bench-{i}",
+            "grant_types": ["client_credentials"],
+            "owner": owners[i % len(owners)],
+        }
         response = session.post(f"{stack.hydra_admin_url}/admin/clients", json=body, timeout=30)
         response.raise_for_status()
 
@@ -64,7 +68,7 @@ def measure(label: str, client, stack: Stack, owner: str, api_key: str, repeat: 
                                               timeout=10),
     }  # fmt: skip
     samples: dict[str, list[float]] = {name: [] for name in cases}
-    for name, call in cases.items():  # warm-up
+    for call in cases.values():  # warm-up
         call()
     for _ in range(repeat):
         for name, call in cases.items():
@@ -124,7 +128,9 @@ def main() -> None:
 
         started = time.perf_counter()
         create_clients(stack, [f"truss:other-{i}" for i in range(100)], args.others)
-        print(f"\ncreated {args.others:,} clients of 100 other tenants in {time.perf_counter() - started:.1f}s")
+        print(
+            f"\ncreated {args.others:,} clients of 100 other tenants in {time.perf_counter() - started:.1f}s"
+        )
         after = measure(f"{args.mine:,} own clients, {args.others:,} of other tenants", client, stack,
                         tenant.hydra_owner, api_key, args.repeat)  # fmt: skip
         print("\nflatness (after / before), p50:")

@@ -142,7 +142,7 @@ class Stack:
 
     def _spawn(self, name: str, args: list[str], dsn: str) -> None:
         log = (self.state_dir / f"{name}.log").open("ab")
-        env = {**os.environ, "DSN": dsn}
+        env = _ory_env(dsn)
         proc = subprocess.Popen(  # noqa: S603 - our own binaries
             args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.state_dir, start_new_session=True
         )
@@ -154,7 +154,7 @@ class Stack:
         args = [str(binary(name)), "migrate", "sql"]
         args += ["up", "-e", "--yes"] if name == "hydra" else ["-e", "--yes", "-c", str(config)]
         done = subprocess.run(  # noqa: S603
-            args, env={**os.environ, "DSN": dsn}, capture_output=True, text=True, timeout=300, check=False
+            args, env=_ory_env(dsn), capture_output=True, text=True, timeout=300, check=False
         )
         if done.returncode != 0:
             raise StackError(f"{name} migrations failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
@@ -254,6 +254,13 @@ class Stack:
             version = json.loads(body).get("version") if code == 200 else None
             out[name] = {"ready": ready[name], "pid": self.pid(name), "version": version, "admin_url": url}
         return out
+
+
+def _ory_env(dsn: str) -> dict[str, str]:
+    """A minimal environment: Hydra and Kratos read *every* variable as configuration (LOG_LEVEL, SECRETS_…,
+    SERVE_…), so Truss's own settings must not leak into them. Their config comes from the rendered files."""
+    keep = ("PATH", "HOME", "TMPDIR", "LANG", "TZ")
+    return {**{k: os.environ[k] for k in keep if k in os.environ}, "DSN": dsn}
 
 
 def _alive(pid: int) -> bool:

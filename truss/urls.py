@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+import bridge.api  # noqa: F401  (registers the bridge's routes on the API)
 import oauth2_admin.api  # noqa: F401  (registers the routers on the API)
 from truss import views
 from truss.api import api

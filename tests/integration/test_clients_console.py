@@ -34,7 +34,9 @@ def in_hydra(ory, client_id):
 
 
 def secret_on(response) -> str:
-    return re.search(r'id="client-secret" type="text" readonly value="([^"]+)"', response.content.decode()).group(1)
+    return re.search(
+        r'id="client-secret" type="text" readonly value="([^"]+)"', response.content.decode()
+    ).group(1)
 
 
 @pytest.fixture
@@ -66,12 +68,22 @@ class TestCreate:
         assert AuditEvent.objects.get(action="oauth2.client.create").target == created["id"]
 
     def test_it_shows_field_errors_and_creates_nothing(self, ory, member):
-        bad = {**FORM, "client_name": "Broken", "redirect_uris": ["https://app.example.com/cb#frag"], "metadata": "[1]"}
+        bad = {
+            **FORM,
+            "client_name": "Broken",
+            "redirect_uris": ["https://app.example.com/cb#frag"],
+            "metadata": "[1]",
+        }
         response = member.post(reverse("client_create"), bad)
         assert response.status_code == 400
         form = response.context["form"]
         assert "metadata" in form.errors
-        assert requests.get(f"{ory.hydra_admin_url}/admin/clients", params={"client_name": "Broken"}, timeout=10).json() == []
+        assert (
+            requests.get(
+                f"{ory.hydra_admin_url}/admin/clients", params={"client_name": "Broken"}, timeout=10
+            ).json()
+            == []
+        )
         assert AuditEvent.objects.get(action="oauth2.client.create").outcome == "failure"
 
     def test_it_puts_service_errors_on_the_right_field(self, ory, member):
@@ -83,7 +95,9 @@ class TestCreate:
 
 
 class TestListAndDetail:
-    def test_it_lists_only_this_tenants_clients_with_pages(self, ory, console, tenant, make_hydra_client, other_tenant):
+    def test_it_lists_only_this_tenants_clients_with_pages(
+        self, ory, console, tenant, make_hydra_client, other_tenant
+    ):
         for i in range(27):
             make_hydra_client(owner=tenant.hydra_owner, client_name=f"app-{i:02d}")
         make_hydra_client(owner=other_tenant.hydra_owner, client_name="not-mine")
@@ -91,7 +105,9 @@ class TestListAndDetail:
         first = viewer.get(reverse("clients"))
         assert len(first.context["page"].items) == 25
         second = viewer.get(reverse("clients"), {"page_token": first.context["page"].next_page_token})
-        names = {c.client_name for c in first.context["page"].items} | {c.client_name for c in second.context["page"].items}
+        names = {c.client_name for c in first.context["page"].items} | {
+            c.client_name for c in second.context["page"].items
+        }
         assert names == {f"app-{i:02d}" for i in range(27)}
         assert b"not-mine" not in first.content + second.content
 
@@ -136,7 +152,9 @@ class TestEditRotateDelete:
     def test_it_sets_token_lifespans(self, ory, member, created):
         url = reverse("client_token_config", args=[created["id"]])
         version = member.get(url).context["form"].initial["version"]
-        response = member.post(url, {"access_token_ttl": "300", "access_token_strategy": "jwt", "version": version})
+        response = member.post(
+            url, {"access_token_ttl": "300", "access_token_strategy": "jwt", "version": version}
+        )
         assert response.status_code == 302, response.content.decode()[:1500]
         stored = in_hydra(ory, created["id"])
         assert stored["client_credentials_grant_access_token_lifespan"] == "5m0s"
@@ -145,7 +163,10 @@ class TestEditRotateDelete:
     def test_it_rotates_the_secret(self, ory, member, created):
         response = member.post(reverse("client_rotate_secret", args=[created["id"]]))
         new = secret_on(response)
-        assert response["Cache-Control"] == "no-store" and "previous secret no longer works" in response.content.decode()
+        assert (
+            response["Cache-Control"] == "no-store"
+            and "previous secret no longer works" in response.content.decode()
+        )
         assert token(ory, created["id"], new).status_code == 200
         assert token(ory, created["id"], created["secret"]).status_code == 401
 
@@ -173,7 +194,12 @@ class TestAccess:
         for name in ("client_detail", "client_edit", "client_token_config", "client_delete"):
             assert stranger.get(reverse(name, args=[created["id"]])).status_code == 404
         assert stranger.post(reverse("client_rotate_secret", args=[created["id"]])).status_code == 404
-        assert stranger.post(reverse("client_delete", args=[created["id"]]), {"confirm": "Console app"}).status_code == 404
+        assert (
+            stranger.post(
+                reverse("client_delete", args=[created["id"]]), {"confirm": "Console app"}
+            ).status_code
+            == 404
+        )
         assert in_hydra(ory, created["id"]) == before
 
     def test_it_shows_the_unavailable_page_when_hydra_is_down(self, console, hydra_down):

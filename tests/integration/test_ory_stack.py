@@ -143,3 +143,17 @@ def test_it_reports_a_stack_that_dies_during_start_up(tmp_path, monkeypatch) -> 
     finally:
         stack.stop()
     assert time.monotonic() - started < 20
+
+
+def test_it_keeps_truss_settings_out_of_the_ory_environment(tmp_path, monkeypatch) -> None:
+    # Hydra treats every environment variable as configuration: LOG_LEVEL=INFO (fine for Truss) makes it refuse
+    # to start. The stack passes only a minimal environment.
+    monkeypatch.setenv("LOG_LEVEL", "INFO")
+    monkeypatch.setenv("SECRETS_SYSTEM", "short")
+    ports = {k: free_port() for k in ("hydra_public", "hydra_admin", "kratos_public", "kratos_admin")}
+    stack = Stack(state_dir=tmp_path, ports=ports, persistent=False)
+    try:
+        stack.start(timeout=30)
+        assert all(stack.ready().values())
+    finally:
+        stack.stop()
