@@ -48,8 +48,16 @@ def resolve(request: HttpRequest) -> tuple[Tenant, str] | None:
     return resolved
 
 
+def _options(request: HttpRequest) -> list[tuple[Tenant, str]]:
+    """tenants_for(request.user), once per request (resolve and the switcher both need it)."""
+    if not hasattr(request, "_truss_options"):
+        request._truss_options = tenants_for(request.user)  # type: ignore[attr-defined]
+    options: list[tuple[Tenant, str]] = request._truss_options  # type: ignore[attr-defined]
+    return options
+
+
 def _resolve(request: HttpRequest) -> tuple[Tenant, str] | None:
-    options = tenants_for(request.user)
+    options = _options(request)
     if not options:
         return None
     chosen = request.session.get(SESSION_KEY)
@@ -60,7 +68,7 @@ def _resolve(request: HttpRequest) -> tuple[Tenant, str] | None:
 
 
 def switch(request: HttpRequest, slug: str) -> bool:
-    if any(t.slug == slug for t, _ in tenants_for(request.user)):
+    if any(t.slug == slug for t, _ in _options(request)):
         request.session[SESSION_KEY] = slug
         request.__dict__.pop("_truss_resolved", None)
         return True
@@ -102,7 +110,7 @@ def context_processor(request: HttpRequest) -> dict[str, Any]:
     """The tenant switcher's data, for every console page."""
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
-    options = tenants_for(request.user)
+    options = _options(request)
     current = resolve(request)
     return {
         "tenant_options": [t for t, _ in options],
