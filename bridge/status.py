@@ -18,8 +18,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import threading
-import time
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -29,12 +27,12 @@ from django.conf import settings
 
 from bridge.services import public_url
 from truss import hydra, kratos
+from truss.ttlcache import TtlCache
 
 PROBE_SUBJECT = "truss:bridge-status-probe"
-_CACHE_SECONDS = 30.0
 _TIMEOUT = (2.0, 3.0)
-_lock = threading.Lock()
-_cache: dict[str, tuple[float, dict[str, Any]]] = {}
+# The check walks a real (throwaway) flow and the endpoint is public: at most once per 30 s.
+_cache: TtlCache[dict[str, Any]] = TtlCache(30.0)
 
 
 @dataclass
@@ -190,17 +188,8 @@ def compute() -> dict[str, Any]:
 def status() -> dict[str, Any]:
     """compute(), at most once per 30 s per configuration."""
     key = "|".join([settings.HYDRA_ADMIN_URL, settings.HYDRA_PUBLIC_URL, settings.TRUSS_PUBLIC_URL])
-    now = time.monotonic()
-    with _lock:
-        cached = _cache.get(key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-    result = compute()
-    with _lock:
-        _cache[key] = (now + _CACHE_SECONDS, result)
-    return result
+    return _cache.get(key, compute)
 
 
 def clear_cache() -> None:
-    with _lock:
-        _cache.clear()
+    _cache.clear()

@@ -7,8 +7,6 @@ retry, timeout and error-mapping rules. Paths are checked against the Hydra v2.3
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any
@@ -18,6 +16,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
 from truss import ory_http
 from truss.ory_http import OryModel, StrList, segment
+from truss.ttlcache import TtlCache
 
 # --- Exceptions -------------------------------------------------------------------------------------------
 
@@ -394,10 +393,8 @@ def _only_set(**fields: Any) -> dict[str, Any]:
 
 # --- Health and version -----------------------------------------------------------------------------------
 
-_VERSION_TTL = 60.0
-_version_lock = threading.Lock()
-# admin URL -> (monotonic expiry, version); keyed by URL so a settings override never reads a stale entry.
-_version_cache: dict[str, tuple[float, str]] = {}
+# admin URL -> version; keyed by URL so a settings override never reads a stale entry.
+_version_cache: TtlCache[str] = TtlCache(60.0)
 _VERSION_RE = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?")
 
 
@@ -422,21 +419,11 @@ def parse_version(version: str) -> tuple[int, int, int] | None:
 
 
 def _cached_version() -> str:
-    key = _admin("")
-    now = time.monotonic()
-    with _version_lock:
-        cached = _version_cache.get(key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-    version = get_version()
-    with _version_lock:
-        _version_cache[key] = (now + _VERSION_TTL, version)
-    return version
+    return _version_cache.get(_admin(""), get_version)
 
 
 def clear_version_cache() -> None:
-    with _version_lock:
-        _version_cache.clear()
+    _version_cache.clear()
 
 
 def version_at_least(minimum: str) -> bool:
