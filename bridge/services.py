@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 
 # Hydra v2.2+ challenges are base64url (with padding) and about 1–2 KB; logout challenges are UUIDs.
 CHALLENGE_RE = re.compile(r"^[A-Za-z0-9_\-.=]{8,6000}$")
-OWNER_PREFIX = "truss:"
 # How long a "sent to Kratos" marker stays valid (Kratos's login flows live 10 minutes here).
 _SENT_MAX_AGE = 3600
 _SENT_SALT = "truss.bridge.login-sent"
@@ -85,10 +84,7 @@ def clean_challenge(value: str | None) -> str:
 
 def tenant_for_client(client: hydra.OAuth2Client | None) -> Tenant | None:
     """The tenant that owns the client (Truss writes ``truss:<slug>`` into Hydra's ``owner``), if any."""
-    owner = client.owner if client is not None else None
-    if not owner or not owner.startswith(OWNER_PREFIX):
-        return None
-    return Tenant.objects.filter(slug=owner.removeprefix(OWNER_PREFIX)).first()
+    return Tenant.for_owner(client.owner if client is not None else None)
 
 
 def _query(url: str) -> dict[str, list[str]]:
@@ -581,7 +577,7 @@ def revoke_subject(request: HttpRequest, tenant: Tenant, subject: str, *, end_lo
     """Revoke the subject's consents for the tenant's clients (and their tokens); optionally, for platform
     admins only (checked by the caller), end Hydra's login sessions for the subject, which affects every tenant.
     """
-    owner = OWNER_PREFIX + tenant.slug
+    owner = tenant.hydra_owner
     sessions = hydra.list_consent_sessions(subject)
     clients = sorted(
         {s.consent_request.client.client_id for s in sessions if s.consent_request.client.owner == owner}
@@ -663,7 +659,7 @@ def preview_claims(
         raise PreviewRefused
     user = getattr(request, "user", None)
     if not (user is not None and user.is_superuser):
-        owner = OWNER_PREFIX + tenant.slug
+        owner = tenant.hydra_owner
         if not any(s.consent_request.client.owner == owner for s in hydra.list_consent_sessions(identity.id)):
             raise PreviewRefused
     return identity, claims.build(identity, scopes, id_token_claims, access_token_claims)

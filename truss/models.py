@@ -24,10 +24,19 @@ class Tenant(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    # Prefixed so that clients created outside Truss (owner "" or anything else) never match a tenant.
+    OWNER_PREFIX = "truss:"
+
     @property
     def hydra_owner(self) -> str:
-        # Prefixed so that clients created outside Truss (owner "" or anything else) never match a tenant.
-        return f"truss:{self.slug}"
+        return f"{self.OWNER_PREFIX}{self.slug}"
+
+    @classmethod
+    def for_owner(cls, owner: str | None) -> Tenant | None:
+        """The tenant a Hydra `owner` value names, if it is one of Truss's."""
+        if not owner or not owner.startswith(cls.OWNER_PREFIX):
+            return None
+        return cls.objects.filter(slug=owner.removeprefix(cls.OWNER_PREFIX)).first()
 
 
 class Role(models.TextChoices):
