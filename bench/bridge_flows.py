@@ -149,8 +149,7 @@ def main() -> None:
         django.setup()
         from django.core.management import call_command
 
-        from bridge.models import ClaimsConfig
-        from truss.models import Tenant
+        from truss.models import ClaimsConfig, Tenant
 
         call_command("migrate", verbosity=0)
         tenant = Tenant.objects.create(slug=f"bench-{secrets.token_hex(3)}", name="Bench")

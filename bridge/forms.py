@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import json
 from typing import Any, cast
 
 from django import forms
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
-from bridge import claims, scopes
+from bridge import scopes
 from bridge.services import CHALLENGE_RE
 
 _challenge_validator = RegexValidator(CHALLENGE_RE, _("This link is not valid."))
@@ -58,52 +57,3 @@ class ConsentForm(DecisionForm):
 
 class LogoutForm(DecisionForm):
     pass
-
-
-class PrettyJSONField(forms.JSONField):
-    """Shows stored JSON indented, so the editor is readable."""
-
-    def prepare_value(self, value: Any) -> Any:
-        if isinstance(value, dict):
-            return json.dumps(value, indent=2, ensure_ascii=False)
-        return super().prepare_value(value)
-
-
-class ClaimsConfigForm(forms.Form):
-    id_token_claims = PrettyJSONField(
-        required=False,
-        label=_("ID-token claims"),
-        help_text=_('Claim name to template, e.g. {"email": "{{traits.email}}"}.'),
-        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
-    )
-    access_token_claims = PrettyJSONField(
-        required=False,
-        label=_("Access-token claims"),
-        help_text=_("Visible to anyone who introspects the token: no secrets here."),
-        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
-    )
-
-    def _clean_claims(self, kind: str) -> dict[str, Any]:
-        value = self.cleaned_data.get(kind)
-        value = {} if value in (None, "") else value
-        errors = claims.validate(kind, value)
-        if errors:
-            raise forms.ValidationError([f"{key}: {msg}" for key, msgs in errors.items() for msg in msgs])
-        return cast(dict[str, Any], value)
-
-    def clean_id_token_claims(self) -> dict[str, Any]:
-        return self._clean_claims("id_token_claims")
-
-    def clean_access_token_claims(self) -> dict[str, Any]:
-        return self._clean_claims("access_token_claims")
-
-
-class PreviewForm(forms.Form):
-    identity = forms.CharField(
-        max_length=320,
-        label=_("Identity"),
-        help_text=_("A Kratos identity id or login email."),
-    )
-    scopes = forms.CharField(
-        required=False, max_length=500, initial="openid email profile", label=_("Scopes")
-    )

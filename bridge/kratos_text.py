@@ -11,7 +11,7 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from truss import kratos
+from truss.ory import kratos
 
 _PLAIN: dict[int, Promise] = {
     1010001: _("Sign in"),

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_safe
 
 from bridge import i18n, services, ui
 from bridge.views import end_user, page, problem
-from truss import kratos
+from truss.ory import kratos
 
 # Kratos flow ids are UUIDs; anything else is not worth a round trip.
 _FLOW_ID_MAX = 64
@@ -65,7 +65,7 @@ def _render(request: HttpRequest, current: kratos.SelfServiceFlow) -> HttpRespon
         client_name = (login_request.client.client_name or login_request.client.client_id)[:100]
     return_to = current.return_to if services.is_return_url(current.return_to) else None
     links = {
-        name: reverse("kratos_flow", args=[name])
+        name: reverse("bridge:kratos_flow", args=[name])
         + (f"?{urlencode({'return_to': return_to})}" if return_to else "")
         for name in ("login", "registration", "recovery")
     }

@@ -24,10 +24,10 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from bridge import claims, i18n
-from bridge.models import ClaimsConfig
-from truss import audit, hydra, kratos
-from truss.models import AuditEvent, Tenant
+from bridge import i18n
+from truss import audit, claims
+from truss.models import AuditEvent, ClaimsConfig, Tenant
+from truss.ory import hydra, kratos
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +265,7 @@ def login(request: HttpRequest, challenge: str, sent: str | None = None) -> Redi
         # Kratos already had its turn for this challenge and the browser came back without a (fresh)
         # session: cookies blocked, or re-authentication skipped. Explain instead of looping.
         return Stop("login_not_completed", status=400)
-    return_to = public_url("bridge_login", login_challenge=challenge, sent=_sent_marker(challenge, session))
+    return_to = public_url("bridge:login", login_challenge=challenge, sent=_sent_marker(challenge, session))
     return Redirect(kratos.browser_flow_url("login", return_to=return_to, refresh=session is not None))
 
 
@@ -307,7 +307,7 @@ def login_request_for_flow(flow: kratos.SelfServiceFlow) -> hydra.OAuth2LoginReq
     Gives the Kratos login page the client's name, the tenant's branding, ``ui_locales`` and ``login_hint``.
     """
     return_to = flow.return_to or ""
-    if not return_to.startswith(public_url("bridge_login") + "?"):
+    if not return_to.startswith(public_url("bridge:login") + "?"):
         return None
     values = _query(return_to).get("login_challenge", [])
     try:
@@ -492,7 +492,7 @@ def switch_account(request: HttpRequest, challenge: str) -> Redirect:
     )
     restart = consent_request.request_url
     if not restart.startswith(settings.HYDRA_PUBLIC_URL.rstrip("/") + "/"):
-        return Redirect(public_url("bridge_logged_out"))  # not a Hydra URL: never send the browser there
+        return Redirect(public_url("bridge:logged_out"))  # not a Hydra URL: never send the browser there
     return Redirect(end_kratos_session(request, then=restart))
 
 
@@ -561,105 +561,3 @@ def end_kratos_session(request: HttpRequest, *, then: str) -> str:
     if flow is None or not is_kratos_url(flow.logout_url):
         return then  # no Kratos session: nothing to end
     return flow.logout_url
-
-
-# --- Admin: RP-initiated logout by subject ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RevokeResult:
-    subject: str
-    revoked_clients: list[str]
-    login_sessions_ended: bool
-
-
-def revoke_subject(request: HttpRequest, tenant: Tenant, subject: str, *, end_login: bool) -> RevokeResult:
-    """Revoke the subject's consents for the tenant's clients (and their tokens); optionally, for platform
-    admins only (checked by the caller), end Hydra's login sessions for the subject, which affects every tenant.
-    """
-    owner = tenant.hydra_owner
-    sessions = hydra.list_consent_sessions(subject)
-    clients = sorted(
-        {s.consent_request.client.client_id for s in sessions if s.consent_request.client.owner == owner}
-    )
-    for client_id in clients:
-        hydra.revoke_consent_sessions(subject, client_id=client_id)
-    if end_login:
-        hydra.revoke_login_sessions(subject=subject)
-    audit.record(
-        request,
-        "bridge.logout.subject",
-        tenant=tenant,
-        target=subject,
-        after={"revoked_clients": clients, "login_sessions_ended": end_login},
-    )
-    return RevokeResult(subject=subject, revoked_clients=clients, login_sessions_ended=end_login)
-
-
-# --- Claims configuration (console and API) ---------------------------------------------------------------
-
-
-def claims_config_for(tenant: Tenant) -> ClaimsConfig:
-    return ClaimsConfig.objects.filter(tenant=tenant).first() or ClaimsConfig(tenant=tenant)
-
-
-def save_claims_config(
-    request: HttpRequest,
-    tenant: Tenant,
-    *,
-    id_token_claims: dict[str, Any],
-    access_token_claims: dict[str, Any],
-) -> ClaimsConfig:
-    """Store already validated templates (bridge.claims.validate) and audit the change."""
-    config = claims_config_for(tenant)
-    before = {"id_token_claims": config.id_token_claims, "access_token_claims": config.access_token_claims}
-    config.id_token_claims = id_token_claims
-    config.access_token_claims = access_token_claims
-    user = getattr(request, "user", None)
-    config.updated_by = user if user is not None and user.is_authenticated else None
-    config.save()
-    audit.record(
-        request,
-        "bridge.claims.update",
-        tenant=tenant,
-        target="claims-config",
-        before=before,
-        after={"id_token_claims": id_token_claims, "access_token_claims": access_token_claims},
-    )
-    return config
-
-
-class PreviewRefused(Exception):
-    """The identity is unknown, or not one this tenant may look at."""
-
-
-def find_identity(value: str) -> kratos.Identity | None:
-    value = value.strip()
-    if "@" in value:
-        page = kratos.list_identities(credentials_identifier=value, page_size=1)
-        return page.items[0] if page.items else None
-    try:
-        return kratos.get_identity(value)
-    except (kratos.KratosNotFound, kratos.KratosBadRequest):
-        return None
-
-
-def preview_claims(
-    request: HttpRequest,
-    tenant: Tenant,
-    identity_ref: str,
-    scopes: list[str],
-    id_token_claims: dict[str, Any],
-    access_token_claims: dict[str, Any],
-) -> tuple[kratos.Identity, claims.Claims]:
-    """What the tenant's templates give for one identity. Identities are shared by every tenant, so a tenant
-    may only preview people who have consented to one of its clients (platform admins: anyone)."""
-    identity = find_identity(identity_ref)
-    if identity is None:
-        raise PreviewRefused
-    user = getattr(request, "user", None)
-    if not (user is not None and user.is_superuser):
-        owner = tenant.hydra_owner
-        if not any(s.consent_request.client.owner == owner for s in hydra.list_consent_sessions(identity.id)):
-            raise PreviewRefused
-    return identity, claims.build(identity, scopes, id_token_claims, access_token_claims)

@@ -26,7 +26,7 @@ import requests
 from django.conf import settings
 
 from bridge.services import public_url
-from truss import hydra, kratos
+from truss.ory import hydra, kratos
 from truss.ttlcache import TtlCache
 
 PROBE_SUBJECT = "truss:bridge-status-probe"
@@ -43,11 +43,11 @@ class Check:
 
 def expected_urls() -> dict[str, str]:
     return {
-        "login": public_url("bridge_login"),
-        "consent": public_url("bridge_consent"),
-        "logout": public_url("bridge_logout"),
-        "error": public_url("bridge_error"),
-        "post_logout_redirect": public_url("bridge_logged_out"),
+        "login": public_url("bridge:login"),
+        "consent": public_url("bridge:consent"),
+        "logout": public_url("bridge:logout"),
+        "error": public_url("bridge:error"),
+        "post_logout_redirect": public_url("bridge:logged_out"),
     }
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.kratos_text import translate
-from truss import kratos
+from truss.ory import kratos
 
 _INPUT_TYPES = frozenset(
     {"text", "password", "email", "hidden", "submit", "button", "checkbox", "number", "tel", "url", "date"}

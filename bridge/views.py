@@ -21,8 +21,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from bridge import branding, i18n, services
 from bridge.forms import ConsentForm, LogoutForm
-from truss import hydra, kratos
 from truss.models import Tenant
+from truss.ory import hydra, kratos
 
 log = logging.getLogger(__name__)
 V = TypeVar("V", bound=Callable[..., HttpResponse])

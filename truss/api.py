@@ -1,20 +1,27 @@
 """The JSON API: one NinjaAPI serving `/api/hydra/*` (operator session) and `/v1/*` (tenant API key).
 
 OpenAPI lives at /api/openapi.json and its docs at /api/docs (assets served locally by the `ninja` app).
-Every error answers `{"error": code, "message": text, "fields": {...}?}`.
+Every error answers `{"error": code, "message": text, "fields": {...}?}` (truss.apikit.ErrorOut). A feature adds
+its router here with one add_router() line.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
-from ninja.security import APIKeyHeader, SessionAuth
 
-from truss import apikeys, hydra, kratos, ory_http, tenancy
-from truss.models import ApiKeyRole, Role
+from bridge import api as bridge_api
+from oauth2_admin.claims import api as claims_api
+from oauth2_admin.clients import api as clients_api
+from oauth2_admin.clients import service as clients_service
+from oauth2_admin.consents import api as consents_api
+from oauth2_admin.devtools import api as devtools_api
+from oauth2_admin.keys import api as keys_api
+from oauth2_admin.overview import api as overview_api
+from truss.apikit import error, session_auth
+from truss.ory import http as ory_http
+from truss.ory import hydra, kratos
 
 api = NinjaAPI(
     title="Truss API",
@@ -24,56 +31,6 @@ api = NinjaAPI(
     docs_url="/api/docs",
     urls_namespace="api",
 )
-
-
-class TenantSession(SessionAuth):
-    """A logged-in operator acting for their current tenant (CSRF is enforced for unsafe methods)."""
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
-        user = super().authenticate(request, key)
-        if not user:
-            return None
-        resolved = tenancy.resolve(request)
-        if resolved is None:
-            raise AuthorizationError(message="You are not a member of any tenant.")
-        request.tenant, request.role = resolved  # type: ignore[attr-defined]
-        return user
-
-
-class TenantApiKey(APIKeyHeader):
-    """`apikey: truss_sk_…`, as in the guide. Any role may read; `roles` narrows it."""
-
-    param_name = "apikey"
-
-    def __init__(self, roles: tuple[str, ...] = (ApiKeyRole.SERVICE_ROLE, ApiKeyRole.ANON)) -> None:
-        super().__init__()
-        self.roles = roles
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
-        api_key = apikeys.authenticate(key)
-        if api_key is None:
-            return None  # 401
-        if api_key.role not in self.roles:
-            raise AuthorizationError(message=f"This endpoint needs a {' or '.join(self.roles)} API key.")
-        request.api_key = api_key  # type: ignore[attr-defined]
-        request.tenant = api_key.tenant  # type: ignore[attr-defined]
-        return api_key
-
-
-session_auth = TenantSession()
-any_key = TenantApiKey()
-service_key = TenantApiKey(roles=(ApiKeyRole.SERVICE_ROLE,))
-
-
-def require_role(request: HttpRequest, minimum: str = Role.MEMBER) -> None:
-    """For session-authenticated mutations: API keys carry their own role check."""
-    role = getattr(request, "role", None)
-    if role is not None and not tenancy.role_at_least(role, minimum):
-        raise AuthorizationError(message=f"This needs the {minimum} role.")
-
-
-def error(request: HttpRequest, status: int, code: str, message: str, **extra: Any) -> HttpResponse:
-    return api.create_response(request, {"error": code, "message": message, **extra}, status=status)
 
 
 @api.exception_handler(ValidationError)
@@ -129,3 +86,24 @@ def _upstream_error(request: HttpRequest, exc: ory_http.OryError) -> HttpRespons
 
 # Both families share ory_http.OryError; ninja's stub types the handler by the exact class registered.
 api.add_exception_handler(ory_http.OryError, _upstream_error)  # type: ignore[arg-type]
+
+
+@api.exception_handler(clients_service.ClientInputError)
+def on_client_input_error(request: HttpRequest, exc: clients_service.ClientInputError) -> HttpResponse:
+    return error(request, 400, "invalid_request", exc.message, fields=exc.fields)
+
+
+@api.exception_handler(clients_service.PreconditionFailed)
+def on_precondition_failed(request: HttpRequest, exc: clients_service.PreconditionFailed) -> HttpResponse:
+    return error(request, 412, "precondition_failed", str(exc))
+
+
+api.add_router("/api/hydra", overview_api.router)
+api.add_router("/api/hydra", devtools_api.router)
+api.add_router("/api/hydra", keys_api.router)
+api.add_router("/api/hydra", clients_api.session_router)
+api.add_router("/api/hydra", claims_api.router, auth=session_auth)
+api.add_router("/api/hydra", consents_api.router, auth=session_auth)
+api.add_router("/api/hydra", bridge_api.router)
+api.add_router("/v1", devtools_api.key_router)
+api.add_router("/v1", clients_api.key_router)

@@ -17,15 +17,15 @@ def htmx_base(request: HttpRequest) -> dict[str, str]:
 # Console sections in display order: (url name, label, minimum role). A section shows once its URL exists,
 # so each feature adds its route and appears here without touching the base template.
 NAV_SECTIONS = [
-    ("overview", "Overview", "viewer"),
-    ("clients", "Clients", "viewer"),
-    ("tokens", "Tokens", "viewer"),
-    ("jwks", "JWKS", "viewer"),
-    ("consent_sessions", "Consent", "viewer"),
-    ("claims_config", "Claims", "viewer"),
-    ("discovery", "Discovery", "viewer"),
-    ("audit_log", "Audit log", "viewer"),
-    ("api_keys", "API keys", "admin"),
+    ("console:overview", "Overview", "viewer"),
+    ("console:clients:list", "Clients", "viewer"),
+    ("console:tokens:list", "Tokens", "viewer"),
+    ("console:keys:jwks", "JWKS", "viewer"),
+    ("console:consents:list", "Consent", "viewer"),
+    ("console:claims:config", "Claims", "viewer"),
+    ("console:devtools:discovery", "Discovery", "viewer"),
+    ("console:audit:log", "Audit log", "viewer"),
+    ("console:apikeys:list", "API keys", "admin"),
 ]
 
 
@@ -54,7 +54,7 @@ def navigation(request: HttpRequest) -> dict[str, list[dict[str, object]]]:
     return {
         "nav": [
             {"url": url, "label": label,
-             "current": request.path == url if name == "overview" else request.path.startswith(url)}
+             "current": request.path == url if name == "console:overview" else request.path.startswith(url)}
             for name, url, label, minimum in _sections()
             if tenancy.role_at_least(role, minimum)
         ]

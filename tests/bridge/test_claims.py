@@ -6,10 +6,9 @@ import json
 
 import pytest
 
-from bridge import claims
-from bridge.models import ClaimsConfig
-from truss import kratos
-from truss.models import AuditEvent
+from truss import claims
+from truss.models import AuditEvent, ClaimsConfig
+from truss.ory import kratos
 
 IDENTITY = kratos.Identity.model_validate({
     "id": "7d0e1b7c-0000-4000-8000-000000000001",

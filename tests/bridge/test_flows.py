@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from bridge.models import ClaimsConfig
 from tests.bridge.oauth import query, verify_id_token
-from truss.models import AuditEvent
+from truss.models import AuditEvent, ClaimsConfig
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

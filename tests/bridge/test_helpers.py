@@ -9,7 +9,7 @@ from django.test import RequestFactory
 from django.utils import translation
 
 from bridge import branding, i18n, kratos_text, services, ui
-from truss import kratos
+from truss.ory import kratos
 
 
 @pytest.mark.parametrize(

@@ -114,7 +114,7 @@ def test_it_shows_hydra_errors_without_debug_data(client: Client):
 
 
 def test_it_follows_redirect_to_of_an_expired_challenge(client: Client, monkeypatch):
-    from truss import hydra
+    from truss.ory import hydra
 
     def gone(challenge):
         raise hydra.HydraGone(410, "gone", redirect_to="http://127.0.0.1:9/callback?error=expired")

@@ -6,8 +6,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from truss import apikeys, hydra, kratos
+from truss import apikeys
 from truss.models import ApiKey, Tenant
+from truss.ory import hydra, kratos
 
 DEMO_USER_EMAIL = "jane@example.test"
 DEMO_USER_PASSWORD = "demo-user-password"  # dev data only, printed for `make run`

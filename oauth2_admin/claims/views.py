@@ -1,0 +1,83 @@
+"""Console page: the tenant's custom claims editor, with a preview for one identity."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from oauth2_admin.claims import service
+from oauth2_admin.claims.forms import ClaimsConfigForm, PreviewForm
+from truss import tenancy
+from truss.http import TenantRequest
+from truss.models import Role
+
+
+def _can_edit(request: TenantRequest) -> bool:
+    return tenancy.role_at_least(request.role, Role.MEMBER)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@tenancy.tenant_view(min_role=Role.VIEWER)
+def config(request: TenantRequest) -> HttpResponse:
+    """View (everyone) and edit (members) the templates for ID-token and access-token claims."""
+    config = service.config_for(request.tenant)
+    status = 200
+    if request.method == "POST":
+        if not _can_edit(request):
+            raise PermissionDenied("This needs the member role.")
+        form = ClaimsConfigForm(request.POST)
+        if form.is_valid():
+            service.save(
+                request,
+                request.tenant,
+                id_token_claims=form.cleaned_data["id_token_claims"],
+                access_token_claims=form.cleaned_data["access_token_claims"],
+            )
+            messages.success(request, "Claims saved. They apply from the next consent on.")
+            return redirect("console:claims:config")
+        status = 400
+    else:
+        form = ClaimsConfigForm(
+            initial={
+                "id_token_claims": config.id_token_claims,
+                "access_token_claims": config.access_token_claims,
+            }
+        )
+    context = {"form": form, "preview_form": PreviewForm(), "can_edit": _can_edit(request), "config": config}
+    return TemplateResponse(request, "console/claims/config.html", context, status=status)
+
+
+@require_POST
+@tenancy.tenant_view(min_role=Role.VIEWER)
+def preview(request: TenantRequest) -> HttpResponse:
+    """The claims the editor's current (unsaved) templates give for one identity: an htmx fragment."""
+    editor = ClaimsConfigForm(request.POST)
+    preview = PreviewForm(request.POST)
+    context: dict[str, object] = {"preview_form": preview}
+    if editor.is_valid() and preview.is_valid():
+        scopes = preview.cleaned_data["scopes"].split()
+        try:
+            identity, result = service.preview(
+                request,
+                request.tenant,
+                preview.cleaned_data["identity"],
+                scopes,
+                editor.cleaned_data["id_token_claims"],
+                editor.cleaned_data["access_token_claims"],
+            )
+            context.update(
+                identity=identity,
+                id_token_json=json.dumps(result.id_token, indent=2, ensure_ascii=False),
+                access_token_json=json.dumps(result.access_token, indent=2, ensure_ascii=False),
+            )
+        except service.PreviewRefused:
+            context["refused"] = True
+    else:
+        context["editor_errors"] = editor.errors
+    return TemplateResponse(request, "console/claims/config.html#preview", context)

@@ -1,0 +1,579 @@
+"""Tenant-scoped OAuth2 clients: the one service layer the console and both JSON APIs go through.
+
+Isolation rests on Hydra's `owner` field: Truss sets it server-side to the tenant's owner string on every write,
+filters lists by it, and treats a client with another owner exactly like a missing one (404), so nothing reveals
+that another tenant's client exists. Hydra itself lets PATCH change `owner`, so Truss never forwards a raw patch:
+it applies it locally, validates the result and writes the whole client.
+
+Writes are full replaces (Hydra's PUT resets every omitted field, per-grant lifespans included), so each update
+starts from the current client, merges the change, validates the merged client and writes it back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import secrets
+from collections.abc import Mapping
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import jsonpatch
+from django.http import HttpRequest
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from truss import audit
+from truss.models import AuditEvent, Tenant
+from truss.ory import hydra
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+GRANT_TYPES: dict[str, str] = {
+    "authorization_code": "Authorization code",
+    "refresh_token": "Refresh token",
+    "client_credentials": "Client credentials",
+    "implicit": "Implicit (deprecated)",
+    JWT_BEARER_GRANT: "JWT bearer",
+    DEVICE_GRANT: "Device code",
+}
+AuthMethod = Literal["none", "client_secret_basic", "client_secret_post", "private_key_jwt"]
+ResponseType = Literal[
+    "code", "token", "id_token", "code id_token", "code token", "code id_token token", "id_token token"
+]
+_PRIVATE_JWK_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "k", "oth"}
+
+# token-config: the guide's three TTLs, mapped onto Hydra's per-grant lifespans.
+TTL_FIELDS: dict[str, tuple[str, ...]] = {
+    "access_token_ttl": (
+        "authorization_code_grant_access_token_lifespan",
+        "client_credentials_grant_access_token_lifespan",
+        "implicit_grant_access_token_lifespan",
+        "jwt_bearer_grant_access_token_lifespan",
+        "refresh_token_grant_access_token_lifespan",
+    ),
+    "refresh_token_ttl": (
+        "authorization_code_grant_refresh_token_lifespan",
+        "refresh_token_grant_refresh_token_lifespan",
+    ),
+    "id_token_ttl": (
+        "authorization_code_grant_id_token_lifespan",
+        "implicit_grant_id_token_lifespan",
+        "refresh_token_grant_id_token_lifespan",
+    ),
+}
+
+
+class ClientInputError(Exception):
+    """Bad input: field → messages. Nothing was sent to Hydra."""
+
+    def __init__(
+        self, fields: Mapping[str, list[str]], message: str = "The client settings are invalid."
+    ) -> None:
+        self.fields = dict(fields)
+        self.message = message
+        super().__init__(message)
+
+
+class PreconditionFailed(Exception):
+    """The client changed since the caller read it (If-Match / the form's version did not match)."""
+
+
+def _check_uri(uri: str, *, web_only: bool = False) -> str | None:
+    """Why `uri` is not acceptable, or None. Native apps may use custom schemes (RFC 8252 §7.1)."""
+    if uri != uri.strip() or any(c.isspace() for c in uri):
+        return f"{uri!r} contains white space"
+    parts = urlsplit(uri)
+    if not parts.scheme:
+        return f"{uri!r} is not an absolute URI"
+    if parts.scheme in ("http", "https") and not parts.netloc:
+        return f"{uri!r} has no host"
+    if web_only and parts.scheme not in ("http", "https"):
+        return f"{uri!r} must be an http(s) URL"
+    if not parts.netloc and not parts.path:
+        return f"{uri!r} is not an absolute URI"
+    if "#" in uri:
+        return f"{uri!r} must not contain a fragment (#…)"
+    return None
+
+
+def _uri_list(value: list[str], *, web_only: bool = False) -> list[str]:
+    problems = [p for p in (_check_uri(u, web_only=web_only) for u in value) if p]
+    if problems:
+        raise ValueError("; ".join(problems))
+    duplicates = sorted({u for u in value if value.count(u) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate {', '.join(duplicates)}")
+    return value
+
+
+class ClientIn(BaseModel):
+    """Every client setting a caller may write. `owner`, `client_id` and `client_secret` are Truss's to set."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    client_name: str = Field(min_length=1, max_length=200)
+    grant_types: list[str] = Field(
+        default_factory=lambda: ["authorization_code", "refresh_token"], max_length=10
+    )
+    response_types: list[ResponseType] | None = Field(default=None, max_length=10)
+    redirect_uris: list[str] = Field(default_factory=list, max_length=50)
+    post_logout_redirect_uris: list[str] = Field(default_factory=list, max_length=50)
+    scope: str = Field(
+        default="openid offline_access", max_length=2000, pattern=r"^[\x21\x23-\x5B\x5D-\x7E ]*$"
+    )
+    audience: list[str] = Field(default_factory=list, max_length=50)
+    token_endpoint_auth_method: AuthMethod = "client_secret_basic"
+    jwks_uri: str | None = Field(default=None, max_length=2000)
+    jwks: dict[str, Any] | None = None
+    skip_consent: bool = False
+    skip_logout_consent: bool = False
+    subject_type: Literal["public", "pairwise"] = "public"
+    sector_identifier_uri: str | None = Field(default=None, max_length=2000)
+    frontchannel_logout_uri: str | None = Field(default=None, max_length=2000)
+    backchannel_logout_uri: str | None = Field(default=None, max_length=2000)
+    access_token_strategy: Literal["opaque", "jwt"] | None = None
+    logo_uri: str | None = Field(default=None, max_length=2000)
+    client_uri: str | None = Field(default=None, max_length=2000)
+    policy_uri: str | None = Field(default=None, max_length=2000)
+    tos_uri: str | None = Field(default=None, max_length=2000)
+    contacts: list[str] = Field(default_factory=list, max_length=20)
+    allowed_cors_origins: list[str] = Field(default_factory=list, max_length=50)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("grant_types")
+    @classmethod
+    def _known_grants(cls, value: list[str]) -> list[str]:
+        unknown = [g for g in value if g not in GRANT_TYPES]
+        if unknown:
+            raise ValueError(f"unknown grant type {unknown[0]!r}; use one of: {', '.join(GRANT_TYPES)}")
+        if not value:
+            raise ValueError("choose at least one grant type")
+        return list(dict.fromkeys(value))
+
+    @field_validator("redirect_uris", "post_logout_redirect_uris")
+    @classmethod
+    def _redirects(cls, value: list[str]) -> list[str]:
+        return _uri_list(value)
+
+    @field_validator("allowed_cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        return _uri_list(value, web_only=True)
+
+    @field_validator(
+        "jwks_uri", "sector_identifier_uri", "frontchannel_logout_uri", "backchannel_logout_uri",
+        "logo_uri", "client_uri", "policy_uri", "tos_uri",
+    )  # fmt: skip
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        problem = _check_uri(value, web_only=True)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("jwks")
+    @classmethod
+    def _public_jwks(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if not value:
+            return None
+        keys = value.get("keys")
+        if (
+            not isinstance(keys, list)
+            or not keys
+            or not all(isinstance(k, dict) and "kty" in k for k in keys)
+        ):
+            raise ValueError('must be a JWK set: {"keys": [{"kty": …}, …]}')
+        if any(_PRIVATE_JWK_MEMBERS & set(k) for k in keys):
+            raise ValueError("contains private key material; register only the public keys")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ClientIn:
+        # Raised as ClientInputError (not ValueError) so each message lands on the field it is about.
+        grants = set(self.grant_types)
+        if self.response_types is None:  # derived from the grants unless given explicitly
+            derived: list[ResponseType] = []
+            if "authorization_code" in grants:
+                derived.append("code")
+            if "implicit" in grants:
+                derived += ["token", "id_token"]
+            self.response_types = derived
+        for rtype in self.response_types:
+            parts = set(rtype.split())
+            if "code" in parts and "authorization_code" not in grants:
+                _fail("response_types", f"{rtype!r} needs the authorization_code grant")
+            if parts & {"token", "id_token"} and "implicit" not in grants:
+                _fail("response_types", f"{rtype!r} needs the implicit grant (client_credentials uses none)")
+        if grants & {"authorization_code", "implicit"} and not self.redirect_uris:
+            _fail("redirect_uris", "authorization_code and implicit clients need at least one redirect URI")
+        if self.token_endpoint_auth_method == "none" and grants & {"client_credentials", JWT_BEARER_GRANT}:
+            _fail(
+                "grant_types",
+                "a public client (no secret) cannot use the client_credentials or jwt-bearer grant",
+            )
+        if self.token_endpoint_auth_method == "private_key_jwt" and bool(self.jwks) == bool(self.jwks_uri):
+            _fail(
+                "jwks_uri", "private_key_jwt needs exactly one of jwks_uri or jwks (the client's public keys)"
+            )
+        if self.subject_type == "pairwise" and not self.sector_identifier_uri:
+            hosts = {urlsplit(u).netloc for u in self.redirect_uris} - {""}  # custom schemes have no host
+            if len(hosts) > 1:
+                _fail(
+                    "sector_identifier_uri", "pairwise subjects with redirect URIs on several hosts need one"
+                )
+        if self.subject_type == "pairwise" and self.access_token_strategy == "jwt":
+            # Hydra v2.3 (measured): pairwise is unsupported with JWT access tokens, which carry the subject.
+            _fail(
+                "subject_type", "pairwise subjects need opaque access tokens (a JWT would reveal the subject)"
+            )
+        if "refresh_token" in grants and not grants & {"authorization_code", DEVICE_GRANT}:
+            _fail(
+                "grant_types",
+                "the refresh_token grant only makes sense with authorization_code or device_code",
+            )
+        return self
+
+
+def _fail(field: str, message: str) -> None:
+    raise ClientInputError({field: [message]})
+
+
+def warnings_for(data: ClientIn) -> list[str]:
+    """Things that work but that a careful operator should know (shown, never blocking)."""
+    notes: list[str] = []
+    for uri in data.redirect_uris + data.post_logout_redirect_uris:
+        parts = urlsplit(uri)
+        if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+            notes.append(f"{uri} uses plain http outside loopback: codes and tokens can be intercepted.")
+        if "*" in uri:
+            notes.append(
+                f"{uri} contains '*': Hydra matches redirect URIs exactly, so it is taken literally."
+            )
+    if "implicit" in data.grant_types:
+        notes.append(
+            "The implicit grant is deprecated (OAuth 2.0 Security BCP); use authorization code + PKCE."
+        )
+    if data.token_endpoint_auth_method == "none" and "authorization_code" in data.grant_types:
+        notes.append("Public client: it must use PKCE (S256) on every authorization request.")
+    return notes
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse(data: Mapping[str, Any]) -> ClientIn:
+    """Validate input into a ClientIn, or raise ClientInputError with per-field messages."""
+    try:
+        return ClientIn.model_validate(data)
+    except ValidationError as exc:
+        raise ClientInputError(_fields(exc)) from exc
+
+
+def _require_supported_grants(data: ClientIn) -> None:
+    if DEVICE_GRANT in data.grant_types and not hydra.version_at_least("v25.4.0"):
+        raise ClientInputError({"grant_types": ["the device_code grant needs Hydra v25.4 or newer"]})
+
+
+# --- reads ---------------------------------------------------------------------------------------------------
+
+
+def list_for(
+    tenant: Tenant, *, page_size: int = 50, page_token: str | None = None, name: str | None = None
+) -> hydra.ClientPage:
+    """One page of the tenant's clients. `name` is an exact match: Hydra filters by exact client_name."""
+    return hydra.list_clients(
+        owner=tenant.hydra_owner, client_name=name or None, page_size=page_size, page_token=page_token
+    )
+
+
+def get_for(tenant: Tenant, client_id: str) -> hydra.OAuth2Client:
+    """The tenant's client, or HydraNotFound, also when it exists but belongs to someone else."""
+    if not client_id or len(client_id) > 255:
+        raise hydra.HydraNotFound(status=404, error="not_found", description="No such client.")
+    client = hydra.get_client(client_id)
+    if client.owner != tenant.hydra_owner:
+        raise hydra.HydraNotFound(status=404, error="not_found", description="No such client.")
+    return client
+
+
+def etag(client: hydra.OAuth2Client) -> str:
+    """A version tag for optimistic concurrency: Hydra bumps updated_at on every write."""
+    stamp = client.updated_at.isoformat() if client.updated_at else ""
+    return '"' + hashlib.sha256(f"{client.client_id}|{stamp}".encode()).hexdigest()[:20] + '"'
+
+
+def editable(client: hydra.OAuth2Client) -> dict[str, Any]:
+    """The client as a ClientIn-shaped dict: what the edit form and merges start from."""
+    data = client.model_dump(mode="json", exclude_none=True)
+    out = {name: data[name] for name in ClientIn.model_fields if name in data}
+    if not (client.jwks and client.jwks.keys):
+        out.pop("jwks", None)
+    for name in ("jwks_uri", "sector_identifier_uri", "frontchannel_logout_uri", "backchannel_logout_uri",
+                 "logo_uri", "client_uri", "policy_uri", "tos_uri", "access_token_strategy"):  # fmt: skip
+        if out.get(name) == "":
+            out.pop(name)
+    if out.get("subject_type") not in ("public", "pairwise"):
+        out.pop("subject_type", None)
+    return out
+
+
+def public_view(client: hydra.OAuth2Client) -> dict[str, Any]:
+    """Everything about a client except secrets, for pages, API answers and audit."""
+    data = client.model_dump(mode="json", exclude_none=True)
+    return {k: v for k, v in data.items() if k not in ("client_secret", "registration_access_token")}
+
+
+# --- writes --------------------------------------------------------------------------------------------------
+
+
+class _Mutation:
+    """One audited mutation: `with _Mutation(...) as m:` records a failure event for any error escaping the
+    block (bad input included), and `m.success(...)` records the success. Exactly one event either way."""
+
+    def __init__(self, request: HttpRequest | None, action: str, tenant: Tenant, target: str) -> None:
+        self.request, self.action, self.tenant, self.target = request, action, tenant, target
+        self.before: Any = None
+
+    def __enter__(self) -> _Mutation:
+        return self
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        if exc is not None:
+            detail = getattr(exc, "fields", None) or str(exc)
+            audit.record(self.request, self.action, tenant=self.tenant, target=self.target, before=self.before,
+                         outcome=AuditEvent.Outcome.FAILURE, detail=str(detail))  # fmt: skip
+
+    def success(self, *, after: Any = None, target: str | None = None) -> None:
+        audit.record(self.request, self.action, tenant=self.tenant, target=target or self.target,
+                     before=self.before, after=after)  # fmt: skip
+
+
+def create_for(
+    request: HttpRequest | None, tenant: Tenant, payload: Mapping[str, Any]
+) -> tuple[hydra.OAuth2Client, list[str]]:
+    """Create a client owned by the tenant; returns it (with its one-time secret) and warnings."""
+    with _Mutation(request, "oauth2.client.create", tenant, "") as event:
+        data = parse(payload)
+        _require_supported_grants(data)
+        client = hydra.create_client({**data.model_dump(exclude_none=True), "owner": tenant.hydra_owner})
+        event.success(target=client.client_id, after=public_view(client))
+    return client, warnings_for(data)
+
+
+def _write(
+    tenant: Tenant, current: hydra.OAuth2Client, data: ClientIn, lifespans: Mapping[str, Any] | None = None
+) -> hydra.OAuth2Client:
+    body = current.to_hydra()
+    for name in ClientIn.model_fields:  # a field cleared by the caller must be cleared in Hydra too
+        body.pop(name, None)
+    body.update(data.model_dump(exclude_none=True))
+    if lifespans is not None:
+        body.update({k: v for k, v in lifespans.items() if v})
+        for name in hydra.LIFESPAN_FIELDS:
+            if not lifespans.get(name):
+                body.pop(name, None)
+    body["owner"] = tenant.hydra_owner
+    return hydra.set_client(current.client_id, body)
+
+
+def _check_version(current: hydra.OAuth2Client, if_match: str | None) -> None:
+    if if_match and if_match.strip() not in (etag(current), "*"):
+        raise PreconditionFailed(
+            "The client was changed by someone else since you loaded it. Reload it and apply your change again."
+        )
+
+
+def update_for(
+    request: HttpRequest | None,
+    tenant: Tenant,
+    client_id: str,
+    changes: Mapping[str, Any],
+    *,
+    if_match: str | None = None,
+) -> tuple[hydra.OAuth2Client, list[str]]:
+    """Partial update: the given fields are merged onto the current client (Hydra's PUT replaces it whole)."""
+    with _Mutation(request, "oauth2.client.update", tenant, client_id) as event:
+        current = get_for(tenant, client_id)
+        event.before = public_view(current)
+        _check_version(current, if_match)
+        data = parse({**editable(current), **changes})
+        _require_supported_grants(data)
+        client = _write(tenant, current, data, lifespans=current.lifespans)
+        event.success(after=public_view(client))
+    return client, warnings_for(data)
+
+
+_PATCH_FORBIDDEN = ("/owner", "/client_id", "/client_secret", "/created_at", "/updated_at")
+
+
+def patch_for(
+    request: HttpRequest | None, tenant: Tenant, client_id: str, ops: Any, *, if_match: str | None = None
+) -> tuple[hydra.OAuth2Client, list[str]]:
+    """RFC 6902 JSON Patch, applied to the editable client, validated, then written as a whole."""
+    with _Mutation(request, "oauth2.client.patch", tenant, client_id) as event:
+        if not isinstance(ops, list) or not all(
+            isinstance(op, dict) and "op" in op and "path" in op for op in ops
+        ):
+            raise ClientInputError(
+                {"__all__": ['a JSON Patch is a list of {"op", "path", …} objects (RFC 6902)']}
+            )
+        for op in ops:
+            for key in ("path", "from"):
+                path = str(op.get(key, ""))
+                if any(path == p or path.startswith(p + "/") for p in _PATCH_FORBIDDEN):
+                    hint = " (rotate secrets with POST …/secret)" if path.startswith("/client_secret") else ""
+                    raise ClientInputError(
+                        {path.lstrip("/") or "__all__": [f"{path} cannot be changed{hint}"]}
+                    )
+        current = get_for(tenant, client_id)
+        event.before = public_view(current)
+        _check_version(current, if_match)
+        try:
+            patched = jsonpatch.apply_patch(editable(current), ops)
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, ValueError) as exc:
+            raise ClientInputError({"__all__": [f"the patch does not apply: {exc}"]}) from exc
+        data = parse(patched)
+        _require_supported_grants(data)
+        client = _write(tenant, current, data, lifespans=current.lifespans)
+        event.success(after=public_view(client))
+    return client, warnings_for(data)
+
+
+class TokenConfigIn(BaseModel):
+    """The guide's TTLs (seconds) plus the per-grant matrix, token strategy and logout URIs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    access_token_ttl: int | None = Field(default=None, ge=1, le=365 * 86400)
+    refresh_token_ttl: int | None = Field(default=None, ge=1, le=10 * 365 * 86400)
+    id_token_ttl: int | None = Field(default=None, ge=1, le=365 * 86400)
+    # Per-grant overrides: Hydra lifespan field → seconds, or null to fall back to Hydra's global ttl.*
+    lifespans: dict[str, int | None] = Field(default_factory=dict)
+    access_token_strategy: Literal["opaque", "jwt"] | None = None
+    frontchannel_logout_uri: str | None = None
+    backchannel_logout_uri: str | None = None
+    post_logout_redirect_uris: list[str] | None = None
+
+    @field_validator("lifespans")
+    @classmethod
+    def _known_lifespans(cls, value: dict[str, int | None]) -> dict[str, int | None]:
+        unknown = sorted(set(value) - set(hydra.LIFESPAN_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"unknown lifespan {unknown[0]!r}; use one of: {', '.join(hydra.LIFESPAN_FIELDS)}"
+            )
+        for name, seconds in value.items():
+            if seconds is not None and not 1 <= seconds <= 10 * 365 * 86400:
+                raise ValueError(f"{name} must be between 1 second and 10 years")
+        return value
+
+
+def lifespans_in_seconds(client: hydra.OAuth2Client) -> dict[str, int | None]:
+    return {name: _go_duration_seconds(value) for name, value in client.lifespans.items()}
+
+
+def _go_duration_seconds(value: str | None) -> int | None:
+    """Hydra answers Go durations like "1h0m0s" or "90s"."""
+    if not value:
+        return None
+    total, number = 0.0, ""
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
+    i = 0
+    while i < len(value):
+        ch = value[i]
+        if ch.isdigit() or ch == ".":
+            number += ch
+            i += 1
+            continue
+        unit = "ms" if value[i : i + 2] == "ms" else ch
+        total += float(number or 0) * units.get(unit, 0)
+        number = ""
+        i += len(unit)
+    return int(total)
+
+
+def set_token_config(
+    request: HttpRequest | None,
+    tenant: Tenant,
+    client_id: str,
+    payload: Mapping[str, Any],
+    *,
+    if_match: str | None = None,
+) -> hydra.OAuth2Client:
+    """One atomic write: Hydra's PUT stores the lifespans with the rest of the client."""
+    with _Mutation(request, "oauth2.client.token_config", tenant, client_id) as event:
+        try:
+            config = TokenConfigIn.model_validate(payload)
+        except ValidationError as exc:
+            raise ClientInputError(_fields(exc), "The token settings are invalid.") from exc
+        current = get_for(tenant, client_id)
+        event.before = public_view(current)
+        _check_version(current, if_match)
+        seconds = lifespans_in_seconds(current)
+        for ttl, fields in TTL_FIELDS.items():
+            value = getattr(config, ttl)
+            if value is not None:
+                seconds.update(dict.fromkeys(fields, value))
+        seconds.update(config.lifespans)
+        changes = config.model_dump(
+            include={"access_token_strategy", "frontchannel_logout_uri", "backchannel_logout_uri",
+                     "post_logout_redirect_uris"}, exclude_unset=True,
+        )  # fmt: skip
+        data = parse({**editable(current), **changes})
+        lifespans = {name: (f"{s}s" if s else None) for name, s in seconds.items()}
+        client = _write(tenant, current, data, lifespans=lifespans)
+        event.success(after=public_view(client))
+    return client
+
+
+_GUARDED = ("owner", "client_id", "client_secret")
+
+
+def _fields(exc: ValidationError) -> dict[str, list[str]]:
+    """pydantic errors as field → messages, worded for people (input values are never echoed)."""
+    fields: dict[str, list[str]] = {}
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "__all__"
+        message = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "cannot be set" if err["loc"][0] in _GUARDED else "unknown field"
+        fields.setdefault(loc, []).append(message)
+    return fields
+
+
+def rotate_secret(
+    request: HttpRequest | None, tenant: Tenant, client_id: str
+) -> tuple[hydra.OAuth2Client, str]:
+    """A new strong secret, applied at once: the old one stops working immediately."""
+    with _Mutation(request, "oauth2.client.rotate_secret", tenant, client_id) as event:
+        current = get_for(tenant, client_id)
+        event.before = public_view(current)
+        if current.is_public:
+            raise ClientInputError(
+                {"token_endpoint_auth_method": ["a public client has no secret to rotate"]}
+            )
+        secret = secrets.token_urlsafe(48)
+        client = hydra.patch_client(client_id, [{"op": "replace", "path": "/client_secret", "value": secret}])
+        event.success(after={"client_secret": secret, "updated_at": public_view(client).get("updated_at")})
+    return client, secret
+
+
+def delete_for(
+    request: HttpRequest | None, tenant: Tenant, client_id: str, *, delete_tokens: bool = False
+) -> None:
+    with _Mutation(request, "oauth2.client.delete", tenant, client_id) as event:
+        client = get_for(tenant, client_id)
+        event.before = public_view(client)
+        if delete_tokens:
+            # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/deleteOAuth2Token
+            hydra.delete_client_tokens(client.client_id)
+        hydra.delete_client(client.client_id)
+        event.success(after={"deleted": True, "tokens_deleted": delete_tokens})

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from oauth2_admin.clients import views
+
+app_name = "clients"
+urlpatterns = [
+    path("", views.client_list, name="list"),
+    path("new", views.client_create, name="create"),
+    path("<str:client_id>/", views.client_detail, name="detail"),
+    path("<str:client_id>/edit", views.client_edit, name="edit"),
+    path("<str:client_id>/tokens", views.client_token_config, name="token_config"),
+    path("<str:client_id>/secret", views.client_rotate_secret, name="rotate_secret"),
+    path("<str:client_id>/delete", views.client_delete, name="delete"),
+]

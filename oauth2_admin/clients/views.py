@@ -1,0 +1,241 @@
+"""Console pages for OAuth2 clients: list, detail, create, edit, token settings, secret rotation, delete."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from oauth2_admin.clients import service as clients
+from oauth2_admin.clients.forms import ClientForm, DeleteClientForm, TokenConfigForm
+from truss import audit, tenancy
+from truss.http import TenantRequest
+from truss.models import AuditEvent, Role
+from truss.ory import hydra
+
+PAGE_SIZE = 25
+
+
+def _client_or_404(request: TenantRequest, client_id: str) -> hydra.OAuth2Client:
+    try:
+        return clients.get_for(request.tenant, client_id)
+    except hydra.HydraNotFound as exc:
+        raise Http404("No such client in this tenant.") from exc
+
+
+def _rejected(request: TenantRequest, action: str, target: str, form: Any) -> None:
+    """Input the form itself refused never reaches the service; it is still an attempted mutation."""
+    audit.record(request, action, tenant=request.tenant, target=target, outcome=AuditEvent.Outcome.FAILURE,
+                 detail=form.errors.as_text())  # fmt: skip
+
+
+def _flash_warnings(request: TenantRequest, warnings: list[str]) -> None:
+    for warning in warnings:
+        messages.warning(request, warning)
+
+
+@dataclass(frozen=True)
+class ClientRow:
+    """What one list row shows, computed in Python: cheaper than per-cell template lookups and filters
+    (the list page is the console's hot path; see bench/client_list.py)."""
+
+    client_id: str
+    name: str
+    url: str
+    public: bool
+    grants: list[str]
+    created: str
+
+
+def _rows(page: hydra.ClientPage) -> list[ClientRow]:
+    detail = reverse("console:clients:detail", args=["-id-"])
+    return [
+        ClientRow(
+            client_id=c.client_id,
+            name=c.client_name or "(unnamed)",
+            url=detail.replace("-id-", quote(c.client_id, safe="")),
+            public=c.is_public,
+            grants=[g.removeprefix("urn:ietf:params:oauth:grant-type:") for g in c.grant_types],
+            created=c.created_at.strftime("%Y-%m-%d %H:%M") if c.created_at else "—",
+        )
+        for c in page.items
+    ]
+
+
+@require_safe
+@tenancy.tenant_view()
+def client_list(request: TenantRequest) -> HttpResponse:
+    """The tenant's clients, a page at a time (Hydra's page tokens), with an exact-name search."""
+    name = request.GET.get("name", "").strip()[:200]
+    token = request.GET.get("page_token") or None
+    page = clients.list_for(request.tenant, page_size=PAGE_SIZE, page_token=token, name=name or None)
+    context = {"page": page, "rows": _rows(page), "name": name, "paged": bool(token)}
+    partial = request.htmx and not request.htmx.boosted
+    template = "console/clients/list.html#client-table" if partial else "console/clients/list.html"
+    return TemplateResponse(request, template, context)
+
+
+def _detail(
+    request: TenantRequest, client: hydra.OAuth2Client, status: int = 200, **extra: Any
+) -> HttpResponse:
+    token_url = f"{settings.HYDRA_PUBLIC_URL}/oauth2/token"
+    if client.token_endpoint_auth_method == "client_secret_post":
+        curl = (f"curl -X POST {shlex.quote(token_url)} -d grant_type=client_credentials "
+                f"-d client_id={shlex.quote(client.client_id)} -d client_secret=\"$CLIENT_SECRET\"")  # fmt: skip
+    else:
+        curl = (f"curl -X POST {shlex.quote(token_url)} -u {shlex.quote(client.client_id)}:\"$CLIENT_SECRET\" "
+                "-d grant_type=client_credentials")  # fmt: skip
+    authorize_url = ""
+    if "authorization_code" in client.grant_types and client.redirect_uris:
+        query = urlencode({"client_id": client.client_id, "response_type": "code", "scope": client.scope or "openid",
+                           "redirect_uri": client.redirect_uris[0], "state": "STATE",
+                           "code_challenge": "CODE_CHALLENGE", "code_challenge_method": "S256"})  # fmt: skip
+        authorize_url = f"{settings.HYDRA_PUBLIC_URL}/oauth2/auth?{query}"
+    context = {
+        "client": client,
+        "authorize_url": authorize_url,
+        "client_json": json.dumps(clients.public_view(client), indent=2, sort_keys=True),
+        "lifespans": clients.lifespans_in_seconds(client),
+        "curl": curl,
+        "can_edit": tenancy.role_at_least(request.role, Role.MEMBER),
+        **extra,
+    }
+    response = TemplateResponse(request, "console/clients/detail.html", context, status=status)
+    if "new_secret" in extra:
+        response["Cache-Control"] = "no-store"
+        response["HX-Replace-Url"] = reverse("console:clients:detail", args=[client.client_id])
+    return response
+
+
+@require_safe
+@tenancy.tenant_view()
+def client_detail(request: TenantRequest, client_id: str) -> HttpResponse:
+    """Every setting of one client at a glance, its secret-less JSON and a curl for the token endpoint."""
+    return _detail(request, _client_or_404(request, client_id))
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@tenancy.tenant_view(min_role=Role.MEMBER)
+def client_create(request: TenantRequest) -> HttpResponse:
+    """A new client owned by the tenant; its secret is shown once, on the page that follows."""
+    initial = {"grant_types": ["authorization_code", "refresh_token"], "token_endpoint_auth_method": "client_secret_basic",
+               "subject_type": "public", "scope": "openid offline_access"}  # fmt: skip
+    form = ClientForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if not form.is_valid():
+            _rejected(request, "oauth2.client.create", "", form)
+        else:
+            try:
+                client, warnings = clients.create_for(request, request.tenant, form.payload())
+            except clients.ClientInputError as exc:
+                form.add_service_errors(exc)
+            else:
+                _flash_warnings(request, warnings)
+                return _detail(request, client, status=201, new_secret=client.client_secret, created=True)
+    status = 400 if form.is_bound else 200
+    return TemplateResponse(
+        request, "console/clients/form.html", {"form": form, "creating": True}, status=status
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@tenancy.tenant_view(min_role=Role.MEMBER)
+def client_edit(request: TenantRequest, client_id: str) -> HttpResponse:
+    """Edit every setting; a concurrent change by someone else is detected, not overwritten."""
+    client = _client_or_404(request, client_id)
+    form = ClientForm(request.POST or None, initial=ClientForm.initial_for(client, clients.etag(client)))
+    if request.method == "POST":
+        if not form.is_valid():
+            _rejected(request, "oauth2.client.update", client_id, form)
+        else:
+            # The form shows every setting, so a blank field means "clear it".
+            changes = {k: (None if v == "" else v) for k, v in form.cleaned_data.items() if k != "version"}
+            try:
+                client, warnings = clients.update_for(request, request.tenant, client_id, changes,
+                                                      if_match=form.cleaned_data["version"] or None)  # fmt: skip
+            except clients.ClientInputError as exc:
+                form.add_service_errors(exc)
+            except clients.PreconditionFailed as exc:
+                form.add_error(None, str(exc))
+            else:
+                _flash_warnings(request, warnings)
+                messages.success(request, f"Saved “{client.client_name}”.")
+                return redirect("console:clients:detail", client_id)
+    status = 400 if form.is_bound else 200
+    context = {"form": form, "client": client, "creating": False}
+    return TemplateResponse(request, "console/clients/form.html", context, status=status)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@tenancy.tenant_view(min_role=Role.MEMBER)
+def client_token_config(request: TenantRequest, client_id: str) -> HttpResponse:
+    """Token lifespans (simple TTLs or the per-grant matrix) and the access-token strategy."""
+    client = _client_or_404(request, client_id)
+    current = clients.lifespans_in_seconds(client)
+    initial = {
+        **current,
+        "access_token_strategy": client.access_token_strategy or "",
+        "version": clients.etag(client),
+    }
+    form = TokenConfigForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if not form.is_valid():
+            _rejected(request, "oauth2.client.token_config", client_id, form)
+        else:
+            try:
+                clients.set_token_config(request, request.tenant, client_id, form.payload(current),
+                                         if_match=form.cleaned_data["version"] or None)  # fmt: skip
+            except clients.ClientInputError as exc:
+                for field, errors in exc.fields.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            except clients.PreconditionFailed as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, "Token settings saved.")
+                return redirect("console:clients:detail", client_id)
+    status = 400 if form.is_bound else 200
+    context = {"form": form, "client": client, "ttl_fields": clients.TTL_FIELDS}
+    return TemplateResponse(request, "console/clients/token_config.html", context, status=status)
+
+
+@require_POST
+@tenancy.tenant_view(min_role=Role.MEMBER)
+def client_rotate_secret(request: TenantRequest, client_id: str) -> HttpResponse:
+    """Replace the secret now; the page that follows shows the new one once."""
+    _client_or_404(request, client_id)
+    try:
+        client, secret = clients.rotate_secret(request, request.tenant, client_id)
+    except clients.ClientInputError as exc:
+        messages.error(request, " ".join(m for ms in exc.fields.values() for m in ms))
+        return redirect("console:clients:detail", client_id)
+    return _detail(request, client, new_secret=secret)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@tenancy.tenant_view(min_role=Role.MEMBER)
+def client_delete(request: TenantRequest, client_id: str) -> HttpResponse:
+    """Delete after typing the client's name; optionally revoke its tokens first."""
+    client = _client_or_404(request, client_id)
+    form = DeleteClientForm(request.POST or None, expected=client.client_name or client.client_id)
+    if request.method == "POST":
+        if form.is_valid():
+            clients.delete_for(
+                request, request.tenant, client_id, delete_tokens=form.cleaned_data["delete_tokens"]
+            )
+            messages.success(request, f"Deleted “{client.client_name or client_id}”.")
+            return redirect("console:clients:list")
+        _rejected(request, "oauth2.client.delete", client_id, form)
+    status = 400 if form.is_bound else 200
+    return TemplateResponse(
+        request, "console/clients/delete.html", {"form": form, "client": client}, status=status
+    )

@@ -1,0 +1,7 @@
+from __future__ import annotations
+
+from django import forms
+
+
+class TenantSwitchForm(forms.Form):
+    tenant = forms.SlugField()

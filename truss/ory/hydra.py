@@ -1,0 +1,770 @@
+"""Typed client for Ory Hydra v2.3 (admin API on HYDRA_ADMIN_URL, public API on HYDRA_PUBLIC_URL).
+
+Every function returns pydantic models and raises a ``HydraError`` subclass; see truss/ory_http.py for the
+retry, timeout and error-mapping rules. Paths are checked against the Hydra v2.3.0 OpenAPI spec.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
+
+from truss.ory import http as ory_http
+from truss.ory.http import OryModel, StrList, segment
+from truss.ttlcache import TtlCache
+
+# --- Exceptions -------------------------------------------------------------------------------------------
+
+
+class HydraError(ory_http.OryError):
+    service = "Hydra"
+
+
+class HydraNotFound(HydraError, ory_http.OryNotFound):
+    pass
+
+
+class HydraConflict(HydraError, ory_http.OryConflict):
+    pass
+
+
+class HydraGone(HydraError, ory_http.OryGone):
+    """An already handled or expired challenge; ``redirect_to`` is where Hydra wants the browser to go."""
+
+
+class HydraBadRequest(HydraError, ory_http.OryBadRequest):
+    pass
+
+
+class HydraUnauthorized(HydraError, ory_http.OryUnauthorized):
+    pass
+
+
+class HydraForbidden(HydraError, ory_http.OryForbidden):
+    pass
+
+
+class HydraUnavailable(HydraError, ory_http.OryUnavailable):
+    pass
+
+
+_SERVICE = ory_http.Service(
+    name="Hydra",
+    errors=ory_http.ErrorFamily(
+        base=HydraError,
+        not_found=HydraNotFound,
+        conflict=HydraConflict,
+        gone=HydraGone,
+        bad_request=HydraBadRequest,
+        unauthorized=HydraUnauthorized,
+        forbidden=HydraForbidden,
+        unavailable=HydraUnavailable,
+    ),
+    admin_url_setting="HYDRA_ADMIN_URL",
+    public_url_setting="HYDRA_PUBLIC_URL",
+    timeout_setting="HYDRA_TIMEOUT",
+)
+
+# --- Models -----------------------------------------------------------------------------------------------
+
+# Private JWK members (RFC 7518 §6.2.2, §6.3.2, §6.4). Hydra's admin key endpoints return them.
+PRIVATE_JWK_FIELDS = frozenset({"d", "p", "q", "dp", "dq", "qi", "k", "oth"})
+
+# PUT /admin/clients/{id}/lifespans replaces all of these at once; an omitted one becomes null (global TTL).
+LIFESPAN_FIELDS = (
+    "authorization_code_grant_access_token_lifespan",
+    "authorization_code_grant_id_token_lifespan",
+    "authorization_code_grant_refresh_token_lifespan",
+    "client_credentials_grant_access_token_lifespan",
+    "implicit_grant_access_token_lifespan",
+    "implicit_grant_id_token_lifespan",
+    "jwt_bearer_grant_access_token_lifespan",
+    "refresh_token_grant_access_token_lifespan",
+    "refresh_token_grant_id_token_lifespan",
+    "refresh_token_grant_refresh_token_lifespan",
+)
+
+# Server-managed client fields: sending them back on PUT is pointless or rejected.
+_CLIENT_READ_ONLY = frozenset(
+    {
+        "created_at",
+        "updated_at",
+        "registration_access_token",
+        "registration_client_uri",
+        "client_secret_expires_at",
+    }
+)
+
+
+def strip_private_jwk(key: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in key.items() if name not in PRIVATE_JWK_FIELDS}
+
+
+def _strip_private_jwks(data: Any) -> Any:
+    """Drop private key material from a raw JWK set before anything else sees it."""
+    if isinstance(data, Mapping) and isinstance(data.get("keys"), list):
+        return {
+            **data,
+            "keys": [strip_private_jwk(k) if isinstance(k, Mapping) else k for k in data["keys"]],
+        }
+    return data
+
+
+class JsonWebKey(OryModel):
+    """The public half of a JWK. Unknown members are dropped, so private material cannot slip through."""
+
+    kty: str
+    kid: str | None = None
+    alg: str | None = None
+    use: str | None = None
+    crv: str | None = None
+    x: str | None = None
+    y: str | None = None
+    n: str | None = None
+    e: str | None = None
+    x5c: list[str] | None = None
+    x5t: str | None = None
+    x5t_s256: str | None = Field(default=None, alias="x5t#S256")
+    x5u: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_private(cls, data: Any) -> Any:
+        return strip_private_jwk(data) if isinstance(data, Mapping) else data
+
+
+class JsonWebKeySet(OryModel):
+    keys: Annotated[list[JsonWebKey], BeforeValidator(ory_http.none_as_empty_list)] = Field(
+        default_factory=list
+    )
+
+
+class OAuth2Client(OryModel):
+    """An OAuth 2.0 client. Unknown fields are kept so that a PUT (full replace) does not drop them."""
+
+    model_config = ConfigDict(extra="allow")
+
+    client_id: str
+    client_name: str | None = None
+    # Only present in the responses of create and of an update that set a new secret.
+    client_secret: str | None = None
+    owner: str | None = None
+    grant_types: StrList = Field(default_factory=list)
+    response_types: StrList = Field(default_factory=list)
+    redirect_uris: StrList = Field(default_factory=list)
+    post_logout_redirect_uris: StrList = Field(default_factory=list)
+    allowed_cors_origins: StrList = Field(default_factory=list)
+    scope: str | None = None
+    audience: StrList = Field(default_factory=list)
+    contacts: StrList = Field(default_factory=list)
+    token_endpoint_auth_method: str | None = None
+    token_endpoint_auth_signing_alg: str | None = None
+    userinfo_signed_response_alg: str | None = None
+    request_object_signing_alg: str | None = None
+    jwks_uri: str | None = None
+    jwks: JsonWebKeySet | None = None
+    skip_consent: bool | None = None
+    skip_logout_consent: bool | None = None
+    subject_type: str | None = None
+    sector_identifier_uri: str | None = None
+    frontchannel_logout_uri: str | None = None
+    frontchannel_logout_session_required: bool | None = None
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool | None = None
+    access_token_strategy: str | None = None
+    logo_uri: str | None = None
+    client_uri: str | None = None
+    policy_uri: str | None = None
+    tos_uri: str | None = None
+    metadata: dict[str, Any] | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    registration_access_token: str | None = None
+    registration_client_uri: str | None = None
+    client_secret_expires_at: int | None = None
+    # Go duration strings ("1h", "3600s"); None means "use the global ttl.*".
+    authorization_code_grant_access_token_lifespan: str | None = None
+    authorization_code_grant_id_token_lifespan: str | None = None
+    authorization_code_grant_refresh_token_lifespan: str | None = None
+    client_credentials_grant_access_token_lifespan: str | None = None
+    implicit_grant_access_token_lifespan: str | None = None
+    implicit_grant_id_token_lifespan: str | None = None
+    jwt_bearer_grant_access_token_lifespan: str | None = None
+    refresh_token_grant_access_token_lifespan: str | None = None
+    refresh_token_grant_id_token_lifespan: str | None = None
+    refresh_token_grant_refresh_token_lifespan: str | None = None
+
+    @property
+    def is_public(self) -> bool:
+        return self.token_endpoint_auth_method == "none"
+
+    @property
+    def scopes(self) -> list[str]:
+        return (self.scope or "").split()
+
+    @property
+    def lifespans(self) -> dict[str, str | None]:
+        return {name: getattr(self, name) for name in LIFESPAN_FIELDS}
+
+    def to_hydra(self) -> dict[str, Any]:
+        """The body for PUT /admin/clients/{id}: every writable field, unknown ones included."""
+        body = self.model_dump(mode="json", exclude_none=True, by_alias=True, exclude=set(_CLIENT_READ_ONLY))
+        # Hydra rejects jwks next to jwks_uri even when the set is empty.
+        if not (self.jwks and self.jwks.keys):
+            body.pop("jwks", None)
+        return body
+
+
+class ClientPage(OryModel):
+    items: list[OAuth2Client]
+    next_page_token: str | None = None
+
+
+class Introspection(OryModel):
+    active: bool
+    sub: str | None = None
+    client_id: str | None = None
+    scope: str | None = None
+    exp: int | None = None
+    iat: int | None = None
+    nbf: int | None = None
+    aud: StrList = Field(default_factory=list)
+    iss: str | None = None
+    token_type: str | None = None
+    token_use: str | None = None
+    ext: dict[str, Any] | None = None
+    obfuscated_subject: str | None = None
+    username: str | None = None
+
+
+class OidcContext(OryModel):
+    acr_values: StrList = Field(default_factory=list)
+    display: str | None = None
+    id_token_hint_claims: dict[str, Any] | None = None
+    login_hint: str | None = None
+    ui_locales: StrList = Field(default_factory=list)
+
+
+class OAuth2LoginRequest(OryModel):
+    challenge: str
+    skip: bool = False
+    # Only meaningful when skip is true: accept with exactly this subject.
+    subject: str = ""
+    client: OAuth2Client
+    request_url: str = ""
+    requested_scope: StrList = Field(default_factory=list)
+    requested_access_token_audience: StrList = Field(default_factory=list)
+    session_id: str | None = None
+    oidc_context: OidcContext | None = None
+
+
+class OAuth2ConsentRequest(OryModel):
+    challenge: str
+    skip: bool = False
+    subject: str = ""
+    client: OAuth2Client
+    request_url: str = ""
+    requested_scope: StrList = Field(default_factory=list)
+    requested_access_token_audience: StrList = Field(default_factory=list)
+    oidc_context: OidcContext | None = None
+    login_challenge: str | None = None
+    login_session_id: str | None = None
+    acr: str | None = None
+    amr: StrList = Field(default_factory=list)
+    # Whatever the login accept put in "context".
+    context: dict[str, Any] | None = None
+
+
+class OAuth2LogoutRequest(OryModel):
+    challenge: str | None = None
+    subject: str | None = None
+    sid: str | None = None
+    request_url: str | None = None
+    rp_initiated: bool = False
+    client: OAuth2Client | None = None
+    requested_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+class RedirectTo(OryModel):
+    redirect_to: str
+
+
+class ConsentSessionClaims(OryModel):
+    id_token: dict[str, Any] | None = None
+    access_token: dict[str, Any] | None = None
+
+
+class ConsentSession(OryModel):
+    consent_request: OAuth2ConsentRequest
+    grant_scope: StrList = Field(default_factory=list)
+    grant_access_token_audience: StrList = Field(default_factory=list)
+    remember: bool = False
+    remember_for: int = 0
+    handled_at: datetime | None = None
+    session: ConsentSessionClaims | None = None
+    context: dict[str, Any] | None = None
+    # v2.x only: per-token-type expiry (access_token, refresh_token, id_token, …).
+    expires_at: dict[str, datetime | None] | None = None
+
+
+class TrustedJwtGrantKey(OryModel):
+    set: str | None = None
+    kid: str | None = None
+
+
+class TrustedJwtGrantIssuer(OryModel):
+    id: str
+    issuer: str
+    subject: str | None = None
+    allow_any_subject: bool = False
+    scope: StrList = Field(default_factory=list)
+    public_key: TrustedJwtGrantKey | None = None
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+class OidcDiscovery(OryModel):
+    model_config = ConfigDict(extra="allow")
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+    userinfo_endpoint: str | None = None
+    end_session_endpoint: str | None = None
+    revocation_endpoint: str | None = None
+    registration_endpoint: str | None = None
+    scopes_supported: StrList = Field(default_factory=list)
+    claims_supported: StrList = Field(default_factory=list)
+    grant_types_supported: StrList = Field(default_factory=list)
+    response_types_supported: StrList = Field(default_factory=list)
+    response_modes_supported: StrList = Field(default_factory=list)
+    subject_types_supported: StrList = Field(default_factory=list)
+    id_token_signing_alg_values_supported: StrList = Field(default_factory=list)
+    token_endpoint_auth_methods_supported: StrList = Field(default_factory=list)
+    code_challenge_methods_supported: StrList = Field(default_factory=list)
+    frontchannel_logout_supported: bool | None = None
+    backchannel_logout_supported: bool | None = None
+
+
+class TokenResponse(OryModel):
+    access_token: str
+    token_type: str
+    expires_in: int | None = None
+    scope: str | None = None
+    refresh_token: str | None = None
+    id_token: str | None = None
+
+
+# --- Helpers ----------------------------------------------------------------------------------------------
+
+
+def _admin(path: str) -> str:
+    return _SERVICE.admin_url(path)
+
+
+def _public(path: str) -> str:
+    return _SERVICE.public_url(path)
+
+
+def _json(method: str, url: str, **kwargs: Any) -> Any:
+    return ory_http.request_json(_SERVICE, method, url, **kwargs)
+
+
+def _client_body(body: Mapping[str, Any] | OAuth2Client) -> dict[str, Any]:
+    return body.to_hydra() if isinstance(body, OAuth2Client) else dict(body)
+
+
+def _client_basic_auth(client_id: str, client_secret: str) -> tuple[str, str]:
+    # RFC 6749 §2.3.1: credentials are form-urlencoded before Basic encoding, and Hydra (fosite) decodes
+    # them; a secret with '+' or '%' would otherwise not match.
+    return (quote(client_id, safe=""), quote(client_secret, safe=""))
+
+
+def _only_set(**fields: Any) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+# --- Health and version -----------------------------------------------------------------------------------
+
+# admin URL -> version; keyed by URL so a settings override never reads a stale entry.
+_version_cache: TtlCache[str] = TtlCache(60.0)
+_VERSION_RE = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?")
+
+
+def is_ready() -> bool:
+    """Whether Hydra and its database answer; False instead of raising so health pages can render."""
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/metadata/operation/isReady
+    return ory_http.is_ready(_SERVICE)
+
+
+def get_version() -> str:
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/metadata/operation/getVersion
+    return ory_http.get_version(_SERVICE)
+
+
+def parse_version(version: str) -> tuple[int, int, int] | None:
+    """'v2.3.0' -> (2, 3, 0); None for builds without a version ("master", "dev")."""
+    match = _VERSION_RE.match(version.strip())
+    if match is None:
+        return None
+    major, minor, patch = (int(part) if part else 0 for part in match.groups())
+    return (major, minor, patch)
+
+
+def _cached_version() -> str:
+    return _version_cache.get(_admin(""), get_version)
+
+
+def clear_version_cache() -> None:
+    _version_cache.clear()
+
+
+def version_at_least(minimum: str) -> bool:
+    """Feature gate on Hydra's version (cached for a minute).
+
+    A build that reports no version (Hydra says "master" unless built with -ldflags) counts as *not*
+    new enough: better to hide a feature than to call an endpoint that may not exist. Raises
+    HydraUnavailable when Hydra cannot be asked.
+    """
+    wanted = parse_version(minimum)
+    if wanted is None:
+        raise ValueError(f"not a version: {minimum!r}")
+    actual = parse_version(_cached_version())
+    return actual is not None and actual >= wanted
+
+
+# --- Discovery --------------------------------------------------------------------------------------------
+
+
+def discovery() -> OidcDiscovery:
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oidc/operation/discoverOidcConfiguration
+    return ory_http.parse(_SERVICE, OidcDiscovery, _json("GET", _public("/.well-known/openid-configuration")))
+
+
+def public_jwks() -> JsonWebKeySet:
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/wellknown/operation/discoverJsonWebKeys
+    data = _strip_private_jwks(_json("GET", _public("/.well-known/jwks.json")))
+    return ory_http.parse(_SERVICE, JsonWebKeySet, data)
+
+
+# --- OAuth2 clients ---------------------------------------------------------------------------------------
+
+
+def list_clients(
+    *,
+    owner: str | None = None,
+    client_name: str | None = None,
+    page_size: int = 50,
+    page_token: str | None = None,
+) -> ClientPage:
+    """One page of clients; both filters are exact matches in Hydra."""
+    params: dict[str, str | int] = _only_set(
+        page_size=page_size, page_token=page_token, owner=owner, client_name=client_name
+    )
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/listOAuth2Clients
+    response = ory_http.request(_SERVICE, "GET", _admin("/admin/clients"), params=params)
+    items = ory_http.parse_list(_SERVICE, OAuth2Client, ory_http.json_body(_SERVICE, response))
+    token = ory_http.next_page_token(response, page_size=page_size, count=len(items))
+    return ClientPage(items=items, next_page_token=token)
+
+
+def get_client(client_id: str) -> OAuth2Client:
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/getOAuth2Client
+    data = _json("GET", _admin(f"/admin/clients/{segment(client_id)}"))
+    return ory_http.parse(_SERVICE, OAuth2Client, data)
+
+
+def create_client(body: Mapping[str, Any] | OAuth2Client) -> OAuth2Client:
+    """Create a client; the result carries the generated ``client_secret``, shown only this once."""
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/createOAuth2Client
+    data = _json("POST", _admin("/admin/clients"), json=_client_body(body))
+    return ory_http.parse(_SERVICE, OAuth2Client, data)
+
+
+def set_client(client_id: str, body: Mapping[str, Any] | OAuth2Client) -> OAuth2Client:
+    """Full replace: every omitted field is reset to its default. Prefer patch_client for small edits."""
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/setOAuth2Client
+    data = _json("PUT", _admin(f"/admin/clients/{segment(client_id)}"), json=_client_body(body))
+    return ory_http.parse(_SERVICE, OAuth2Client, data)
+
+
+def patch_client(client_id: str, ops: Sequence[Mapping[str, Any]]) -> OAuth2Client:
+    """RFC 6902 JSON Patch, e.g. [{"op": "replace", "path": "/client_secret", "value": "…"}]."""
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/patchOAuth2Client
+    data = _json("PATCH", _admin(f"/admin/clients/{segment(client_id)}"), json=[dict(op) for op in ops])
+    return ory_http.parse(_SERVICE, OAuth2Client, data)
+
+
+def delete_client(client_id: str) -> None:
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/deleteOAuth2Client
+    ory_http.request(_SERVICE, "DELETE", _admin(f"/admin/clients/{segment(client_id)}"))
+
+
+def set_client_lifespans(client_id: str, lifespans: Mapping[str, str | None]) -> OAuth2Client:
+    """Replace all per-grant token lifespans (Go durations like "1h"); omitted ones fall back to global TTLs."""
+    unknown = set(lifespans) - set(LIFESPAN_FIELDS)
+    if unknown:
+        # A typo would otherwise silently reset that lifespan to the global default.
+        raise ValueError(f"unknown lifespan fields: {sorted(unknown)}")
+    body = {name: lifespans.get(name) for name in LIFESPAN_FIELDS}
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/setOAuth2ClientLifespans
+    data = _json("PUT", _admin(f"/admin/clients/{segment(client_id)}/lifespans"), json=body)
+    return ory_http.parse(_SERVICE, OAuth2Client, data)
+
+
+# --- JSON Web Keys ----------------------------------------------------------------------------------------
+
+
+def get_jwk_set(set_id: str) -> JsonWebKeySet:
+    """A key set with private members removed (the admin endpoint returns them)."""
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/jwk/operation/getJsonWebKeySet
+    data = _strip_private_jwks(_json("GET", _admin(f"/admin/keys/{segment(set_id)}")))
+    return ory_http.parse(_SERVICE, JsonWebKeySet, data)
+
+
+def create_jwk_set(set_id: str, *, alg: str, use: str = "sig", kid: str | None = None) -> JsonWebKeySet:
+    """Generate a key into ``set_id`` (adding to an existing set rotates: the newest key signs)."""
+    body = _only_set(alg=alg, use=use, kid=kid)  # Hydra generates a kid when none is given
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/jwk/operation/createJsonWebKeySet
+    data = _strip_private_jwks(_json("POST", _admin(f"/admin/keys/{segment(set_id)}"), json=body))
+    return ory_http.parse(_SERVICE, JsonWebKeySet, data)
+
+
+def delete_jwk(set_id: str, kid: str) -> None:
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/jwk/operation/deleteJsonWebKey
+    ory_http.request(_SERVICE, "DELETE", _admin(f"/admin/keys/{segment(set_id)}/{segment(kid)}"))
+
+
+def delete_jwk_set(set_id: str) -> None:
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/jwk/operation/deleteJsonWebKeySet
+    ory_http.request(_SERVICE, "DELETE", _admin(f"/admin/keys/{segment(set_id)}"))
+
+
+# --- Tokens -----------------------------------------------------------------------------------------------
+
+
+def introspect(token: str, scope: str | None = None) -> Introspection:
+    form = _only_set(token=token, scope=scope)
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/introspectOAuth2Token
+    data = _json("POST", _admin("/admin/oauth2/introspect"), data=form)
+    return ory_http.parse(_SERVICE, Introspection, data)
+
+
+def delete_client_tokens(client_id: str) -> None:
+    """Delete the client's access tokens (Hydra keeps refresh tokens; JWT access tokens stay valid)."""
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/deleteOAuth2Token
+    ory_http.request(_SERVICE, "DELETE", _admin("/admin/oauth2/tokens"), params={"client_id": client_id})
+
+
+def client_credentials_token(
+    client_id: str,
+    client_secret: str,
+    scope: str | None = None,
+    *,
+    audience: Sequence[str] | None = None,
+) -> TokenResponse:
+    form = _only_set(
+        grant_type="client_credentials", scope=scope, audience=" ".join(audience) if audience else None
+    )
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/oauth2TokenExchange
+    data = _json(
+        "POST", _public("/oauth2/token"), data=form, auth=_client_basic_auth(client_id, client_secret)
+    )
+    return ory_http.parse(_SERVICE, TokenResponse, data)
+
+
+def revoke_token(token: str, client_id: str, client_secret: str) -> None:
+    """Revoke an access or refresh token; only the client that owns it may do so."""
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/revokeOAuth2Token
+    ory_http.request(
+        _SERVICE,
+        "POST",
+        _public("/oauth2/revoke"),
+        data={"token": token},
+        auth=_client_basic_auth(client_id, client_secret),
+    )
+
+
+# --- Consent and login sessions ---------------------------------------------------------------------------
+
+# Hydra v2.2/v2.3 build the consent-session Link header with page and size swapped (see notes §2.7), so
+# it cannot be followed; ask for one large page instead (500 is within every version's maximum).
+_CONSENT_PAGE_SIZE = 500
+
+
+def list_consent_sessions(subject: str, *, login_session_id: str | None = None) -> list[ConsentSession]:
+    params: dict[str, str | int] = _only_set(
+        subject=subject, login_session_id=login_session_id, page_size=_CONSENT_PAGE_SIZE
+    )
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/listOAuth2ConsentSessions
+    data = _json("GET", _admin("/admin/oauth2/auth/sessions/consent"), params=params)
+    return ory_http.parse_list(_SERVICE, ConsentSession, data)
+
+
+def revoke_consent_sessions(subject: str, *, client_id: str | None = None, all_clients: bool = False) -> None:
+    """Revoke the subject's consents for one client or for all; also revokes the tokens they issued."""
+    if (client_id is None) == (not all_clients):
+        raise ValueError("pass exactly one of client_id or all_clients=True")
+    params: dict[str, str | int] = {"subject": subject}
+    if client_id is not None:
+        params["client"] = client_id
+    else:
+        params["all"] = "true"
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/revokeOAuth2ConsentSessions
+    ory_http.request(_SERVICE, "DELETE", _admin("/admin/oauth2/auth/sessions/consent"), params=params)
+
+
+def revoke_login_sessions(*, subject: str | None = None, sid: str | None = None) -> None:
+    """End Hydra login sessions by subject (no logout notifications) or by sid (back-channel logout runs)."""
+    if (subject is None) == (sid is None):
+        raise ValueError("pass exactly one of subject or sid")
+    params: dict[str, str | int] = _only_set(subject=subject, sid=sid)
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/revokeOAuth2LoginSessions
+    ory_http.request(_SERVICE, "DELETE", _admin("/admin/oauth2/auth/sessions/login"), params=params)
+
+
+# --- Login / consent / logout challenges -----------------------------------------------------------------
+# A challenge that was already handled or has expired answers 410 {"redirect_to": …}: HydraGone carries it.
+
+
+def _redirect(method: str, path: str, challenge_param: str, challenge: str, body: Any = None) -> RedirectTo:
+    data = _json(method, _admin(path), params={challenge_param: challenge}, json=body)
+    return ory_http.parse(_SERVICE, RedirectTo, data)
+
+
+def get_login_request(challenge: str) -> OAuth2LoginRequest:
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/getOAuth2LoginRequest
+    data = _json("GET", _admin("/admin/oauth2/auth/requests/login"), params={"login_challenge": challenge})
+    return ory_http.parse(_SERVICE, OAuth2LoginRequest, data)
+
+
+def accept_login_request(
+    challenge: str,
+    *,
+    subject: str,
+    remember: bool = False,
+    remember_for: int = 0,
+    acr: str | None = None,
+    amr: Sequence[str] | None = None,
+    context: Mapping[str, Any] | None = None,
+    identity_provider_session_id: str | None = None,
+) -> RedirectTo:
+    """Accept a login. When the request had skip=true, ``subject`` must be the request's subject."""
+    body = {
+        "subject": subject,
+        "remember": remember,
+        "remember_for": remember_for,
+        **_only_set(
+            acr=acr,
+            amr=list(amr) if amr is not None else None,
+            context=dict(context) if context is not None else None,
+            identity_provider_session_id=identity_provider_session_id,
+        ),
+    }
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/acceptOAuth2LoginRequest
+    return _redirect("PUT", "/admin/oauth2/auth/requests/login/accept", "login_challenge", challenge, body)
+
+
+def reject_login_request(challenge: str, *, error: str, error_description: str | None = None) -> RedirectTo:
+    body = _only_set(error=error, error_description=error_description)
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/rejectOAuth2LoginRequest
+    return _redirect("PUT", "/admin/oauth2/auth/requests/login/reject", "login_challenge", challenge, body)
+
+
+def get_consent_request(challenge: str) -> OAuth2ConsentRequest:
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/getOAuth2ConsentRequest
+    data = _json(
+        "GET", _admin("/admin/oauth2/auth/requests/consent"), params={"consent_challenge": challenge}
+    )
+    return ory_http.parse(_SERVICE, OAuth2ConsentRequest, data)
+
+
+def accept_consent_request(
+    challenge: str,
+    *,
+    grant_scope: Sequence[str],
+    grant_access_token_audience: Sequence[str] | None = None,
+    remember: bool = False,
+    remember_for: int = 0,
+    id_token_claims: Mapping[str, Any] | None = None,
+    access_token_claims: Mapping[str, Any] | None = None,
+) -> RedirectTo:
+    """Grant scopes. ID-token claims also reach /userinfo; access-token claims are visible to introspection."""
+    body: dict[str, Any] = {
+        "grant_scope": list(grant_scope),
+        "grant_access_token_audience": list(grant_access_token_audience or []),
+        "remember": remember,
+        "remember_for": remember_for,
+    }
+    session = _only_set(
+        id_token=dict(id_token_claims) if id_token_claims is not None else None,
+        access_token=dict(access_token_claims) if access_token_claims is not None else None,
+    )
+    if session:
+        body["session"] = session
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/acceptOAuth2ConsentRequest
+    return _redirect(
+        "PUT", "/admin/oauth2/auth/requests/consent/accept", "consent_challenge", challenge, body
+    )
+
+
+def reject_consent_request(challenge: str, *, error: str, error_description: str | None = None) -> RedirectTo:
+    body = _only_set(error=error, error_description=error_description)
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/rejectOAuth2ConsentRequest
+    return _redirect(
+        "PUT", "/admin/oauth2/auth/requests/consent/reject", "consent_challenge", challenge, body
+    )
+
+
+def get_logout_request(challenge: str) -> OAuth2LogoutRequest:
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/getOAuth2LogoutRequest
+    data = _json("GET", _admin("/admin/oauth2/auth/requests/logout"), params={"logout_challenge": challenge})
+    return ory_http.parse(_SERVICE, OAuth2LogoutRequest, data)
+
+
+def accept_logout_request(challenge: str) -> RedirectTo:
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/acceptOAuth2LogoutRequest
+    return _redirect("PUT", "/admin/oauth2/auth/requests/logout/accept", "logout_challenge", challenge)
+
+
+def reject_logout_request(challenge: str) -> None:
+    """Hydra answers 204 without a redirect: the caller decides where the user goes."""
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/rejectOAuth2LogoutRequest
+    ory_http.request(
+        _SERVICE,
+        "PUT",
+        _admin("/admin/oauth2/auth/requests/logout/reject"),
+        params={"logout_challenge": challenge},
+    )
+
+
+# --- Trusted JWT-bearer grant issuers ---------------------------------------------------------------------
+
+
+def list_trusted_issuers(*, issuer: str | None = None) -> list[TrustedJwtGrantIssuer]:
+    """The first page of trust relationships (Hydra's default page size is far above realistic counts)."""
+    params: dict[str, str | int] = _only_set(issuer=issuer)
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/listTrustedOAuth2JwtGrantIssuers
+    data = _json("GET", _admin("/admin/trust/grants/jwt-bearer/issuers"), params=params)
+    return ory_http.parse_list(_SERVICE, TrustedJwtGrantIssuer, data)
+
+
+def trust_issuer(body: Mapping[str, Any]) -> TrustedJwtGrantIssuer:
+    """Body: issuer, scope, expires_at, jwk (public, with kid) and exactly one of subject / allow_any_subject."""
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/trustOAuth2JwtGrantIssuer
+    data = _json("POST", _admin("/admin/trust/grants/jwt-bearer/issuers"), json=dict(body))
+    return ory_http.parse(_SERVICE, TrustedJwtGrantIssuer, data)
+
+
+def delete_trusted_issuer(issuer_id: str) -> None:
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/deleteTrustedOAuth2JwtGrantIssuer
+    ory_http.request(
+        _SERVICE, "DELETE", _admin(f"/admin/trust/grants/jwt-bearer/issuers/{segment(issuer_id)}")
+    )
