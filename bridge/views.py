@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from bridge import branding, i18n, services
 from bridge.forms import ConsentForm, LogoutForm
+from truss import upstream
 from truss.models import Tenant
 from truss.ory import hydra, kratos
 
@@ -57,13 +58,12 @@ def _upstream_problem(request: HttpRequest, exc: hydra.HydraError | kratos.Krato
         return problem(request, "expired", 410)
     if isinstance(exc, hydra.HydraNotFound):
         return problem(request, "unknown_challenge", 404)
-    if isinstance(exc, hydra.HydraUnavailable | kratos.KratosUnavailable):
-        log.warning("bridge: %s during %s", exc, request.path)
-        service = "Hydra" if isinstance(exc, hydra.HydraError) else "Kratos"
-        response = problem(request, "unavailable", 503, service=service)
-        response["Retry-After"] = "5"
+    answer = upstream.answer_for(exc)
+    log.warning("bridge: %s during %s", exc, request.path)
+    if answer.unavailable:
+        response = problem(request, "unavailable", 503, service=answer.service)
+        response["Retry-After"] = answer.headers["Retry-After"]
         return response
-    log.warning("bridge: upstream error during %s: %s", request.path, exc)
     return problem(request, "upstream", 502)
 
 

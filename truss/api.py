@@ -19,9 +19,9 @@ from oauth2_admin.consents import api as consents_api
 from oauth2_admin.devtools import api as devtools_api
 from oauth2_admin.keys import api as keys_api
 from oauth2_admin.overview import api as overview_api
+from truss import upstream
 from truss.apikit import error, session_auth
 from truss.ory import http as ory_http
-from truss.ory import hydra, kratos
 
 api = NinjaAPI(
     title="Truss API",
@@ -58,30 +58,12 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return error(request, exc.status_code, codes.get(exc.status_code, "error"), str(exc.message))
 
 
-_UPSTREAM: list[tuple[type[Exception], int, str]] = [
-    (hydra.HydraUnavailable, 503, "hydra_unavailable"),
-    (kratos.KratosUnavailable, 503, "kratos_unavailable"),
-    (hydra.HydraNotFound, 404, "not_found"),
-    (kratos.KratosNotFound, 404, "not_found"),
-    (hydra.HydraConflict, 409, "conflict"),
-    (kratos.KratosConflict, 409, "conflict"),
-    (hydra.HydraGone, 410, "gone"),
-    (hydra.HydraBadRequest, 400, "invalid_request"),
-    (kratos.KratosBadRequest, 400, "invalid_request"),
-]
-
-
 def _upstream_error(request: HttpRequest, exc: ory_http.OryError) -> HttpResponse:
-    status, code = next(
-        ((s, c) for kind, s, c in _UPSTREAM if isinstance(exc, kind)), (502, "upstream_error")
-    )
-    if status == 503:
-        service = "Hydra" if isinstance(exc, hydra.HydraError) else "Kratos"
-        response = error(request, 503, code, f"{service} is unavailable. Try again shortly.")
-        response["Retry-After"] = "5"
-        return response
-    description = getattr(exc, "description", None) or getattr(exc, "error", None) or str(exc)
-    return error(request, status, code, str(description))
+    answer = upstream.answer_for(exc)
+    response = error(request, answer.status, answer.code, answer.message)
+    for name, value in answer.headers.items():
+        response[name] = value
+    return response
 
 
 # Both families share ory_http.OryError; ninja's stub types the handler by the exact class registered.

@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -93,6 +94,42 @@ def record(
         except IntegrityError:  # two first-ever appends raced to create the head row; try again
             continue
     return _append(event)
+
+
+class Mutation:
+    """One audited mutation: ``with audit.mutation(...) as event:`` records a failure event for any error
+    escaping the block (bad input included), and ``event.success(...)`` records the success. Exactly one
+    event either way."""
+
+    def __init__(self, request: HttpRequest | None, action: str, tenant: Tenant | None, target: str) -> None:
+        self.request, self.action, self.tenant, self.target = request, action, tenant, target
+        self.before: Any = None
+        self.done = False
+
+    def __enter__(self) -> Mutation:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc is not None and not self.done:
+            detail = getattr(exc, "fields", None) or str(exc)
+            self.failure(str(detail))
+
+    def failure(self, detail: str, *, outcome: str = AuditEvent.Outcome.FAILURE) -> None:
+        record(self.request, self.action, tenant=self.tenant, target=self.target, before=self.before,
+               outcome=outcome, detail=detail)  # fmt: skip
+        self.done = True
+
+    def success(self, *, after: Any = None, target: str | None = None) -> None:
+        record(self.request, self.action, tenant=self.tenant, target=target or self.target,
+               before=self.before, after=after)  # fmt: skip
+        self.done = True
+
+
+def mutation(request: HttpRequest | None, action: str, tenant: Tenant | None, target: str = "") -> Mutation:
+    """The one way console, API and bridge code audits a mutation (see Mutation)."""
+    return Mutation(request, action, tenant, target)
 
 
 def _append(event: AuditEvent) -> AuditEvent:

@@ -13,7 +13,8 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils.cache import patch_vary_headers
 
-from truss.ory import hydra, kratos
+from truss import upstream
+from truss.ory import http as ory_http
 
 log = logging.getLogger(__name__)
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._\-]{8,64}$")
@@ -84,13 +85,17 @@ class UpstreamUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
-        if isinstance(exc, hydra.HydraUnavailable | kratos.KratosUnavailable):
-            service = "Hydra" if isinstance(exc, hydra.HydraUnavailable) else "Kratos"
-            log.warning("%s unavailable during %s: %s", service, request.path, exc)
-            response = TemplateResponse(request, "truss/unavailable.html", {"service": service}, status=503)
-            response["Retry-After"] = "5"
-            return response.render()
-        if isinstance(exc, hydra.HydraError | kratos.KratosError):
-            log.warning("upstream error during %s: %s", request.path, exc)
-            return TemplateResponse(request, "truss/upstream_error.html", {"error": exc}, status=502).render()
-        return None
+        if not isinstance(exc, ory_http.OryError):
+            return None
+        answer = upstream.answer_for(exc)
+        log.warning("%s error during %s: %s", answer.service, request.path, exc)
+        if answer.unavailable:
+            response = TemplateResponse(
+                request, "truss/unavailable.html", {"service": answer.service}, status=503
+            )
+        else:
+            response = TemplateResponse(request, "truss/upstream_error.html", {"error": exc, "answer": answer},
+                                        status=answer.status)  # fmt: skip
+        for name, value in answer.headers.items():
+            response[name] = value
+        return response.render()

@@ -23,7 +23,7 @@ from django.http import HttpRequest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from truss import audit
-from truss.models import AuditEvent, Tenant
+from truss.models import Tenant
 from truss.ory import hydra
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -334,33 +334,11 @@ def public_view(client: hydra.OAuth2Client) -> dict[str, Any]:
 # --- writes --------------------------------------------------------------------------------------------------
 
 
-class _Mutation:
-    """One audited mutation: `with _Mutation(...) as m:` records a failure event for any error escaping the
-    block (bad input included), and `m.success(...)` records the success. Exactly one event either way."""
-
-    def __init__(self, request: HttpRequest | None, action: str, tenant: Tenant, target: str) -> None:
-        self.request, self.action, self.tenant, self.target = request, action, tenant, target
-        self.before: Any = None
-
-    def __enter__(self) -> _Mutation:
-        return self
-
-    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
-        if exc is not None:
-            detail = getattr(exc, "fields", None) or str(exc)
-            audit.record(self.request, self.action, tenant=self.tenant, target=self.target, before=self.before,
-                         outcome=AuditEvent.Outcome.FAILURE, detail=str(detail))  # fmt: skip
-
-    def success(self, *, after: Any = None, target: str | None = None) -> None:
-        audit.record(self.request, self.action, tenant=self.tenant, target=target or self.target,
-                     before=self.before, after=after)  # fmt: skip
-
-
 def create_for(
     request: HttpRequest | None, tenant: Tenant, payload: Mapping[str, Any]
 ) -> tuple[hydra.OAuth2Client, list[str]]:
     """Create a client owned by the tenant; returns it (with its one-time secret) and warnings."""
-    with _Mutation(request, "oauth2.client.create", tenant, "") as event:
+    with audit.mutation(request, "oauth2.client.create", tenant, "") as event:
         data = parse(payload)
         _require_supported_grants(data)
         client = hydra.create_client({**data.model_dump(exclude_none=True), "owner": tenant.hydra_owner})
@@ -400,7 +378,7 @@ def update_for(
     if_match: str | None = None,
 ) -> tuple[hydra.OAuth2Client, list[str]]:
     """Partial update: the given fields are merged onto the current client (Hydra's PUT replaces it whole)."""
-    with _Mutation(request, "oauth2.client.update", tenant, client_id) as event:
+    with audit.mutation(request, "oauth2.client.update", tenant, client_id) as event:
         current = get_for(tenant, client_id)
         event.before = public_view(current)
         _check_version(current, if_match)
@@ -418,7 +396,7 @@ def patch_for(
     request: HttpRequest | None, tenant: Tenant, client_id: str, ops: Any, *, if_match: str | None = None
 ) -> tuple[hydra.OAuth2Client, list[str]]:
     """RFC 6902 JSON Patch, applied to the editable client, validated, then written as a whole."""
-    with _Mutation(request, "oauth2.client.patch", tenant, client_id) as event:
+    with audit.mutation(request, "oauth2.client.patch", tenant, client_id) as event:
         if not isinstance(ops, list) or not all(
             isinstance(op, dict) and "op" in op and "path" in op for op in ops
         ):
@@ -509,7 +487,7 @@ def set_token_config(
     if_match: str | None = None,
 ) -> hydra.OAuth2Client:
     """One atomic write: Hydra's PUT stores the lifespans with the rest of the client."""
-    with _Mutation(request, "oauth2.client.token_config", tenant, client_id) as event:
+    with audit.mutation(request, "oauth2.client.token_config", tenant, client_id) as event:
         try:
             config = TokenConfigIn.model_validate(payload)
         except ValidationError as exc:
@@ -553,7 +531,7 @@ def rotate_secret(
     request: HttpRequest | None, tenant: Tenant, client_id: str
 ) -> tuple[hydra.OAuth2Client, str]:
     """A new strong secret, applied at once: the old one stops working immediately."""
-    with _Mutation(request, "oauth2.client.rotate_secret", tenant, client_id) as event:
+    with audit.mutation(request, "oauth2.client.rotate_secret", tenant, client_id) as event:
         current = get_for(tenant, client_id)
         event.before = public_view(current)
         if current.is_public:
@@ -569,7 +547,7 @@ def rotate_secret(
 def delete_for(
     request: HttpRequest | None, tenant: Tenant, client_id: str, *, delete_tokens: bool = False
 ) -> None:
-    with _Mutation(request, "oauth2.client.delete", tenant, client_id) as event:
+    with audit.mutation(request, "oauth2.client.delete", tenant, client_id) as event:
         client = get_for(tenant, client_id)
         event.before = public_view(client)
         if delete_tokens:
