@@ -48,13 +48,50 @@ def cache_dir() -> Path:
 
 
 def binary(name: str) -> Path:
+    """The Hydra/Kratos binary to run: `HYDRA_BIN` / `KRATOS_BIN` when set (any version: a release download,
+    a distro package, one built elsewhere), else the pinned build in the cache folder."""
+    override = os.environ.get(f"{name.upper()}_BIN")
+    if override:
+        path = Path(override).expanduser()
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            raise StackError(f"{name.upper()}_BIN={override} is not an executable file.")
+        return path
     version = versions()[f"{name.upper()}_VERSION"]
     path = cache_dir() / f"{name}-{version}" / name
     if not path.exists():
         raise StackError(
-            f"{name} {version} is not built at {path}: run `make ory-build` (takes a few minutes)."
+            f"{name} {version} is not built at {path}: run `make ory-build` (takes a few minutes), "
+            f"or point {name.upper()}_BIN at a binary you have."
         )
     return path
+
+
+def binary_version(name: str) -> str:
+    """What the binary in use says it is (`hydra version` / `kratos version`), e.g. "v26.2.0"."""
+    path = binary(name)
+    done = subprocess.run(  # noqa: S603 - our own binary
+        [str(path), "version"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env=_ory_env("memory"),
+    )
+    for line in (done.stdout + done.stderr).splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() == "version" and value.strip():
+            return value.strip()
+    raise StackError(f"could not tell the version of {path}: {(done.stdout + done.stderr)[-300:]}")
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """ "v26.2.0" → (26, 2, 0); anything unparsable sorts lowest."""
+    parts = []
+    for part in version.lstrip("v").split("-")[0].split("."):
+        if not part.isdigit():
+            return (0,)
+        parts.append(int(part))
+    return tuple(parts)
 
 
 def free_port() -> int:
