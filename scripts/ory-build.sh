@@ -2,6 +2,7 @@
 # Build Ory Hydra and Kratos from the Go module proxy into a version-keyed cache outside the repo.
 #
 # Usage: scripts/ory-build.sh [hydra|kratos|all]      (default: all)
+# HYDRA_BIN / KRATOS_BIN (a binary you bring, any version) skip that build.
 # Binaries land in $TRUSS_ORY_CACHE/<name>-<version>/<name> (default ~/.cache/truss/ory) and are only
 # built when missing. `go install` cannot be used: both modules carry `replace` directives pointing at
 # nested modules that the proxy zips leave out, so we download the module source, re-point those
@@ -38,6 +39,8 @@ $out"
 build() (
   local name=$1 version=$2 modrev=$3 tags=$4 versionvar=$5
   local dest="$CACHE/$name-$version/$name"
+  local byo="${name^^}_BIN"
+  if [ -n "${!byo:-}" ]; then say "using your $name: $byo=${!byo} (nothing to build)"; return 0; fi
   if [ -x "$dest" ]; then say "$name $version already built: $dest"; return 0; fi
   say "building $name $version (cold builds take 5-15 minutes on 2 cores) ..."
   local work; work=$(mktemp -d "${TMPDIR:-/tmp}/truss-ory-$name.XXXX")

@@ -25,6 +25,7 @@ ORY_DIR = REPO / "ory"
 DEFAULT_STATE_DIR = REPO / "var" / "ory"
 DEFAULT_PORTS = {"hydra_public": 4444, "hydra_admin": 4445, "kratos_public": 4433, "kratos_admin": 4434}
 DEFAULT_TRUSS_URL = "http://127.0.0.1:8000"
+DEVICE_FLOW_SINCE = (25, 4)  # Hydra version that added the device authorization grant (RFC 8628)
 HOST = "127.0.0.1"  # never "localhost": cookies and Kratos's return_to checks are host-literal
 
 
@@ -156,9 +157,22 @@ class Stack:
         text = text.replace(DEFAULT_TRUSS_URL, self.truss_url.rstrip("/"))
         schema = (ORY_DIR / "identity.schema.json").resolve()
         text = text.replace("file:///etc/config/kratos/identity.schema.json", f"file://{schema}")
+        if name == "hydra.yml":
+            text = text.replace("  # @device-urls@\n", self._device_urls())
         out = self.state_dir / name
         out.write_text(text)
         return out
+
+    def _device_urls(self) -> str:
+        """urls.device.* for a Hydra with the device flow (>= v25.4); older schemas refuse the keys."""
+        if version_tuple(binary_version("hydra")) < DEVICE_FLOW_SINCE:
+            return ""
+        base = self.truss_url.rstrip("/")
+        return (
+            "  device:\n"
+            f"    verification: {base}/api/hydra/bridge/device\n"
+            f"    success: {base}/api/hydra/bridge/device/done\n"
+        )
 
     def _dsn(self, name: str) -> str:
         if not self.persistent:
@@ -339,8 +353,10 @@ def main(argv: list[str]) -> int:
     for name, info in stack.status().items():
         state = "ready" if info["ready"] else ("starting/unhealthy" if info["pid"] else "stopped")
         healthy = healthy and bool(info["ready"])
+        source = f"{name.upper()}_BIN" if os.environ.get(f"{name.upper()}_BIN") else "pinned build"
         print(
-            f"  {name:<7} {state:<18} version {info['version'] or '-':<8} (pinned {pinned[f'{name.upper()}_VERSION']})"
+            f"  {name:<7} {state:<18} running {info['version'] or '-':<8} "
+            f"(pinned {pinned[f'{name.upper()}_VERSION']}; binary: {source})"
             f"  admin {info['admin_url']}  pid {info['pid'] or '-'}"
         )
     print(f"  logs: {stack.state_dir}/*.log")

@@ -8,16 +8,45 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from truss.devstack import Stack, StackError, free_port, versions
+from truss.devstack import Stack, StackError, binary, binary_version, free_port, versions
 
 pytestmark = pytest.mark.integration
 
 
-def test_it_runs_the_pinned_versions(ory_stack: Stack) -> None:
+def test_it_runs_the_binaries_it_was_given(ory_stack: Stack) -> None:
+    """The pinned build unless HYDRA_BIN / KRATOS_BIN point elsewhere: what runs is what the binary says."""
     status = ory_stack.status()
-    assert status["hydra"]["version"] == versions()["HYDRA_VERSION"]
-    assert status["kratos"]["version"] == versions()["KRATOS_VERSION"]
+    assert status["hydra"]["version"] == binary_version("hydra")
+    assert status["kratos"]["version"] == binary_version("kratos")
     assert status["hydra"]["ready"] and status["kratos"]["ready"]
+
+
+def test_it_uses_the_pinned_build_unless_told_otherwise(monkeypatch, tmp_path) -> None:
+    monkeypatch.delenv("HYDRA_BIN", raising=False)
+    assert binary("hydra").parent.name == f"hydra-{versions()['HYDRA_VERSION']}"
+    fake = tmp_path / "hydra"
+    fake.write_text("#!/bin/sh\necho 'Version:    v99.1.0'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("HYDRA_BIN", str(fake))
+    assert binary("hydra") == fake
+    assert binary_version("hydra") == "v99.1.0"
+    monkeypatch.setenv("HYDRA_BIN", str(tmp_path / "missing"))
+    with pytest.raises(StackError, match="HYDRA_BIN=.* is not an executable file"):
+        binary("hydra")
+
+
+def test_it_renders_device_urls_only_for_a_hydra_that_has_the_device_flow(monkeypatch, tmp_path) -> None:
+    stack = Stack(state_dir=tmp_path, truss_url="http://127.0.0.1:8123")
+    for version, expected in (("v2.3.0", False), ("v25.4.0", True), ("v26.2.0", True)):
+        fake = tmp_path / f"hydra-{version}"
+        fake.write_text(f"#!/bin/sh\necho 'Version:    {version}'\n")
+        fake.chmod(0o755)
+        monkeypatch.setenv("HYDRA_BIN", str(fake))
+        rendered = stack._render("hydra.yml").read_text()
+        assert ("verification: http://127.0.0.1:8123/api/hydra/bridge/device" in rendered) is expected, (
+            version
+        )
+        assert "@device-urls@" not in rendered
 
 
 def test_it_issues_and_introspects_a_client_credentials_token(ory_stack: Stack) -> None:
@@ -138,7 +167,9 @@ def test_it_reports_a_stack_that_dies_during_start_up(tmp_path, monkeypatch) -> 
     monkeypatch.setattr(stack, "_migrate", lambda *args: None)
     started = time.monotonic()
     try:
-        with pytest.raises(StackError, match="(?s)hydra exited during start-up.*unknown driver"):
+        with pytest.raises(
+            StackError, match="(?s)hydra exited during start-up.*(unknown driver|unsupported DSN type)"
+        ):
             stack.start(timeout=30)
     finally:
         stack.stop()
