@@ -6,17 +6,18 @@ retry, timeout and error-mapping rules. Paths are checked against the Hydra v2.3
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
+from django.core.cache import cache
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
 from truss.ory import http as ory_http
 from truss.ory.http import OryModel, StrList, segment
-from truss.ttlcache import TtlCache
 
 # --- Exceptions -------------------------------------------------------------------------------------------
 
@@ -87,6 +88,13 @@ LIFESPAN_FIELDS = (
     "refresh_token_grant_access_token_lifespan",
     "refresh_token_grant_id_token_lifespan",
     "refresh_token_grant_refresh_token_lifespan",
+)
+
+# Hydra >= v25.4 only (device authorization grant); older Hydra has no such fields.
+DEVICE_LIFESPAN_FIELDS = (
+    "device_authorization_grant_access_token_lifespan",
+    "device_authorization_grant_id_token_lifespan",
+    "device_authorization_grant_refresh_token_lifespan",
 )
 
 # Server-managed client fields: sending them back on PUT is pointless or rejected.
@@ -393,8 +401,9 @@ def _only_set(**fields: Any) -> dict[str, Any]:
 
 # --- Health and version -----------------------------------------------------------------------------------
 
-# admin URL -> version; keyed by URL so a settings override never reads a stale entry.
-_version_cache: TtlCache[str] = TtlCache(60.0)
+# Hydra's version, in Django's cache (shared by every worker when CACHE_URL names Redis) for a minute; keyed by
+# the admin URL so a settings override never reads another Hydra's entry.
+VERSION_CACHE_SECONDS = 60
 _VERSION_RE = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?")
 
 
@@ -418,12 +427,16 @@ def parse_version(version: str) -> tuple[int, int, int] | None:
     return (major, minor, patch)
 
 
+def _version_cache_key() -> str:
+    return "truss:hydra:version:" + hashlib.sha256(_admin("").encode()).hexdigest()[:32]
+
+
 def _cached_version() -> str:
-    return _version_cache.get(_admin(""), get_version)
+    return str(cache.get_or_set(_version_cache_key(), get_version, VERSION_CACHE_SECONDS))
 
 
 def clear_version_cache() -> None:
-    _version_cache.clear()
+    cache.delete(_version_cache_key())
 
 
 def version_at_least(minimum: str) -> bool:
@@ -537,6 +550,69 @@ def create_jwk_set(set_id: str, *, alg: str, use: str = "sig", kid: str | None =
     return ory_http.parse(_SERVICE, JsonWebKeySet, data)
 
 
+class KeyEntry(OryModel):
+    """One key of a set as Hydra holds it: its public half, whether Hydra also holds the private half (only
+    such keys can sign), and whether it is the key Hydra signs with now."""
+
+    key: JsonWebKey
+    has_private: bool
+    signing: bool
+
+
+def key_set_entries(set_id: str) -> list[KeyEntry]:
+    """The keys of a set in Hydra's order (``created_at DESC``), flagging the signer.
+
+    Hydra signs with the first key holding private material in that order (jwk/helper.go FindPrivateKey after
+    persister_jwk.go GetKeySet); keys with only a public half are published but never sign. The private
+    members are looked at here and dropped here."""
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/jwk/operation/getJsonWebKeySet
+    data = _json("GET", _admin(f"/admin/keys/{segment(set_id)}"))
+    raw_keys = data.get("keys") if isinstance(data, Mapping) else None
+    entries: list[KeyEntry] = []
+    signer_found = False
+    for raw in raw_keys if isinstance(raw_keys, list) else []:
+        if not isinstance(raw, Mapping):
+            continue
+        private = any(name in raw for name in PRIVATE_JWK_FIELDS)
+        signing = private and not signer_found
+        signer_found = signer_found or signing
+        key = ory_http.parse(_SERVICE, JsonWebKey, strip_private_jwk(raw))
+        entries.append(KeyEntry(key=key, has_private=private, signing=signing))
+    return entries
+
+
+def publish_public_half(source_set: str, kid: str, target_set: str) -> JsonWebKey:
+    """Copy only the public half of ``source_set``/``kid`` into ``target_set``: Hydra publishes it with that
+    set (``/.well-known/jwks.json``) but never signs with it, as it has no private half there."""
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/jwk/operation/getJsonWebKey
+    found = _strip_private_jwks(_json("GET", _admin(f"/admin/keys/{segment(source_set)}/{segment(kid)}")))
+    public = ory_http.parse(_SERVICE, JsonWebKeySet, found).keys
+    if not public:
+        raise HydraNotFound(404, description=f"key {kid} not found in {source_set}")
+    body = public[0].model_dump(mode="json", by_alias=True, exclude_none=True)
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/jwk/operation/setJsonWebKey
+    answer = _json("PUT", _admin(f"/admin/keys/{segment(target_set)}/{segment(kid)}"), json=body)
+    return ory_http.parse(
+        _SERVICE, JsonWebKey, strip_private_jwk(answer) if isinstance(answer, Mapping) else answer
+    )
+
+
+def promote_key(source_set: str, kid: str, target_set: str) -> JsonWebKey:
+    """Copy the whole key (private half included) from ``source_set`` into ``target_set``, replacing any key
+    with that kid there. Hydra's PUT deletes and re-inserts the row, so the key becomes the newest of the set
+    and, holding a private half, the one Hydra signs with. The private members never leave this function."""
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/jwk/operation/getJsonWebKey
+    found = _json("GET", _admin(f"/admin/keys/{segment(source_set)}/{segment(kid)}"))
+    raw_keys = found.get("keys") if isinstance(found, Mapping) else None
+    if not isinstance(raw_keys, list) or not raw_keys or not isinstance(raw_keys[0], Mapping):
+        raise HydraNotFound(404, description=f"key {kid} not found in {source_set}")
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/jwk/operation/setJsonWebKey
+    answer = _json("PUT", _admin(f"/admin/keys/{segment(target_set)}/{segment(kid)}"), json=dict(raw_keys[0]))
+    return ory_http.parse(
+        _SERVICE, JsonWebKey, strip_private_jwk(answer) if isinstance(answer, Mapping) else answer
+    )
+
+
 def delete_jwk(set_id: str, kid: str) -> None:
     # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/jwk/operation/deleteJsonWebKey
     ory_http.request(_SERVICE, "DELETE", _admin(f"/admin/keys/{segment(set_id)}/{segment(kid)}"))
@@ -589,6 +665,17 @@ def revoke_token(token: str, client_id: str, client_secret: str) -> None:
         _public("/oauth2/revoke"),
         data={"token": token},
         auth=_client_basic_auth(client_id, client_secret),
+    )
+
+
+def revoke_public_client_token(token: str, client_id: str) -> None:
+    """Revoke a token of a public client (token_endpoint_auth_method "none"): client_id in the form, no secret.
+
+    Hydra revokes the access and refresh tokens of that grant. RFC 7009 answers 200 for unknown tokens too,
+    so only a later introspection proves the token is gone."""
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/revokeOAuth2Token
+    ory_http.request(
+        _SERVICE, "POST", _public("/oauth2/revoke"), data={"token": token, "client_id": client_id}
     )
 
 
@@ -763,8 +850,65 @@ def trust_issuer(body: Mapping[str, Any]) -> TrustedJwtGrantIssuer:
     return ory_http.parse(_SERVICE, TrustedJwtGrantIssuer, data)
 
 
+def get_trusted_issuer(issuer_id: str) -> TrustedJwtGrantIssuer:
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/getTrustedOAuth2JwtGrantIssuer
+    data = _json("GET", _admin(f"/admin/trust/grants/jwt-bearer/issuers/{segment(issuer_id)}"))
+    return ory_http.parse(_SERVICE, TrustedJwtGrantIssuer, data)
+
+
 def delete_trusted_issuer(issuer_id: str) -> None:
     # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/deleteTrustedOAuth2JwtGrantIssuer
     ory_http.request(
         _SERVICE, "DELETE", _admin(f"/admin/trust/grants/jwt-bearer/issuers/{segment(issuer_id)}")
     )
+
+
+# --- Device authorization grant (RFC 8628; Hydra >= v25.4) -----------------------------------------------
+
+
+class DeviceAuthorization(OryModel):
+    """Hydra's answer to a device's authorization request (what the device shows its user)."""
+
+    device_code: str
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str | None = None
+    expires_in: int
+    interval: int | None = None
+
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def device_authorization(
+    client_id: str, *, scope: str | None = None, client_secret: str | None = None
+) -> DeviceAuthorization:
+    """Start a device flow as the device would (public endpoint; confidential clients authenticate)."""
+    form = _only_set(client_id=client_id, scope=scope)
+    auth = _client_basic_auth(client_id, client_secret) if client_secret else None
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/oAuth2DeviceFlow
+    data = _json("POST", _public("/oauth2/device/auth"), data=form, auth=auth)
+    return ory_http.parse(_SERVICE, DeviceAuthorization, data)
+
+
+def accept_user_code(device_challenge: str, user_code: str) -> RedirectTo:
+    """The user typed ``user_code`` on the verification page for ``device_challenge``. Hydra answers 400
+    (``invalid_request``) for a wrong, expired or used code; there is no GET and no reject for it."""
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/acceptUserCodeRequest
+    return _redirect(
+        "PUT",
+        "/admin/oauth2/auth/requests/device/accept",
+        "device_challenge",
+        device_challenge,
+        {"user_code": user_code},
+    )
+
+
+def device_token(client_id: str, device_code: str, *, client_secret: str | None = None) -> TokenResponse:
+    """One poll of the token endpoint. Hydra answers 400 ``authorization_pending`` / ``slow_down`` /
+    ``expired_token`` / ``access_denied`` until the user has finished (HydraBadRequest carries the code)."""
+    form = {"grant_type": DEVICE_GRANT, "device_code": device_code, "client_id": client_id}
+    auth = _client_basic_auth(client_id, client_secret) if client_secret else None
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/oauth2TokenExchange
+    data = _json("POST", _public("/oauth2/token"), data=form, auth=auth)
+    return ory_http.parse(_SERVICE, TokenResponse, data)
