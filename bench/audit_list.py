@@ -46,7 +46,8 @@ ACTIONS = [
 
 def seed(tenant: Tenant, rows: int, start: dt.datetime) -> None:
     """Bulk-insert a valid hash chain (what record() would write, minus one transaction per row)."""
-    head = AuditChainHead.objects.filter(pk=1).first()
+    chain = audit.chain_for(tenant.pk)
+    head = AuditChainHead.objects.filter(chain=chain).first()
     prev = head.last_hash if head else audit.GENESIS
     batch: list[AuditEvent] = []
     for i in range(rows):
@@ -54,7 +55,7 @@ def seed(tenant: Tenant, rows: int, start: dt.datetime) -> None:
         event = AuditEvent(
             tenant=tenant, created_at=start + dt.timedelta(seconds=i), actor=f"user:op{i % 50}", action=action,
             target=f"client-{i % 5000}", outcome="success", request_id="", ip="127.0.0.1",
-            after={"client_name": f"app {i}", "grant_types": ["client_credentials"]}, detail="", prev_hash=prev,
+            after={"client_name": f"app {i}", "grant_types": ["client_credentials"]}, detail="", prev_hash=prev, chain=chain,
         )  # fmt: skip
         event.hash = audit.compute_hash(event)
         prev = event.hash
@@ -63,7 +64,7 @@ def seed(tenant: Tenant, rows: int, start: dt.datetime) -> None:
             AuditEvent.objects.bulk_create(batch)
             batch.clear()
     AuditEvent.objects.bulk_create(batch)
-    AuditChainHead.objects.update_or_create(pk=1, defaults={"last_hash": prev})
+    AuditChainHead.objects.update_or_create(chain=chain, defaults={"last_hash": prev})
 
 
 def timed(client: Client, url: str, repeat: int) -> tuple[float, float, int]:

@@ -17,12 +17,16 @@ from ninja import Field, Router, Schema
 from ninja.errors import AuthorizationError, HttpError
 from ninja.utils import check_csrf
 
-from bridge import scopes, services, status
-from truss.apikit import error
+from bridge import scopes
+from bridge.flows import common
+from bridge.flows import consent as consent_flow
+from bridge.links import CHALLENGE_RE, InvalidChallenge, clean_challenge
+from truss import bridge_check
+from truss.apikit import UPSTREAM_ERRORS, answers, audited, error
 
 router = Router(tags=["bridge"])
 
-_CHALLENGE = Field(..., min_length=8, max_length=6000, pattern=services.CHALLENGE_RE.pattern)
+_CHALLENGE = Field(..., min_length=8, max_length=6000, pattern=CHALLENGE_RE.pattern)
 
 
 class ConsentAcceptIn(Schema):
@@ -35,11 +39,44 @@ class ConsentRejectIn(Schema):
     challenge: str = _CHALLENGE
     # The guide lets the caller choose; only the OAuth error codes a user's refusal can mean are allowed.
     error: str = Field("access_denied", pattern=r"^(access_denied|consent_required|interaction_required)$")
-    error_description: str = Field(services.ACCESS_DENIED, max_length=500)
+    error_description: str = Field(common.ACCESS_DENIED, max_length=500)
 
 
 class RedirectOut(Schema):
     redirect_to: str
+
+
+class ClientInfo(Schema):
+    client_id: str
+    client_name: str | None = None
+    logo_uri: str | None = None
+    policy_uri: str | None = None
+    tos_uri: str | None = None
+    client_uri: str | None = None
+
+
+class ScopeInfo(Schema):
+    name: str
+    title: str
+    description: str
+    required: bool
+
+
+class ConsentInfoOut(Schema):
+    challenge: str
+    subject: str
+    skip: bool
+    client: ClientInfo
+    requested_scope: list[str]
+    requested_access_token_audience: list[str]
+    scopes: list[ScopeInfo]
+    remember_for: int
+    csrf_token: str
+
+
+# 403: not the challenge's subject (or no CSRF token); 409: already answered; 404/410: Hydra does not know the
+# challenge or it expired; 400: malformed input.
+_CONSENT_ERRORS = (400, 403, 404, 409, 410, *UPSTREAM_ERRORS)
 
 
 def _csrf_or_403(request: HttpRequest) -> None:
@@ -49,25 +86,37 @@ def _csrf_or_403(request: HttpRequest) -> None:
         )
 
 
-def _stopped(request: HttpRequest, stop: services.Stop) -> HttpResponse:
-    messages = {"wrong_user": "This consent request belongs to another account, or you are not signed in."}
+def _stopped(request: HttpRequest, stop: common.Stop) -> HttpResponse:
+    messages = {
+        "wrong_user": "This consent request belongs to another account, or you are not signed in.",
+        "already_answered": "This consent request was already answered.",
+    }
     return error(request, stop.status, "forbidden" if stop.status == 403 else stop.reason,
                  messages.get(stop.reason, "The request cannot continue."))  # fmt: skip
 
 
-@router.get("/bridge/status", auth=None, summary="Bridge configuration status")
+@router.get(
+    "/bridge/status", auth=None, response={200: dict[str, Any]}, summary="Bridge configuration status"
+)
 def bridge_status(request: HttpRequest) -> dict[str, Any]:
-    return status.status()
+    """Configuration facts only (URLs, readiness, whether the bridge URLs answer): nothing is written to
+    Hydra. The walk through a real flow is for operators (console overview)."""
+    return bridge_check.public_status()
 
 
-@router.get("/bridge/consent/info", auth=None, summary="Consent challenge details (signed-in subject only)")
+@router.get(
+    "/bridge/consent/info",
+    auth=None,
+    response=answers({200: ConsentInfoOut}, _CONSENT_ERRORS),
+    summary="Consent challenge details (signed-in subject only)",
+)
 def consent_info(request: HttpRequest, consent_challenge: str) -> Any:
     try:
-        challenge = services.clean_challenge(consent_challenge)
-    except services.InvalidChallenge as exc:
+        challenge = clean_challenge(consent_challenge)
+    except InvalidChallenge as exc:
         raise HttpError(400, "consent_challenge is missing or malformed.") from exc
-    result = services.consent_details(request, challenge)
-    if isinstance(result, services.Stop):
+    result = consent_flow.consent_details(request, challenge)
+    if isinstance(result, common.Stop):
         return _stopped(request, result)
     client = result.consent.client
     return {
@@ -88,7 +137,7 @@ def consent_info(request: HttpRequest, consent_challenge: str) -> Any:
             {"name": s.name, "title": s.title, "description": s.description, "required": s.required}
             for s in map(scopes.describe, result.consent.requested_scope)
         ],
-        "remember_for": services.remember_consent_days() * 86400,
+        "remember_for": common.remember_consent_days() * 86400,
         "csrf_token": get_token(request),
     }
 
@@ -96,15 +145,16 @@ def consent_info(request: HttpRequest, consent_challenge: str) -> Any:
 @router.post(
     "/bridge/consent/accept",
     auth=None,
-    response={200: RedirectOut},
+    response=answers({200: RedirectOut}, _CONSENT_ERRORS),
     summary="Accept consent (CSRF + session)",
 )
+@audited("bridge.consent.accept")
 def consent_accept(request: HttpRequest, payload: ConsentAcceptIn) -> Any:
     _csrf_or_403(request)
-    result = services.decide_consent(
+    result = consent_flow.decide_consent(
         request, payload.challenge, accept=True, scopes=payload.grant_scope, remember=payload.remember
     )
-    if isinstance(result, services.Stop):
+    if isinstance(result, common.Stop):
         return _stopped(request, result)
     return {"redirect_to": result.url}
 
@@ -112,12 +162,13 @@ def consent_accept(request: HttpRequest, payload: ConsentAcceptIn) -> Any:
 @router.post(
     "/bridge/consent/reject",
     auth=None,
-    response={200: RedirectOut},
+    response=answers({200: RedirectOut}, _CONSENT_ERRORS),
     summary="Reject consent (CSRF + session)",
 )
+@audited("bridge.consent.reject")
 def consent_reject(request: HttpRequest, payload: ConsentRejectIn) -> Any:
     _csrf_or_403(request)
-    result = services.decide_consent(
+    result = consent_flow.decide_consent(
         request,
         payload.challenge,
         accept=False,
@@ -126,6 +177,6 @@ def consent_reject(request: HttpRequest, payload: ConsentRejectIn) -> Any:
         error=payload.error,
         error_description=payload.error_description,
     )
-    if isinstance(result, services.Stop):
+    if isinstance(result, common.Stop):
         return _stopped(request, result)
     return {"redirect_to": result.url}

@@ -7,7 +7,7 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from bridge import scopes
-from bridge.services import CHALLENGE_RE
+from bridge.links import CHALLENGE_RE
 
 _challenge_validator = RegexValidator(CHALLENGE_RE, _("This link is not valid."))
 

@@ -67,9 +67,10 @@ _FORMATTED: dict[int, Promise] = {
     4000033: _("The password must be at most %(max_length)s characters long, but got %(actual_length)s."),
 }
 
-# Labels Kratos generates from the identity schema's titles (id 1070002, context.title).
+# Labels Kratos generates from the identity schema's titles (id 1070002, context.title). The schema says
+# "E-mail", Kratos's own recovery/verification label says "Email": both read "Email" (German "E-Mail").
 _TITLES: dict[str, Promise] = {
-    "E-mail": _("E-mail"),
+    "E-mail": _("Email"),
     "Email": _("Email"),
     "Name": _("Name"),
 }

@@ -10,8 +10,11 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from bridge import i18n, services, ui
-from bridge.views import end_user, page, problem
+from bridge import i18n, ui
+from bridge.flows.common import tenant_for_client
+from bridge.flows.login import login_request_for_flow
+from bridge.links import is_kratos_url, is_return_url
+from bridge.responses import end_user, page, problem
 from truss.ory import kratos
 
 # Kratos flow ids are UUIDs; anything else is not worth a round trip.
@@ -20,7 +23,7 @@ _FLOW_ID_MAX = 64
 
 def _init_url(kind: kratos.FlowKind, return_to: str | None) -> str:
     # Only Truss's own or Hydra's URLs are passed on as return_to (Kratos checks too, but with an error page).
-    safe = return_to if services.is_return_url(return_to) else None
+    safe = return_to if is_return_url(return_to) else None
     return kratos.browser_flow_url(kind, return_to=safe)
 
 
@@ -38,12 +41,12 @@ def flow(request: HttpRequest, kind: str) -> HttpResponse:
         current = kratos.get_flow(flow_kind, flow_id, request.headers.get("Cookie"))
     except kratos.KratosGone as exc:
         # Expired: Kratos names a fresh init URL.
-        target = exc.redirect_to if services.is_kratos_url(exc.redirect_to) else _init_url(flow_kind, None)
+        target = exc.redirect_to if is_kratos_url(exc.redirect_to) else _init_url(flow_kind, None)
         return HttpResponseRedirect(str(target))
     except kratos.KratosNotFound:
         return HttpResponseRedirect(_init_url(flow_kind, None))
     except kratos.KratosForbidden as exc:
-        if services.is_kratos_url(exc.redirect_to):
+        if is_kratos_url(exc.redirect_to):
             return HttpResponseRedirect(str(exc.redirect_to))  # e.g. settings needing a fresh login
         # CSRF cookie missing: redirecting would only loop, so explain and offer a fresh start.
         return problem(request, "cookies", 403, restart_url=_init_url(flow_kind, None))
@@ -53,17 +56,17 @@ def flow(request: HttpRequest, kind: str) -> HttpResponse:
 
 
 def _render(request: HttpRequest, current: kratos.SelfServiceFlow) -> HttpResponse:
-    login_request = services.login_request_for_flow(current)
+    login_request = login_request_for_flow(current)
     tenant = None
     login_hint = None
     client_name = ""
     if login_request is not None:
         oidc = login_request.oidc_context
         i18n.use(request, oidc.ui_locales if oidc else None)
-        tenant = services.tenant_for_client(login_request.client)
+        tenant = tenant_for_client(login_request.client)
         login_hint = oidc.login_hint if oidc else None
         client_name = (login_request.client.client_name or login_request.client.client_id)[:100]
-    return_to = current.return_to if services.is_return_url(current.return_to) else None
+    return_to = current.return_to if is_return_url(current.return_to) else None
     links = {
         name: reverse("bridge:kratos_flow", args=[name])
         + (f"?{urlencode({'return_to': return_to})}" if return_to else "")

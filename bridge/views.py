@@ -1,95 +1,34 @@
 """End-user screens of the Hydra bridge: login (no screen, only redirects), consent, logout, errors, device.
 
-Every view is framed out, localised (bridge/i18n.py) and turns Hydra/Kratos trouble into a friendly page,
+Every view is framed out, localised and turns Hydra/Kratos trouble into a friendly page (bridge/responses.py),
 never a console page or a 500. The only redirects are ``redirect_to`` values Hydra or Kratos returned.
 """
 
 from __future__ import annotations
 
-import functools
-import logging
 import re
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any
 from urllib.parse import urlsplit
 
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.views.decorators.clickjacking import xframe_options_deny
 from django.views.decorators.http import require_http_methods, require_safe
 
-from bridge import branding, i18n, services
+from bridge import branding, i18n
+from bridge.flows import common
+from bridge.flows import consent as consent_flow
+from bridge.flows import device as device_flow
+from bridge.flows import login as login_flow
+from bridge.flows import logout as logout_flow
 from bridge.forms import ConsentForm, LogoutForm
-from truss import upstream
+from bridge.links import clean_challenge
+from bridge.responses import end_user, page, problem, remembered_tenant, respond
 from truss.models import Tenant
-from truss.ory import hydra, kratos
-
-log = logging.getLogger(__name__)
-V = TypeVar("V", bound=Callable[..., HttpResponse])
+from truss.ory import hydra
 
 _ERROR_CODE_RE = re.compile(r"^[a-z0-9_]{1,64}$")
-
-
-def page(
-    request: HttpRequest,
-    template: str,
-    context: dict[str, Any] | None = None,
-    *,
-    status: int = 200,
-    tenant: Tenant | None = None,
-) -> TemplateResponse:
-    context = dict(context or {})
-    context.setdefault("brand", branding.for_tenant(tenant))
-    return TemplateResponse(request, template, context, status=status)
-
-
-def problem(request: HttpRequest, reason: str, status: int = 400, **context: Any) -> TemplateResponse:
-    """One page for everything that stops a flow; bridge/problem.html words each ``reason``."""
-    tenant = context.pop("tenant", None)
-    return page(request, "bridge/problem.html", {"reason": reason, **context}, status=status, tenant=tenant)
-
-
-def _upstream_problem(request: HttpRequest, exc: hydra.HydraError | kratos.KratosError) -> HttpResponse:
-    if isinstance(exc, hydra.HydraGone):
-        if exc.redirect_to:
-            # An expired challenge: Hydra says where the browser goes next (usually back to the client).
-            return HttpResponseRedirect(exc.redirect_to)
-        return problem(request, "expired", 410)
-    if isinstance(exc, hydra.HydraNotFound):
-        return problem(request, "unknown_challenge", 404)
-    answer = upstream.answer_for(exc)
-    log.warning("bridge: %s during %s", exc, request.path)
-    if answer.unavailable:
-        response = problem(request, "unavailable", 503, service=answer.service)
-        response["Retry-After"] = answer.headers["Retry-After"]
-        return response
-    return problem(request, "upstream", 502)
-
-
-def end_user(view: V) -> V:
-    """Framed out, localised, and upstream failures become friendly pages."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            response = view(request, *args, **kwargs)
-        except services.InvalidChallenge:
-            response = problem(request, "invalid_challenge", 400)
-        except (hydra.HydraError, kratos.KratosError) as exc:
-            response = _upstream_problem(request, exc)
-        # Lets the bridge status check tell Truss's bridge apart from anything else answering the URL.
-        response["X-Truss-Bridge"] = "1"
-        response["Cache-Control"] = "no-store"
-        return response
-
-    return cast(V, xframe_options_deny(i18n.localized(wrapper)))
-
-
-def respond(request: HttpRequest, result: services.Redirect | services.Stop) -> HttpResponse:
-    if isinstance(result, services.Redirect):
-        return HttpResponseRedirect(result.url)
-    return problem(request, result.reason, result.status, **result.context)
+_CLIENT_ID_MAX = 255
 
 
 # --- Login ------------------------------------------------------------------------------------------------
@@ -99,8 +38,8 @@ def respond(request: HttpRequest, result: services.Redirect | services.Stop) -> 
 @end_user
 def login(request: HttpRequest) -> HttpResponse:
     """Hydra's login redirect: accept from the Kratos session, or send the browser to Kratos's login."""
-    challenge = services.clean_challenge(request.GET.get("login_challenge"))
-    return respond(request, services.login(request, challenge, request.GET.get("sent")))
+    challenge = clean_challenge(request.GET.get("login_challenge"))
+    return respond(request, login_flow.login(request, challenge, request.GET.get("sent")))
 
 
 # --- Consent ----------------------------------------------------------------------------------------------
@@ -112,10 +51,10 @@ def _http_url(value: str | None) -> str:
 
 
 def _consent_page(
-    request: HttpRequest, screen: services.ConsentScreen, form: ConsentForm, status: int = 200
+    request: HttpRequest, screen: consent_flow.ConsentScreen, form: ConsentForm, status: int = 200
 ) -> TemplateResponse:
     client = screen.consent.client
-    redirect_uri = services.redirect_uri_of(screen.consent.request_url)
+    redirect_uri = common.redirect_uri_of(screen.consent.request_url)
     context = {
         "form": form,
         "challenge": screen.consent.challenge,
@@ -125,7 +64,9 @@ def _consent_page(
         "tos_uri": _http_url(client.tos_uri),
         "redirect_host": urlsplit(redirect_uri).netloc if redirect_uri else "",
         "account": (screen.identity.email or screen.identity.id)[:320],
-        "remember_days": services.remember_consent_days(),
+        "remember_days": common.remember_consent_days(),
+        "device": screen.device,
+        "device_code": device_flow.remembered_code(request) if screen.device else "",
     }
     return page(request, "bridge/consent.html", context, status=status, tenant=screen.tenant)
 
@@ -136,26 +77,27 @@ def consent(request: HttpRequest) -> HttpResponse:
     """Hydra's consent redirect (GET) and the user's answer (POST)."""
     if request.method == "POST":
         return _consent_post(request)
-    challenge = services.clean_challenge(request.GET.get("consent_challenge"))
-    result = services.consent(request, challenge)
-    if isinstance(result, services.ConsentScreen):
+    challenge = clean_challenge(request.GET.get("consent_challenge"))
+    result = consent_flow.consent(request, challenge)
+    if isinstance(result, consent_flow.ConsentScreen):
         form = ConsentForm(initial={"challenge": challenge}, requested_scopes=result.consent.requested_scope)
         return _consent_page(request, result, form)
     return respond(request, result)
 
 
 def _consent_post(request: HttpRequest) -> HttpResponse:
-    # The posted scopes are only a choice among the requested ones: services re-fetches the request and
+    # The posted scopes are only a choice among the requested ones: the flow re-fetches the request and
     # intersects, so the form accepts any posted value here (bounded in number).
     posted = request.POST.getlist("scopes")[:50]
     form = ConsentForm(request.POST, requested_scopes=posted)
     if not form.is_valid():
         return problem(request, "invalid_challenge", 400)
+    challenge = form.cleaned_data["challenge"]
     if form.cleaned_data["action"] == "switch":
-        return respond(request, services.switch_account(request, form.cleaned_data["challenge"]))
-    result = services.decide_consent(
+        return respond(request, consent_flow.switch_account(request, challenge))
+    result = consent_flow.decide_consent(
         request,
-        form.cleaned_data["challenge"],
+        challenge,
         accept=form.accepted,
         scopes=form.cleaned_data["scopes"],
         remember=form.cleaned_data["remember"],
@@ -174,12 +116,11 @@ def logout(request: HttpRequest) -> HttpResponse:
         form = LogoutForm(request.POST)
         if not form.is_valid():
             return problem(request, "invalid_challenge", 400)
-        return respond(
-            request, services.decide_logout(request, form.cleaned_data["challenge"], accept=form.accepted)
-        )
-    challenge = services.clean_challenge(request.GET.get("logout_challenge"))
-    result = services.logout(request, challenge)
-    if isinstance(result, services.LogoutScreen):
+        challenge = form.cleaned_data["challenge"]
+        return respond(request, logout_flow.decide_logout(request, challenge, accept=form.accepted))
+    challenge = clean_challenge(request.GET.get("logout_challenge"))
+    result = logout_flow.logout(request, challenge)
+    if isinstance(result, logout_flow.LogoutScreen):
         client = result.logout.client
         context = {
             "form": LogoutForm(initial={"challenge": challenge}),
@@ -192,32 +133,78 @@ def logout(request: HttpRequest) -> HttpResponse:
 @require_safe
 @end_user
 def logged_out(request: HttpRequest) -> HttpResponse:
-    """Hydra's default post-logout destination."""
-    return page(request, "bridge/logged_out.html")
+    """Hydra's default post-logout destination, in the look of the tenant the user just signed out of."""
+    return page(request, "bridge/logged_out.html", tenant=remembered_tenant(request))
 
 
 # --- Errors and the device flow ---------------------------------------------------------------------------
+
+
+def _tenant_of_client_id(client_id: str) -> Tenant | None:
+    """Branding for Hydra's error page when it names the client; a nicety, so any trouble means none."""
+    if not client_id or len(client_id) > _CLIENT_ID_MAX:
+        return None
+    try:
+        return common.tenant_for_client(hydra.get_client(client_id))
+    except hydra.HydraError:
+        return None
 
 
 @require_safe
 @end_user
 def error(request: HttpRequest) -> HttpResponse:
     """Hydra's error redirect: the OAuth error and its description, never ``error_debug``."""
+    ui_locales = request.GET.get("ui_locales", "")[:200].split()
+    if ui_locales:
+        i18n.use(request, ui_locales)
     code = request.GET.get("error", "")
     context = {
         "error": code if _ERROR_CODE_RE.match(code) else "unknown_error",
         "description": request.GET.get("error_description", "")[:500],
         "hint": request.GET.get("error_hint", "")[:500],
     }
-    return page(request, "bridge/error.html", context, status=400)
+    tenant = _tenant_of_client_id(request.GET.get("client_id", ""))
+    return page(request, "bridge/error.html", context, status=400, tenant=tenant)
+
+
+def _device_page(request: HttpRequest, status: int = 200, **context: Any) -> TemplateResponse:
+    return page(request, "bridge/device.html", {"hydra_supports_device": True, **context}, status=status)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@end_user
+def device(request: HttpRequest) -> HttpResponse:
+    """Hydra's urls.device.verification: the user types the code their device shows (prefilled from
+    ``verification_uri_complete``), then Hydra's login and consent follow. Hydra < v25.4 has no device flow."""
+    if not device_flow.supported():
+        return page(request, "bridge/device.html", {"hydra_supports_device": False}, status=501)
+    source = request.POST if request.method == "POST" else request.GET
+    challenge = clean_challenge(source.get("device_challenge"))
+    if request.method != "POST":
+        return _device_page(request, device_challenge=challenge,
+                            user_code=device_flow.clean_user_code(request.GET.get("user_code")))  # fmt: skip
+    result = device_flow.submit(request, challenge, request.POST.get("user_code", "")[:200])
+    if isinstance(result, device_flow.CodeRefused):
+        return _device_page(
+            request, 400, device_challenge=challenge, user_code=result.user_code, refused=True
+        )
+    if isinstance(result, common.Stop) and result.reason == "device_throttled":
+        return _device_page(request, result.status, throttled=True, **result.context)
+    response = respond(request, result)
+    if isinstance(result, common.Redirect):
+        device_flow.remember_code(
+            response, request, device_flow.clean_user_code(request.POST.get("user_code"))
+        )
+    return response
 
 
 @require_safe
 @end_user
-def device(request: HttpRequest) -> HttpResponse:
-    """The device-flow verification page. Hydra < v25.4 has no device flow, and this Truss does not drive one."""
-    supported = hydra.version_at_least("v25.4.0")
-    return page(request, "bridge/device.html", {"hydra_supports_device": supported}, status=501)
+def device_done(request: HttpRequest) -> HttpResponse:
+    """Hydra's urls.device.success?client_id=…: the device has its tokens (or will at its next poll)."""
+    result = device_flow.done(request.GET.get("client_id"))
+    tenant = common.tenant_for_client(result.client)
+    return page(request, "bridge/device_done.html", {"client_name": result.client_name}, tenant=tenant)
 
 
 @require_safe

@@ -7,6 +7,8 @@ its router here with one add_router() line.
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
@@ -17,10 +19,14 @@ from oauth2_admin.clients import api as clients_api
 from oauth2_admin.clients import service as clients_service
 from oauth2_admin.consents import api as consents_api
 from oauth2_admin.devtools import api as devtools_api
+from oauth2_admin.hygiene import api as hygiene_api
 from oauth2_admin.keys import api as keys_api
 from oauth2_admin.overview import api as overview_api
+from oauth2_admin.tokens import api as tokens_api
+from oauth2_admin.trust import api as trust_api
 from truss import upstream
-from truss.apikit import error, session_auth
+from truss.apikit import BadBody, JsonParser, audit_refusal, error, session_auth
+from truss.models import AuditEvent
 from truss.ory import http as ory_http
 
 api = NinjaAPI(
@@ -30,30 +36,63 @@ api = NinjaAPI(
     openapi_url="/api/openapi.json",
     docs_url="/api/docs",
     urls_namespace="api",
+    parser=JsonParser(),
 )
+
+# Fields Truss sets itself: refused with a message that says so rather than "unknown field".
+_GUARDED = ("owner", "client_id", "client_secret")
+
+
+def _field_messages(exc: ValidationError) -> dict[str, list[str]]:
+    """pydantic errors as field → messages, worded as the client service words them (values never echoed)."""
+    fields: dict[str, list[str]] = {}
+    for err in exc.errors:
+        loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "payload", "query", "path")]
+        message = str(err.get("msg", "is invalid")).removeprefix("Value error, ")
+        if err.get("type") == "extra_forbidden":
+            message = "cannot be set" if loc and loc[-1] in _GUARDED else "unknown field"
+        fields.setdefault(".".join(loc) or "__all__", []).append(message)
+    return fields
 
 
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    fields: dict[str, list[str]] = {}
-    for err in exc.errors:
-        loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "payload", "query", "path")]
-        fields.setdefault(".".join(loc) or "__all__", []).append(str(err.get("msg", "is invalid")))
+    fields = _field_messages(exc)
+    audit_refusal(request, f"invalid request: {sorted(fields)}")
     return error(request, 400, "invalid_request", "The request is invalid.", fields=fields)
+
+
+def _bad_body(request: HttpRequest, problem: BadBody) -> HttpResponse:
+    audit_refusal(request, problem.message)
+    return error(request, problem.status, "invalid_request", problem.message,
+                 fields={"__all__": [problem.message]})  # fmt: skip
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_body_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    # Django refuses to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE before the parser sees it.
+    return _bad_body(
+        request,
+        BadBody(f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024} KB."),
+    )
 
 
 @api.exception_handler(AuthenticationError)
 def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    # Not audited: a missing or wrong credential names no actor and would let anyone flood the log.
     return error(request, 401, "unauthorized", "Missing or invalid credentials.")
 
 
 @api.exception_handler(AuthorizationError)
 def on_authorization_error(request: HttpRequest, exc: AuthorizationError) -> HttpResponse:
+    audit_refusal(request, str(exc.message), outcome=AuditEvent.Outcome.DENIED)
     return error(request, 403, "forbidden", str(exc.message))
 
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, BadBody):  # raised by JsonParser, wrapped by ninja
+        return _bad_body(request, exc.__cause__)
     codes = {400: "invalid_request", 404: "not_found", 409: "conflict", 413: "too_large"}
     return error(request, exc.status_code, codes.get(exc.status_code, "error"), str(exc.message))
 
@@ -88,4 +127,11 @@ api.add_router("/api/hydra", claims_api.router, auth=session_auth)
 api.add_router("/api/hydra", consents_api.router, auth=session_auth)
 api.add_router("/api/hydra", bridge_api.router)
 api.add_router("/v1", devtools_api.key_router)
-api.add_router("/v1", clients_api.key_router)
+api.add_router("/v1/oauth2", clients_api.key_router)
+api.add_router("/api/hydra", tokens_api.session_router)
+api.add_router("/v1", tokens_api.key_router)
+api.add_router("/v1/oauth2", consents_api.key_router)
+api.add_router("/api/hydra", trust_api.session_router)
+api.add_router("/v1", trust_api.key_router)
+api.add_router("/api/hydra", hygiene_api.session_router)
+api.add_router("/v1/oauth2", hygiene_api.key_router)

@@ -2,26 +2,48 @@
 
 Each row's hash is SHA-256 over its canonical JSON and the previous row's hash, so editing, deleting or
 reordering rows breaks the chain from that point on; `manage.py verify_audit` finds the first broken link.
+
+There is one chain per tenant (plus one for events without a tenant), each with its own head row, so tenants
+never wait for each other's appends; rows written before per-tenant chains stay in the "legacy" chain, which is
+verified like the others. The head row only detects removal of a chain's newest rows while it is itself intact:
+signed checkpoints (`checkpoint()`, `manage.py audit_checkpoint`, logged every AUDIT_CHECKPOINT_EVERY events)
+are the anchor outside the table that `verify_chain(checkpoints=…)` checks truncation against.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from collections.abc import Iterator
+import logging
+import random
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
 from truss.models import AuditChainHead, AuditEvent, Tenant
 from truss.redaction import redact, redact_text
 
+logger = logging.getLogger("truss.audit")
+
 GENESIS = "0" * 64
+LEGACY_CHAIN = (
+    "legacy"  # rows written before per-tenant chains (migration 0004), verified as they were chained
+)
+GLOBAL_CHAIN = "global"  # events without a tenant
+CHECKPOINT_KIND = "truss.audit.checkpoint"
+
+
+def chain_for(tenant_id: int | None) -> str:
+    return f"tenant:{tenant_id}" if tenant_id else GLOBAL_CHAIN
 
 
 def _canonical(event: AuditEvent) -> bytes:
@@ -39,6 +61,10 @@ def _canonical(event: AuditEvent) -> bytes:
         "detail": event.detail,
         "prev_hash": event.prev_hash,
     }
+    if (
+        event.chain != LEGACY_CHAIN
+    ):  # legacy rows were hashed without it; every newer row is bound to its chain
+        payload["chain"] = event.chain
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
@@ -87,13 +113,30 @@ def record(
         before=_jsonable(redact(before)),
         after=_jsonable(redact(after)),
         detail=redact_text(detail)[:2000],
+        chain=chain_for(tenant.pk if tenant is not None else None),
     )
-    for _attempt in range(3):
+    return _append_with_retries(event)
+
+
+# Lock waits are absorbed by the database (SQLite's busy timeout, PostgreSQL's row lock); these retries cover
+# what is left (a lock wait that timed out, a dropped connection), so an append gives up only after a long time.
+_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 5.0)
+
+
+def _append_with_retries(event: AuditEvent) -> AuditEvent:
+    for delay in (*_RETRY_DELAYS, None):
         try:
-            return _append(event)
-        except IntegrityError:  # two first-ever appends raced to create the head row; try again
-            continue
-    return _append(event)
+            written = _append(event)
+        except (OperationalError, IntegrityError) as exc:
+            if delay is None or transaction.get_connection().in_atomic_block:
+                raise  # inside a caller's transaction a retry cannot help: the caller's block must fail
+            logger.warning("audit append failed (%s); retrying in %.2fs", exc, delay)
+            transaction.get_connection().close_if_unusable_or_obsolete()
+            time.sleep(delay * (1 + random.random() / 2))
+        else:
+            _log_checkpoint(written)
+            return written
+    raise AssertionError("unreachable")
 
 
 class Mutation:
@@ -122,9 +165,29 @@ class Mutation:
         self.done = True
 
     def success(self, *, after: Any = None, target: str | None = None) -> None:
-        record(self.request, self.action, tenant=self.tenant, target=target or self.target,
-               before=self.before, after=after)  # fmt: skip
+        """Record the success of a change already made upstream. It never raises: the change happened, so the
+        caller must hear so. Lock waits and transient errors are retried for about a minute; should the
+        database stay unwritable, the event is logged (CRITICAL, redacted) to be re-entered from the log."""
         self.done = True
+        try:
+            record(self.request, self.action, tenant=self.tenant, target=target or self.target,
+                   before=self.before, after=after)  # fmt: skip
+        except DatabaseError:
+            logger.critical(
+                "audit event NOT WRITTEN for a change that was applied: %s",
+                json.dumps(
+                    {
+                        "tenant": self.tenant.pk if self.tenant else None,
+                        "actor": actor_of(self.request),
+                        "action": self.action,
+                        "target": target or self.target,
+                        "outcome": "success",
+                        "after": _jsonable(redact(after)),
+                    },
+                    sort_keys=True,
+                ),  # fmt: skip
+                exc_info=True,
+            )
 
 
 def mutation(request: HttpRequest | None, action: str, tenant: Tenant | None, target: str = "") -> Mutation:
@@ -134,10 +197,14 @@ def mutation(request: HttpRequest | None, action: str, tenant: Tenant | None, ta
 
 def _append(event: AuditEvent) -> AuditEvent:
     with transaction.atomic():
-        head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
-        if head is None:
-            head = AuditChainHead.objects.create(pk=1, last_hash=GENESIS)
+        head = AuditChainHead.objects.select_for_update().filter(chain=event.chain).first()
+        if head is None:  # a chain's first event: create its head (another append may race us to it)
+            AuditChainHead.objects.bulk_create(
+                [AuditChainHead(chain=event.chain, last_hash=GENESIS)], ignore_conflicts=True
+            )
+            head = AuditChainHead.objects.select_for_update().get(chain=event.chain)
         event.pk = None
+        # Set under the chain's lock, so within a chain (a tenant) created_at never decreases as id grows.
         event.created_at = timezone.now()
         event.prev_hash = head.last_hash
         event.hash = compute_hash(event)
@@ -147,38 +214,156 @@ def _append(event: AuditEvent) -> AuditEvent:
     return event
 
 
+def _log_checkpoint(event: AuditEvent) -> None:
+    """Every AUDIT_CHECKPOINT_EVERY-th event also puts a signed checkpoint of its chain into the log, which
+    leaves the machine with the rest of the logs. Best effort: the event itself is already written."""
+    every = settings.AUDIT_CHECKPOINT_EVERY
+    if every and event.pk % every == 0:
+        try:
+            logger.info("%s", json.dumps(checkpoint([event.chain]), sort_keys=True))
+        except DatabaseError:
+            logger.warning("could not write the periodic audit checkpoint", exc_info=True)
+
+
 @dataclass(frozen=True)
 class ChainReport:
     checked: int
-    broken_at: int | None  # id of the first event whose link does not hold
+    broken_at: int | None  # id of the first event whose link does not hold (0: no row to name)
     reason: str = ""
+    chain: str = ""
+    chains: int = 0
 
     @property
     def ok(self) -> bool:
         return self.broken_at is None
 
 
-def _events() -> Iterator[AuditEvent]:
-    return AuditEvent.objects.order_by("id").iterator(chunk_size=5000)
+def _events(chain: str) -> Iterator[AuditEvent]:
+    return AuditEvent.objects.filter(chain=chain).order_by("id").iterator(chunk_size=5000)
 
 
-def verify_chain() -> ChainReport:
+def chains() -> list[str]:
+    """Every chain that has rows or a head row."""
+    names = set(AuditEvent.objects.values_list("chain", flat=True).distinct())
+    return sorted(names | set(AuditChainHead.objects.values_list("chain", flat=True)))
+
+
+def _verify_one(chain: str, anchors: dict[int, str]) -> tuple[int, ChainReport | None]:
+    """Walk one chain from its genesis; `anchors` maps event ids a checkpoint vouches for to their hashes."""
     prev = GENESIS
     checked = 0
     last_id: int | None = None
-    for event in _events():
+    for event in _events(chain):
         if event.prev_hash != prev:
-            return ChainReport(
-                checked, event.pk, "previous hash does not match: a row before it was removed or edited"
+            return checked, ChainReport(
+                checked,
+                event.pk,
+                "previous hash does not match: a row before it was removed or edited",
+                chain,
             )
         if compute_hash(event) != event.hash:
-            return ChainReport(checked, event.pk, "row content does not match its hash: it was edited")
+            return checked, ChainReport(
+                checked, event.pk, "row content does not match its hash: it was edited", chain
+            )
+        if event.pk in anchors and anchors.pop(event.pk) != event.hash:
+            return checked, ChainReport(
+                checked, event.pk, "the chain differs from the signed checkpoint", chain
+            )
         prev = event.hash
         last_id = event.pk
         checked += 1
-    head = AuditChainHead.objects.filter(pk=1).first()
-    if head is not None and head.last_hash != prev:
-        return ChainReport(
-            checked, last_id or 0, "the newest rows were removed: the chain head does not match"
+    if anchors:
+        missing = min(anchors)
+        return checked, ChainReport(
+            checked, missing, f"event #{missing} of a signed checkpoint is missing: rows were removed", chain
         )
-    return ChainReport(checked, None)
+    head = AuditChainHead.objects.filter(chain=chain).first()
+    if head is not None and head.last_hash != prev:
+        return checked, ChainReport(
+            checked, last_id or 0, "the newest rows were removed: the chain head does not match", chain
+        )
+    return checked, None
+
+
+def verify_chain(checkpoints: Iterable[dict[str, Any]] = ()) -> ChainReport:
+    """Verify every chain, and that each chain still reaches the position the latest checkpoint recorded for it.
+
+    Raises CheckpointError for a checkpoint whose signature does not hold (forged or for another key)."""
+    anchors: dict[str, dict[int, str]] = {}
+    latest: dict[str, str] = {}
+    for point in checkpoints:
+        check_signature(point)
+        for name, position in point["chains"].items():
+            if point["created_at"] >= latest.get(name, ""):
+                latest[name] = point["created_at"]
+                anchors[name] = {int(position["last_id"]): str(position["last_hash"])}
+    total = 0
+    names = sorted(set(chains()) | set(anchors))
+    for name in names:
+        checked, problem = _verify_one(name, dict(anchors.get(name, {})))
+        total += checked
+        if problem is not None:
+            return ChainReport(total, problem.broken_at, problem.reason, name, len(names))
+    return ChainReport(total, None, chains=len(names))
+
+
+# --- Signed checkpoints: the anchor outside the table ----------------------------------------------------------
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is malformed or whose signature does not hold."""
+
+
+def _checkpoint_key() -> bytes:
+    if settings.AUDIT_CHECKPOINT_KEY:
+        return str(settings.AUDIT_CHECKPOINT_KEY).encode()
+    return hashlib.sha256(b"truss.audit.checkpoint:" + str(settings.SECRET_KEY).encode()).digest()
+
+
+def _signature(body: dict[str, Any]) -> str:
+    unsigned = {k: v for k, v in body.items() if k != "signature"}
+    message = json.dumps(unsigned, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(_checkpoint_key(), message, hashlib.sha256).hexdigest()
+
+
+def checkpoint(only: Iterable[str] | None = None) -> dict[str, Any]:
+    """A signed statement of where each chain's head is now: {chain: {last_id, last_hash}}."""
+    wanted = set(only) if only is not None else None
+    positions: dict[str, dict[str, Any]] = {}
+    with transaction.atomic():  # heads and their rows are written together, so read them together
+        for head in AuditChainHead.objects.order_by("chain"):
+            if (wanted is not None and head.chain not in wanted) or head.last_hash == GENESIS:
+                continue
+            last_id = AuditEvent.objects.filter(hash=head.last_hash).values_list("id", flat=True).first()
+            if last_id is not None:
+                positions[head.chain] = {"last_id": last_id, "last_hash": head.last_hash}
+    body: dict[str, Any] = {
+        "kind": CHECKPOINT_KIND, "created_at": timezone.now().isoformat(), "chains": positions,
+    }  # fmt: skip
+    body["signature"] = _signature(body)
+    return body
+
+
+def check_signature(point: dict[str, Any]) -> None:
+    if point.get("kind") != CHECKPOINT_KIND or not isinstance(point.get("chains"), dict):
+        raise CheckpointError("not a Truss audit checkpoint")
+    if not hmac.compare_digest(str(point.get("signature", "")), _signature(point)):
+        raise CheckpointError(
+            "the checkpoint's signature does not match: forged, altered or signed with another key"
+        )
+
+
+def read_checkpoints(lines: Iterable[str]) -> list[dict[str, Any]]:
+    """Checkpoints from a file of JSON lines or log lines containing them (other lines are skipped)."""
+    found: list[dict[str, Any]] = []
+    for line in lines:
+        start = line.find("{")
+        if start < 0 or CHECKPOINT_KIND not in line:
+            continue
+        try:
+            point = json.loads(line[start:])
+        except ValueError as exc:
+            raise CheckpointError(f"unreadable checkpoint line: {exc}") from exc
+        if isinstance(point, dict):
+            found.append(point)
+    return found

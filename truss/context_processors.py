@@ -19,8 +19,10 @@ def htmx_base(request: HttpRequest) -> dict[str, str]:
 NAV_SECTIONS = [
     ("console:overview", "Overview", "viewer"),
     ("console:clients:list", "Clients", "viewer"),
+    ("console:hygiene:report", "Hygiene", "viewer"),
     ("console:tokens:list", "Tokens", "viewer"),
     ("console:keys:jwks", "JWKS", "viewer"),
+    ("console:trust:list", "Trusted issuers", "viewer"),
     ("console:consents:list", "Consent", "viewer"),
     ("console:claims:config", "Claims", "viewer"),
     ("console:devtools:discovery", "Discovery", "viewer"),

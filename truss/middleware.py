@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 
 from django.contrib.messages import get_messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -99,3 +100,14 @@ class UpstreamUnavailableMiddleware:
         for name, value in answer.headers.items():
             response[name] = value
         return response.render()
+
+
+class ExpectedRefusalFilter(logging.Filter):
+    """Logging filter (settings.LOGGING): a 403 the app raised on purpose (PermissionDenied: a role too low) is
+    logged as one line, without the traceback Django attaches; real errors keep theirs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], PermissionDenied):
+            record.exc_info = None
+            record.exc_text = None
+        return True

@@ -110,10 +110,15 @@ class AuditEvent(models.Model):
     detail = models.TextField(blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # "tenant:<id>", "global" (no tenant) or "legacy" (rows from before per-tenant chains): see truss/audit.py.
+    chain = models.CharField(max_length=40)
 
     class Meta:
         ordering = ["-id"]
         indexes = [
+            # verify_audit walks each chain; the audit page turns a date into an id bound within one tenant.
+            models.Index(fields=["chain", "id"], name="audit_chain_id"),
+            models.Index(fields=["tenant", "created_at"], name="audit_tenant_created"),
             # Keyset pagination: every list query is "tenant [+ one filter] ORDER BY id DESC LIMIT n".
             models.Index(fields=["tenant", "-id"], name="audit_tenant_id"),
             models.Index(fields=["tenant", "action", "-id"], name="audit_tenant_action_id"),
@@ -127,8 +132,9 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """One row holding the last hash; locking it serialises appends so the chain never forks."""
+    """One row per chain holding its last hash; locking it serialises that chain's appends so it never forks."""
 
+    chain = models.CharField(max_length=40, unique=True)
     last_hash = models.CharField(max_length=64)
 
     def __str__(self) -> str:

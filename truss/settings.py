@@ -37,6 +37,11 @@ INSTALLED_APPS = [
     "csp",
     "truss",
     "oauth2_admin",
+    "oauth2_admin.consents.apps.ConsentsConfig",
+    "oauth2_admin.keys.apps.KeysConfig",
+    "oauth2_admin.trust.apps.TrustConfig",
+    "oauth2_admin.tokens.apps.TokensConfig",
+    "oauth2_admin.hygiene.apps.HygieneConfig",
     "bridge",
 ]
 
@@ -85,6 +90,17 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 # Database: SQLite by default (zero setup), PostgreSQL via DATABASE_URL=postgres://…
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'truss.sqlite3'}")}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several gunicorn threads/processes write at once. WAL lets readers run beside the one writer; every
+    # transaction takes the write lock when it begins (BEGIN IMMEDIATE), so none fails half-way trying to
+    # upgrade a read lock ("database is locked"); and a writer waits up to `timeout` seconds for its turn.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env.float("SQLITE_BUSY_TIMEOUT", default=20.0),
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -156,6 +172,11 @@ CONTENT_SECURITY_POLICY = {
 HYDRA_ADMIN_URL = env.str("HYDRA_ADMIN_URL", default="").rstrip("/")
 HYDRA_PUBLIC_URL = env.str("HYDRA_PUBLIC_URL", default="").rstrip("/")
 HYDRA_TIMEOUT = env.float("HYDRA_TIMEOUT", default=5.0)
+HYDRA_JANITOR_DSN = env.str("HYDRA_JANITOR_DSN", default="")  # Hydra's database, for `hydra janitor`
+HYDRA_BIN = env.str("HYDRA_BIN", default="hydra")  # the hydra binary the cleanup page runs
+# What Hydra's `oauth2.pkce.enforced` / `enforced_for_public_clients` say (Hydra has no API to read its config):
+# "off" (Hydra's default; ory/hydra.yml sets neither), "public" or "all". The hygiene linter trusts this.
+HYDRA_PKCE_ENFORCED = env.str("HYDRA_PKCE_ENFORCED", default="off")
 KRATOS_ADMIN_URL = env.str("KRATOS_ADMIN_URL", default="").rstrip("/")
 KRATOS_PUBLIC_URL = env.str("KRATOS_PUBLIC_URL", default="").rstrip("/")
 KRATOS_TIMEOUT = env.float("KRATOS_TIMEOUT", default=5.0)
@@ -166,15 +187,50 @@ BRIDGE_REMEMBER_LOGIN_FOR = env.int("BRIDGE_REMEMBER_LOGIN_FOR", default=24 * 36
 # "Remember this decision" on the consent screen lasts this long (Hydra: 0 would mean forever).
 BRIDGE_REMEMBER_CONSENT_FOR = env.int("BRIDGE_REMEMBER_CONSENT_FOR", default=30 * 24 * 3600)
 
+# Cache: per-process memory by default (dev, tests, one process); CACHE_URL=redis://host:6379/0 selects
+# Django's built-in RedisCache, shared by every worker and host (see README, "Scaling out").
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 # --- API keys and audit -----------------------------------------------------------------------------------
 API_KEY_LAST_USED_RESOLUTION = env.int("API_KEY_LAST_USED_RESOLUTION", default=60)  # seconds between writes
+# Signed audit checkpoints (manage.py audit_checkpoint, verify_audit --checkpoint): HMAC key, derived from
+# SECRET_KEY unless set; a dedicated key lets checkpoints outlive a SECRET_KEY rotation.
+AUDIT_CHECKPOINT_KEY = env.str("AUDIT_CHECKPOINT_KEY", default="")
+# Every Nth audit event also logs a signed checkpoint of its chain (logger "truss.audit"); 0 turns it off.
+AUDIT_CHECKPOINT_EVERY = env.int("AUDIT_CHECKPOINT_EVERY", default=100)
 
+# --- Operator sign-in throttling ------------------------------------------------------------------------
+# Failed sign-ins allowed per username and per client IP within the window (seconds); counted in CACHES.
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
+LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=20)
+LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=15 * 60)
+
+# One handler on the root logger; Django's own loggers are re-declared without handlers so their records reach it
+# once (Django's default "django" console handler plus propagation printed dev-server lines twice), except
+# django.server (runserver's access log), which keeps one handler of its own and does not propagate.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "truss.redaction.RedactingFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
+    "filters": {
+        "redact": {"()": "truss.redaction.RedactingFilter"},
+        "expected_refusals": {"()": "truss.middleware.ExpectedRefusalFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "server": {"format": "%(asctime)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact", "expected_refusals"],
+        },
+        "server": {"class": "logging.StreamHandler", "formatter": "server", "filters": ["redact"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }

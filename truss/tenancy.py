@@ -8,17 +8,39 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, NoReturn, TypeVar, cast
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from truss import audit
 from truss.http import TenantRequest
-from truss.models import Membership, Role, Tenant
+from truss.models import ApiKey, AuditEvent, Membership, Role, Tenant
 
 SESSION_KEY = "truss_tenant"
+# The operator's last tenant, remembered across sign-ins in this browser: "<user pk>:<slug>", signed.
+LAST_TENANT_COOKIE = "truss_tenant"
+_COOKIE_SALT = "truss.tenancy.last-tenant"
+_COOKIE_AGE = 365 * 24 * 3600
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+# What a refused console write is audited as: the action the same change has everywhere else (API, service);
+# a console URL not listed here is audited under its URL name ("clients.create" for console:clients:create).
+DENIED_ACTIONS = {
+    "console:clients:create": "oauth2.client.create",
+    "console:clients:edit": "oauth2.client.update",
+    "console:clients:token_config": "oauth2.client.token_config",
+    "console:clients:rotate_secret": "oauth2.client.rotate_secret",
+    "console:clients:revoke_tokens": "oauth2.client.revoke_tokens",
+    "console:clients:delete": "oauth2.client.delete",
+    "console:apikeys:list": "apikey.create",
+    "console:apikeys:revoke": "apikey.revoke",
+    "console:claims:config": "bridge.claims.update",
+}
 _RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2}
 
 V = TypeVar("V", bound=Callable[..., HttpResponse])
@@ -60,11 +82,54 @@ def _resolve(request: HttpRequest) -> tuple[Tenant, str] | None:
     options = _options(request)
     if not options:
         return None
-    chosen = request.session.get(SESSION_KEY)
+    chosen = request.session.get(SESSION_KEY) or _remembered(request)
     for tenant, role in options:
         if tenant.slug == chosen:
+            request.session[SESSION_KEY] = tenant.slug
             return tenant, role
     return options[0]
+
+
+def _remembered(request: HttpRequest) -> str | None:
+    """The tenant this user last worked in, from the signed cookie (a fresh sign-in has an empty session)."""
+    try:
+        value = request.get_signed_cookie(LAST_TENANT_COOKIE, salt=_COOKIE_SALT, max_age=_COOKIE_AGE)
+    except (KeyError, signing.BadSignature):
+        return None
+    user_pk, _, slug = str(value).partition(":")
+    return slug if slug and user_pk == str(request.user.pk) else None
+
+
+def remember(request: HttpRequest, response: HttpResponse, tenant: Tenant) -> None:
+    """Set the last-tenant cookie when the tenant in use is not the remembered one."""
+    if _remembered(request) == tenant.slug:
+        return
+    response.set_signed_cookie(
+        LAST_TENANT_COOKIE, f"{request.user.pk}:{tenant.slug}", salt=_COOKIE_SALT, max_age=_COOKIE_AGE,
+        secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Lax",
+    )  # fmt: skip
+
+
+def denied_action(request: HttpRequest) -> str:
+    match = request.resolver_match
+    name = match.view_name if match else ""
+    return DENIED_ACTIONS.get(name) or name.removeprefix("console:").replace(":", ".") or request.path[:100]
+
+
+def _denied_target(request: HttpRequest, tenant: Tenant) -> str:
+    kwargs = request.resolver_match.kwargs if request.resolver_match else {}
+    if "key_id" in kwargs:  # API keys are named by prefix everywhere in the audit log
+        prefix = ApiKey.objects.filter(pk=kwargs["key_id"], tenant=tenant).values_list("prefix", flat=True)
+        return prefix.first() or ""
+    return str(kwargs.get("client_id", ""))
+
+
+def refuse(request: HttpRequest, tenant: Tenant, role: str, needed: str) -> NoReturn:
+    """403 for a role below `needed`; a refused write (not a read) is audited as one "denied" event."""
+    if request.method not in _SAFE_METHODS:
+        audit.record(request, denied_action(request), tenant=tenant, target=_denied_target(request, tenant),
+                     outcome=AuditEvent.Outcome.DENIED, detail=f"role {role}; needs {needed}")  # fmt: skip
+    raise PermissionDenied(f"In {tenant.name} your role is {role}; this needs the {needed} role.")
 
 
 def switch(request: HttpRequest, slug: str) -> bool:
@@ -86,10 +151,12 @@ def tenant_view(min_role: str = Role.VIEWER) -> Callable[[V], V]:
                 return TemplateResponse(request, "truss/no_tenant.html", status=403)
             tenant, role = resolved
             if not role_at_least(role, min_role):
-                raise PermissionDenied(f"This needs the {min_role} role in {tenant.name}.")
+                refuse(request, tenant, role, min_role)
             tenant_request = cast(TenantRequest, request)
             tenant_request.tenant, tenant_request.role = tenant, role
-            return view(tenant_request, *args, **kwargs)
+            response = view(tenant_request, *args, **kwargs)
+            remember(request, response, tenant)
+            return response
 
         return cast(V, login_required(wrapper))
 

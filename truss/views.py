@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
+from typing import Any
+
+from django.conf import settings
 from django.contrib.auth import views as auth_views
+from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
 
 from truss.ory import hydra, kratos
+
+logger = logging.getLogger(__name__)
 
 
 @require_safe
@@ -35,5 +43,51 @@ def readyz(request: HttpRequest) -> HttpResponse:
 
 
 class LoginView(auth_views.LoginView):
+    """Operator sign-in, throttled: after LOGIN_FAILURES_PER_ACCOUNT failures for one username, or
+    LOGIN_FAILURES_PER_IP from one address, within LOGIN_FAILURE_WINDOW seconds, further attempts answer 429
+    without checking the password. Counters live in Django's cache (shared when CACHE_URL names Redis); only
+    failures count, and a successful sign-in clears its username's counter (not the address's, so one good
+    account cannot reset an address that is guessing at others)."""
+
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        keys = _throttle_keys(request, request.POST.get("username", ""))
+        counts = cache.get_many(list(keys.values()))
+        limits = {"account": settings.LOGIN_FAILURES_PER_ACCOUNT, "ip": settings.LOGIN_FAILURES_PER_IP}
+        if any(counts.get(key, 0) >= limits[kind] for kind, key in keys.items()):
+            logger.warning("operator sign-in throttled (ip %s)", request.META.get("REMOTE_ADDR"))
+            form = self.get_form_class()(
+                request, initial={"username": request.POST.get("username", "")[:150]}
+            )
+            minutes = max(1, settings.LOGIN_FAILURE_WINDOW // 60)
+            message = (
+                f"Too many failed sign-in attempts. Wait {minutes} minutes before trying again, "
+                "or ask an administrator to reset your password."
+            )
+            return self.render_to_response(self.get_context_data(form=form, throttled=message), status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        for key in _throttle_keys(self.request, self.request.POST.get("username", "")).values():
+            if cache.add(key, 1, timeout=settings.LOGIN_FAILURE_WINDOW):
+                continue
+            try:
+                cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.set(key, 1, timeout=settings.LOGIN_FAILURE_WINDOW)
+        return super().form_invalid(form)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        cache.delete(_throttle_keys(self.request, form.get_user().get_username())["account"])
+        return super().form_valid(form)
+
+
+def _throttle_keys(request: HttpRequest, username: str) -> dict[str, str]:
+    """Cache keys of the failure counters for this username and client address (hashed: no raw input)."""
+    digest = hashlib.sha256(username.strip().casefold().encode()).hexdigest()[:32]
+    return {
+        "account": f"truss:login-failures:account:{digest}",
+        "ip": f"truss:login-failures:ip:{request.META.get('REMOTE_ADDR', '')}",
+    }

@@ -6,25 +6,25 @@ import datetime as dt
 
 from django.db.models import QuerySet
 from django.http import HttpResponse
-from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET
 
+from oauth2_admin.audit import service
 from oauth2_admin.audit.forms import AuditFilterForm
-from truss import tenancy
+from truss import htmx, tenancy
 from truss.http import TenantRequest
-from truss.models import AuditEvent
+from truss.models import AuditEvent, Role, Tenant
 
 PAGE_SIZE = 50
 
 
-def _first_id_at_or_after(day: dt.date) -> int:
+def _first_id_at_or_after(tenant: Tenant, day: dt.date) -> int:
+    """The tenant's first event id on or after ``day``. Appends are serialised per tenant chain, so within a
+    tenant created_at never decreases as id grows: a date bound becomes an id bound (one index lookup on
+    (tenant, created_at)) and the page stays a pure keyset range."""
     moment = dt.datetime.combine(day, dt.time.min, dt.UTC)
-    first = (
-        AuditEvent.objects.filter(created_at__gte=moment)
-        .order_by("created_at", "id")
-        .values_list("id", flat=True)
-    )
-    return first.first() or (AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+    events = AuditEvent.objects.filter(tenant=tenant)
+    first = events.filter(created_at__gte=moment).order_by("created_at", "id").values_list("id", flat=True)
+    return first.first() or (events.order_by("-id").values_list("id", flat=True).first() or 0) + 1
 
 
 def _audit_queryset(request: TenantRequest, form: AuditFilterForm) -> QuerySet[AuditEvent]:
@@ -36,12 +36,12 @@ def _audit_queryset(request: TenantRequest, form: AuditFilterForm) -> QuerySet[A
         events = events.filter(actor=data["actor"])
     if data.get("target"):
         events = events.filter(target=data["target"])
-    # Appends are serialised by the chain-head lock, so created_at never decreases as id grows: a date bound
-    # becomes an id bound found with one created_at index lookup, and the page stays a pure keyset range.
     if data.get("since"):
-        events = events.filter(id__gte=_first_id_at_or_after(data["since"]))
+        events = events.filter(id__gte=_first_id_at_or_after(request.tenant, data["since"]))
     if data.get("until"):
-        events = events.filter(id__lt=_first_id_at_or_after(data["until"] + dt.timedelta(days=1)))
+        events = events.filter(
+            id__lt=_first_id_at_or_after(request.tenant, data["until"] + dt.timedelta(days=1))
+        )
     if data.get("before"):
         events = events.filter(id__lt=data["before"])
     return events.order_by("-id")
@@ -65,9 +65,10 @@ def log(request: TenantRequest) -> HttpResponse:
     context = {
         "form": form,
         "events": events,
+        "rows": service.rows_for(
+            events, request.tenant, can_see_keys=tenancy.role_at_least(request.role, Role.ADMIN)
+        ),
         "next_query": older.urlencode() if has_more else None,
         "first_query": filters.urlencode() if "before" in request.GET else None,
     }
-    partial = request.htmx and not request.htmx.boosted
-    template = "console/audit/log.html#audit-table" if partial else "console/audit/log.html"
-    return TemplateResponse(request, template, context)
+    return htmx.render(request, "console/audit/log.html", context, partial="audit-table")

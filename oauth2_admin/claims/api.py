@@ -9,8 +9,16 @@ from ninja import Field, Router, Schema
 
 from oauth2_admin.claims import service
 from truss import claims
-from truss.apikit import ErrorOut, error, require_role, tenant_of
-from truss.models import Role
+from truss.apikit import (
+    AUTH_ERRORS,
+    UPSTREAM_ERRORS,
+    answers,
+    audit_refusal,
+    audited,
+    error,
+    member_session,
+    tenant_of,
+)
 
 router = Router(tags=["claims"])
 
@@ -38,16 +46,24 @@ def _invalid(payload: ClaimsConfigIO) -> dict[str, list[str]]:
     }
 
 
-@router.get("/claims-config", response=ClaimsConfigIO, summary="Custom claims config")
+@router.get(
+    "/claims-config", response=answers({200: ClaimsConfigIO}, AUTH_ERRORS), summary="Custom claims config"
+)
 def get_claims_config(request: HttpRequest) -> Any:
     return service.config_for(tenant_of(request))
 
 
-@router.put("/claims-config", response={200: ClaimsConfigIO, 400: ErrorOut}, summary="Update custom claims")
+@router.put(
+    "/claims-config",
+    auth=member_session,
+    response=answers({200: ClaimsConfigIO}, 400, AUTH_ERRORS),
+    summary="Update custom claims",
+)
+@audited("bridge.claims.update")
 def put_claims_config(request: HttpRequest, payload: ClaimsConfigIO) -> Any:
-    require_role(request, Role.MEMBER)
     fields = _invalid(payload)
     if fields:
+        audit_refusal(request, f"invalid templates: {sorted(fields)}")
         return error(request, 400, "invalid_request", "The claims templates are invalid.", fields=fields)
     return service.save(
         request,
@@ -59,7 +75,7 @@ def put_claims_config(request: HttpRequest, payload: ClaimsConfigIO) -> Any:
 
 @router.post(
     "/claims-config/preview",
-    response={200: PreviewOut, 400: ErrorOut, 404: ErrorOut},
+    response=answers({200: PreviewOut}, 400, AUTH_ERRORS, 404, UPSTREAM_ERRORS),
     summary="Preview claims for one identity",
 )
 def preview_claims_config(request: HttpRequest, payload: PreviewIn) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -13,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from oauth2_admin.claims import service
 from oauth2_admin.claims.forms import ClaimsConfigForm, PreviewForm
-from truss import tenancy
+from truss import htmx, tenancy
 from truss.http import TenantRequest
 from truss.models import Role
 
@@ -30,7 +29,7 @@ def config(request: TenantRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if not _can_edit(request):
-            raise PermissionDenied("This needs the member role.")
+            tenancy.refuse(request, request.tenant, request.role, Role.MEMBER)
         form = ClaimsConfigForm(request.POST)
         if form.is_valid():
             service.save(
@@ -59,7 +58,9 @@ def preview(request: TenantRequest) -> HttpResponse:
     """The claims the editor's current (unsaved) templates give for one identity: an htmx fragment."""
     editor = ClaimsConfigForm(request.POST)
     preview = PreviewForm(request.POST)
-    context: dict[str, object] = {"preview_form": preview}
+    # The whole page's context too: a request that is not an in-page htmx one gets the whole page.
+    context: dict[str, object] = {"preview_form": preview, "form": editor, "can_edit": _can_edit(request),
+                                  "config": service.config_for(request.tenant)}  # fmt: skip
     if editor.is_valid() and preview.is_valid():
         scopes = preview.cleaned_data["scopes"].split()
         try:
@@ -80,4 +81,4 @@ def preview(request: TenantRequest) -> HttpResponse:
             context["refused"] = True
     else:
         context["editor_errors"] = editor.errors
-    return TemplateResponse(request, "console/claims/config.html#preview", context)
+    return htmx.render(request, "console/claims/config.html", context, partial="claims-preview")

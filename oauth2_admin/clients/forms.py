@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.http import QueryDict
+from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 
 from oauth2_admin.clients import service as clients
@@ -16,9 +17,12 @@ from truss.ory import hydra
 
 
 class ListWidget(forms.Widget):
-    """Rows of inputs sharing one name, with add/remove buttons (static/js/clients.js)."""
+    """Rows of inputs sharing one name, with add/remove buttons (static/js/clients.js). URI rows carry the
+    service's problem or warning for that entry, rendered here and refreshed as you type by the same code
+    (views.check_uris)."""
 
     template_name = "components/list_widget.html"
+    use_fieldset = True  # several inputs: a fieldset and legend, not one label
 
     def __init__(
         self, attrs: dict[str, Any] | None = None, *, kind: str = "uri", placeholder: str = ""
@@ -35,8 +39,16 @@ class ListWidget(forms.Widget):
 
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
-        context["widget"].update(rows=list(value or []), kind=self.kind, placeholder=self.placeholder)
+        values = [str(v) for v in value or []]
+        context["widget"].update(rows=row_notes(values, self.kind), kind=self.kind, placeholder=self.placeholder,
+                                 check_url=reverse("console:clients:check_uris") if self.kind == "uri" else "")  # fmt: skip
         return context
+
+
+def row_notes(values: list[str], kind: str) -> list[dict[str, Any]]:
+    """One dict per row: value, problem, warning (URI rows only; the rules are the service's)."""
+    notes = clients.uri_notes(values) if kind == "uri" else [(None, None)] * len(values)
+    return [{"value": v, "problem": p, "warning": w} for v, (p, w) in zip(values, notes, strict=True)]
 
 
 class ListField(forms.Field):
@@ -121,6 +133,15 @@ class ClientForm(forms.Form):
     def clean_jwks(self) -> Any:
         return self._json("jwks")
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("token_endpoint_auth_method") != "private_key_jwt":
+            # Hidden unless private_key_jwt is chosen: what is left in them does not apply.
+            data["jwks_uri"], data["jwks"] = "", None
+            self.errors.pop("jwks_uri", None)
+            self.errors.pop("jwks", None)
+        return data
+
     def clean_metadata(self) -> Any:
         value = self._json("metadata")
         if value is not None and not isinstance(value, dict):
@@ -182,9 +203,6 @@ class TokenConfigForm(forms.Form):
 
 class DeleteClientForm(forms.Form):
     confirm = forms.CharField(label="Type the client's name to confirm")
-    delete_tokens = forms.BooleanField(
-        required=False, initial=True, label="Also revoke its access and refresh tokens"
-    )
 
     def __init__(self, *args: Any, expected: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -8,9 +8,11 @@ app_name = "clients"
 urlpatterns = [
     path("", views.client_list, name="list"),
     path("new", views.client_create, name="create"),
+    path("check-uris", views.check_uris, name="check_uris"),
     path("<str:client_id>/", views.client_detail, name="detail"),
     path("<str:client_id>/edit", views.client_edit, name="edit"),
     path("<str:client_id>/tokens", views.client_token_config, name="token_config"),
     path("<str:client_id>/secret", views.client_rotate_secret, name="rotate_secret"),
+    path("<str:client_id>/revoke-tokens", views.client_revoke_tokens, name="revoke_tokens"),
     path("<str:client_id>/delete", views.client_delete, name="delete"),
 ]

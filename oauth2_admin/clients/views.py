@@ -1,4 +1,5 @@
-"""Console pages for OAuth2 clients: list, detail, create, edit, token settings, secret rotation, delete."""
+"""Console pages for OAuth2 clients: list, detail, create, edit, token settings, secret rotation, token
+revocation, delete, and the live redirect-URI check of the form."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from oauth2_admin.clients import service as clients
-from oauth2_admin.clients.forms import ClientForm, DeleteClientForm, TokenConfigForm
-from truss import audit, tenancy
+from oauth2_admin.clients.forms import ClientForm, DeleteClientForm, TokenConfigForm, row_notes
+from truss import audit, htmx, tenancy
 from truss.http import TenantRequest
 from truss.models import AuditEvent, Role
 from truss.ory import hydra
@@ -80,9 +81,7 @@ def client_list(request: TenantRequest) -> HttpResponse:
     token = request.GET.get("page_token") or None
     page = clients.list_for(request.tenant, page_size=PAGE_SIZE, page_token=token, name=name or None)
     context = {"page": page, "rows": _rows(page), "name": name, "paged": bool(token)}
-    partial = request.htmx and not request.htmx.boosted
-    template = "console/clients/list.html#client-table" if partial else "console/clients/list.html"
-    return TemplateResponse(request, template, context)
+    return htmx.render(request, "console/clients/list.html", context, partial="client-table")
 
 
 def _detail(
@@ -208,11 +207,26 @@ def client_token_config(request: TenantRequest, client_id: str) -> HttpResponse:
     return TemplateResponse(request, "console/clients/token_config.html", context, status=status)
 
 
-@require_POST
+def _confirm(request: TenantRequest, client: hydra.OAuth2Client, **context: Any) -> HttpResponse:
+    """The confirmation page every destructive client action goes through (components/confirm.html)."""
+    name = client.client_name or client.client_id
+    cancel_url = reverse("console:clients:detail", args=[client.client_id])
+    return TemplateResponse(request, "components/confirm.html", {"subject": name, "cancel_url": cancel_url,
+                                                                 **context})  # fmt: skip
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
 @tenancy.tenant_view(min_role=Role.MEMBER)
 def client_rotate_secret(request: TenantRequest, client_id: str) -> HttpResponse:
-    """Replace the secret now; the page that follows shows the new one once."""
-    _client_or_404(request, client_id)
+    """GET asks first; POST replaces the secret now and the page that follows shows the new one once."""
+    client = _client_or_404(request, client_id)
+    if request.method != "POST":
+        if client.is_public:
+            raise Http404("A public client has no secret.")
+        return _confirm(request, client, title=f"Rotate the secret of “{client.client_name or client_id}”?",
+                        consequence="A new secret is generated and applies at once: anything still using the "
+                                    "old secret gets 401 invalid_client from the token endpoint.",
+                        button="Rotate secret")  # fmt: skip
     try:
         client, secret = clients.rotate_secret(request, request.tenant, client_id)
     except clients.ClientInputError as exc:
@@ -223,19 +237,52 @@ def client_rotate_secret(request: TenantRequest, client_id: str) -> HttpResponse
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @tenancy.tenant_view(min_role=Role.MEMBER)
+def client_revoke_tokens(request: TenantRequest, client_id: str) -> HttpResponse:
+    """GET asks first; POST revokes the client's access tokens and keeps the client."""
+    client = _client_or_404(request, client_id)
+    if request.method != "POST":
+        return _confirm(request, client, title=f"Revoke the access tokens of “{client.client_name or client_id}”?",
+                        consequence="Every opaque access token Hydra issued to this client stops working now: "
+                                    "introspection answers inactive and APIs refuse them. The client, its "
+                                    "secret and its refresh tokens stay, so it can get new tokens. JWT access "
+                                    "tokens are self-contained and stay valid until they expire.",
+                        button="Revoke access tokens")  # fmt: skip
+    clients.revoke_tokens_for(request, request.tenant, client_id)
+    messages.success(request, f"Revoked the access tokens of “{client.client_name or client_id}”.")
+    return redirect("console:clients:detail", client_id)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@tenancy.tenant_view(min_role=Role.MEMBER)
 def client_delete(request: TenantRequest, client_id: str) -> HttpResponse:
-    """Delete after typing the client's name; optionally revoke its tokens first."""
+    """Delete after typing the client's name (Hydra deletes the client's tokens with it)."""
     client = _client_or_404(request, client_id)
     form = DeleteClientForm(request.POST or None, expected=client.client_name or client.client_id)
+    status = 200
     if request.method == "POST":
         if form.is_valid():
-            clients.delete_for(
-                request, request.tenant, client_id, delete_tokens=form.cleaned_data["delete_tokens"]
-            )
+            clients.delete_for(request, request.tenant, client_id)
             messages.success(request, f"Deleted “{client.client_name or client_id}”.")
             return redirect("console:clients:list")
         _rejected(request, "oauth2.client.delete", client_id, form)
-    status = 400 if form.is_bound else 200
-    return TemplateResponse(
-        request, "console/clients/delete.html", {"form": form, "client": client}, status=status
-    )
+        status = 400
+    response = _confirm(request, client, form=form, title=f"Delete “{client.client_name or client_id}”?",
+                        consequence="The client disappears from Hydra: users can no longer sign in to it, its "
+                                    "secret stops working and Hydra deletes its access and refresh tokens with "
+                                    "it. This cannot be undone.",
+                        button="Delete client")  # fmt: skip
+    response.status_code = status
+    return response
+
+
+@require_POST
+@tenancy.tenant_view()
+def check_uris(request: TenantRequest) -> HttpResponse:
+    """The client form's live check: each row of one URI list with the service's problem or warning, as
+    out-of-band notes (the same rules the submit applies). Changes nothing."""
+    field = request.POST.get("field", "")
+    if field not in ("redirect_uris", "post_logout_redirect_uris"):
+        return HttpResponse("Unknown field.", status=400, content_type="text/plain")
+    values = [v[:2000] for v in request.POST.getlist(field)[:60]]
+    context = {"rows": row_notes(values, "uri"), "editor_id": f"id_{field}"}
+    return htmx.render(request, "console/clients/uri_checks.html", context)

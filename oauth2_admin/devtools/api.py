@@ -2,24 +2,48 @@
 
 from __future__ import annotations
 
-from typing import Any
+from django.http import HttpRequest, HttpResponse
+from ninja import Router, Schema
+from pydantic import ConfigDict
 
-from django.http import HttpRequest
-from ninja import Router
-
-from truss.apikit import any_key
+from truss.apikit import AUTH_ERRORS, UPSTREAM_ERRORS, answers, any_key, json_response
 from truss.ory import hydra
 
 router = Router(tags=["discovery"])
 key_router = Router(tags=["discovery"])
 
 
-@router.get("/discovery", auth=None, summary="OIDC discovery document")
-def discovery(request: HttpRequest) -> dict[str, Any]:
+class DiscoveryOut(Schema):
+    """Hydra's OpenID Provider metadata (OpenID Connect Discovery 1.0); every other member passes through."""
+
+    model_config = ConfigDict(extra="allow")
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+
+
+def _discovery() -> HttpResponse:
     # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oidc/operation/discoverOidcConfiguration
-    return hydra.discovery().model_dump(mode="json", exclude_none=True)
+    return json_response(hydra.discovery().model_dump(mode="json", exclude_none=True))
 
 
-@key_router.get("/oauth2/discovery", auth=any_key, summary="OIDC discovery (any API key)")
-def v1_discovery(request: HttpRequest) -> dict[str, Any]:
-    return hydra.discovery().model_dump(mode="json", exclude_none=True)
+@router.get(
+    "/discovery",
+    auth=None,
+    response=answers({200: DiscoveryOut}, UPSTREAM_ERRORS),
+    summary="OIDC discovery document",
+)
+def discovery(request: HttpRequest) -> HttpResponse:
+    return _discovery()
+
+
+@key_router.get(
+    "/oauth2/discovery",
+    auth=any_key,
+    response=answers({200: DiscoveryOut}, AUTH_ERRORS, UPSTREAM_ERRORS),
+    summary="OIDC discovery (any API key)",
+)
+def v1_discovery(request: HttpRequest) -> HttpResponse:
+    return _discovery()

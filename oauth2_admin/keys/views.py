@@ -1,19 +1,158 @@
-"""Signing keys: the public JWKS Hydra publishes (private members never reach this page)."""
+"""Console pages for Hydra's signing keys: every operator sees the sets (public halves, the signer, thumbprints);
+platform admins also create, delete and rotate. Private key material never reaches these pages."""
 
 from __future__ import annotations
 
-from django.http import HttpResponse
-from django.template.response import TemplateResponse
-from django.views.decorators.http import require_safe
+from typing import Any
 
-from truss import tenancy
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from oauth2_admin.keys import service as keys
+from oauth2_admin.keys.forms import CreateKeyForm, RotationForm, RotationStepForm
+from truss import audit, tenancy
 from truss.http import TenantRequest
+from truss.models import AuditEvent
 from truss.ory import hydra
+
+
+def _page(request: TenantRequest, status: int = 200, **extra: Any) -> HttpResponse:
+    published = {k.kid for k in hydra.public_jwks().keys}
+    sets = keys.key_sets()
+    rotations = keys.rotations(10)
+    context = {
+        "sets": sets,
+        "published": published,
+        "rotations": [(r, keys.next_step(r), keys.promote_after(r)) for r in rotations],
+        "can_manage": keys.is_platform_admin(request),
+        "create_form": extra.pop("create_form", None) or CreateKeyForm(auto_id="key_%s"),
+        "rotation_form": extra.pop("rotation_form", None) or RotationForm(auto_id="rotation_%s"),
+        "open_sets": {r.set_id for r in rotations if r.open},
+        **extra,
+    }
+    return TemplateResponse(request, "console/keys/jwks.html", context, status=status)
 
 
 @require_safe
 @tenancy.tenant_view()
 def jwks(request: TenantRequest) -> HttpResponse:
-    """The public signing keys Hydra publishes (private members never reach this page)."""
-    keys = hydra.public_jwks()
-    return TemplateResponse(request, "console/keys/jwks.html", {"keys": keys.keys})
+    """Hydra's key sets, grouped, with the key each set signs with now, and the rotation panel."""
+    return _page(request)
+
+
+def _refused_form(request: TenantRequest, action: str, form: Any) -> None:
+    audit.record(request, action, tenant=request.tenant, outcome=AuditEvent.Outcome.FAILURE,
+                 detail=form.errors.as_text())  # fmt: skip
+
+
+def _deny_unless_admin(request: TenantRequest, action: str, target: str = "") -> None:
+    if not keys.is_platform_admin(request):
+        audit.record(request, action, tenant=request.tenant, target=target, outcome=AuditEvent.Outcome.DENIED,
+                     detail="keys are global in Hydra: platform admins only")  # fmt: skip
+        raise PermissionDenied("Signing keys are global in Hydra: only platform admins may change them.")
+
+
+@require_POST
+@tenancy.tenant_view()
+def create(request: TenantRequest) -> HttpResponse:
+    _deny_unless_admin(request, "hydra.key.create", request.POST.get("set_id", "")[:200])
+    form = CreateKeyForm(request.POST, auto_id="key_%s")
+    if not form.is_valid():
+        _refused_form(request, "hydra.key.create", form)
+        return _page(request, 400, create_form=form)
+    try:
+        view, warnings = keys.create_key(request, form.payload())
+    except keys.KeyInputError as exc:
+        for name, errors in exc.fields.items():
+            form.add_error(name if name in form.fields else None, errors)
+        return _page(request, 400, create_form=form)
+    messages.success(request, f"Created {view.alg} key {view.kid} in {view.set_id}.")
+    for warning in warnings:
+        messages.warning(request, warning)
+    return redirect("console:keys:jwks")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@tenancy.tenant_view()
+def delete(request: TenantRequest, set_id: str, kid: str) -> HttpResponse:
+    """A confirmation page that says what deleting does (last signer refused, live tokens warned about)."""
+    _deny_unless_admin(request, "hydra.key.delete", f"{set_id}/{kid}")
+    view = keys.key_set(set_id)
+    key = next((k for k in view.keys if k.kid == kid), None)
+    if key is None:
+        raise Http404("No such key.")
+    if request.method == "POST":
+        try:
+            warnings = keys.delete_key(request, set_id, kid)
+        except keys.KeyConflict as exc:
+            messages.error(request, str(exc))
+            return redirect("console:keys:jwks")
+        messages.success(request, f"Deleted key {kid} from {set_id}.")
+        for warning in warnings:
+            messages.warning(request, warning)
+        return redirect("console:keys:jwks")
+    last = set_id in keys.SIGNING_SETS and key.has_private and sum(k.has_private for k in view.keys) == 1
+    consequence = " ".join(
+        ["The key leaves Hydra and the published JWKS; tokens it signed no longer verify once relying parties "
+         "refetch the JWKS.", *keys.delete_warnings(set_id, kid)]
+    )  # fmt: skip
+    if last:
+        consequence = (f"{kid} is the last signing key of {set_id}: Truss refuses to delete it (Hydra would generate "
+                       "an RS256 key no verifier has seen). Use a staged rotation.")  # fmt: skip
+    context = {"title": f"Delete key {kid}?", "consequence": consequence, "button": "Delete key",
+               "cancel_url": reverse("console:keys:jwks"), "refused": last, "key": key}  # fmt: skip
+    return TemplateResponse(request, "console/keys/delete.html", context)
+
+
+@require_POST
+@tenancy.tenant_view()
+def rotate(request: TenantRequest) -> HttpResponse:
+    _deny_unless_admin(request, "hydra.key.rotation.start", request.POST.get("set_id", "")[:200])
+    form = RotationForm(request.POST, auto_id="rotation_%s")
+    if not form.is_valid():
+        _refused_form(request, "hydra.key.rotation.start", form)
+        return _page(request, 400, rotation_form=form)
+    try:
+        rotation = keys.start_rotation(request, form.payload())
+    except keys.KeyConflict as exc:
+        messages.error(request, str(exc))
+        return redirect("console:keys:jwks")
+    messages.success(
+        request, f"Published the next key {rotation.next_kid} of {rotation.set_id}; it does not sign yet."
+    )
+    return redirect("console:keys:jwks")
+
+
+@require_POST
+@tenancy.tenant_view()
+def rotation_step(request: TenantRequest, rotation_id: int) -> HttpResponse:
+    form = RotationStepForm(request.POST)
+    action = f"hydra.key.rotation.{request.POST.get('action', 'step')}"[:60]
+    _deny_unless_admin(request, action, f"rotation:{rotation_id}")
+    if not form.is_valid():
+        _refused_form(request, action, form)
+        messages.error(request, "Unknown rotation step.")
+        return redirect("console:keys:jwks")
+    step, force = form.cleaned_data["action"], form.cleaned_data["force"]
+    try:
+        if step == "promote":
+            rotation = keys.promote(request, rotation_id, force=force)
+            messages.success(request, f"{rotation.next_kid} now signs {rotation.set_id}.")
+        elif step == "retire":
+            rotation = keys.retire(request, rotation_id, force=force)
+            messages.success(
+                request, f"Retired {', '.join(rotation.old_kids) or 'nothing'} from {rotation.set_id}."
+            )
+        else:
+            rotation = keys.cancel(request, rotation_id)
+            messages.success(request, f"Withdrew {rotation.next_kid}.")
+    except keys.KeyConflict as exc:
+        messages.error(request, str(exc))
+    except hydra.HydraNotFound as exc:
+        raise Http404("No such rotation.") from exc
+    return redirect("console:keys:jwks")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect
@@ -11,15 +13,44 @@ from django.views.decorators.http import require_POST, require_safe
 
 from oauth2_admin.overview import service
 from oauth2_admin.overview.forms import TenantSwitchForm
-from truss import tenancy
+from truss import audit, bridge_check, htmx, tenancy
 from truss.http import TenantRequest
+from truss.models import Role
 
 
 @require_safe
 @tenancy.tenant_view()
 def overview(request: TenantRequest) -> HttpResponse:
-    """Hydra and Kratos at a glance for the current tenant."""
-    return TemplateResponse(request, "console/overview/overview.html", {"services": service.health()})
+    """Hydra and Kratos at a glance for the current tenant, and the last bridge check."""
+    context = {
+        "services": service.health(),
+        "bridge": bridge_check.last_deep(request.tenant),
+        "bridge_rate_limit": bridge_check.RATE_LIMIT_SECONDS,
+    }
+    return TemplateResponse(request, "console/overview/overview.html", context)
+
+
+@require_POST
+@tenancy.tenant_view(min_role=Role.MEMBER)
+def check_bridge(request: TenantRequest) -> HttpResponse:
+    """Walk a throwaway flow through Hydra and the bridge with one of the tenant's clients (rate-limited;
+    the probe's sessions are revoked afterwards). Audited: it makes Hydra accept a login for the probe."""
+    ran = bridge_check.acquire()
+    result: dict[str, Any] | None
+    if ran:
+        with audit.mutation(request, "bridge.check.run", request.tenant, bridge_check.PROBE_SUBJECT) as event:
+            result = bridge_check.deep_check(request.tenant)
+            event.success(after={"ok": result["ok"]})
+    else:
+        result = bridge_check.last_deep(request.tenant)  # rate-limited: nothing runs, nothing is audited
+    context = {
+        "bridge": result,
+        "bridge_rate_limited": not ran,
+        "bridge_rate_limit": bridge_check.RATE_LIMIT_SECONDS,
+    }
+    if not htmx.is_fragment_request(request):
+        return redirect("console:overview")
+    return htmx.render(request, "console/overview/overview.html", context, partial="bridge-check")
 
 
 @require_POST

@@ -1,74 +1,64 @@
-// Client form helpers: list rows, redirect-URI checks as you type, private_key_jwt fields.
-// Event delegation on document, so htmx-boosted page swaps need no re-binding. The server validates again.
+// Client form: add/remove rows of the list editors. Loaded only by the client form page.
+// The redirect-URI rules are not here: each list editor asks console:clients:check_uris (hx-post on the editor,
+// see components/list_widget.html), which answers every row's note from the server's own validation code.
+// Event delegation on document; the guard keeps a second load (boosted navigation) from binding twice.
 (function () {
   "use strict";
-  var LOOPBACK = ["localhost", "127.0.0.1", "[::1]"];
+  if (window.trussClientForm) return;
+  window.trussClientForm = true;
 
-  function check(input) {
-    var editor = input.closest("[data-list-editor]");
-    var note = input.parentElement.querySelector(".row-note");
-    if (!editor || !note) return;
-    var value = input.value.trim();
-    var problem = "", warning = "";
-    if (value && editor.dataset.kind === "uri") {
-      var url = null;
-      try { url = new URL(value); } catch (e) { problem = "Not an absolute URI (e.g. https://app.example.com/callback)."; }
-      if (url) {
-        if (value.indexOf("#") !== -1) problem = "Remove the fragment (#…): redirect URIs cannot have one.";
-        else if ((url.protocol === "http:" || url.protocol === "https:") && !url.host) problem = "Add a host name.";
-        else if (url.protocol === "http:" && LOOPBACK.indexOf(url.hostname) === -1) warning = "Plain http outside loopback: codes can be intercepted.";
-        if (value.indexOf("*") !== -1) warning = "Wildcards are taken literally: Hydra matches redirect URIs exactly.";
-      }
-      var same = Array.prototype.filter.call(editor.querySelectorAll("input"), function (i) { return i.value.trim() === value; });
-      if (!problem && same.length > 1) problem = "Duplicate entry.";
-    }
-    note.textContent = problem || warning;
-    note.className = "row-note " + (problem ? "error" : warning ? "warning" : "");
-    input.setAttribute("aria-invalid", problem ? "true" : "false");
+  // Row notes and labels are numbered by position, so the server's answer lands on the right row.
+  function renumber(editor) {
+    editor.querySelectorAll(".list-row").forEach(function (row, index) {
+      var note = row.querySelector(".row-note");
+      var input = row.querySelector("input");
+      note.id = editor.id + "-note-" + index;
+      input.setAttribute("aria-describedby", note.id);
+      input.setAttribute("aria-label", "Entry " + (index + 1));
+      row.querySelector(".remove-row").setAttribute("aria-label", "Remove entry " + (index + 1));
+    });
+    if (window.htmx && editor.hasAttribute("hx-post")) window.htmx.trigger(editor, "rows-changed");
   }
-
-  document.addEventListener("input", function (event) {
-    if (event.target.matches("[data-list-editor] input")) {
-      var editor = event.target.closest("[data-list-editor]");
-      editor.querySelectorAll("input").forEach(check);
-    }
-  });
 
   document.addEventListener("click", function (event) {
     var add = event.target.closest(".add-row");
     if (add) {
-      var rows = add.parentElement.querySelector(".list-rows");
-      var last = rows.lastElementChild;
-      var row = last.cloneNode(true);
-      row.querySelector("input").value = "";
+      var editor = add.closest("[data-list-editor]");
+      var rows = editor.querySelector(".list-rows");
+      var row = rows.lastElementChild.cloneNode(true);
+      var input = row.querySelector("input");
+      input.value = "";
+      input.removeAttribute("aria-invalid");
       row.querySelector(".row-note").textContent = "";
+      row.querySelector(".row-note").className = "row-note";
       rows.appendChild(row);
-      row.querySelector("input").focus();
+      renumber(editor);
+      input.focus();
       return;
     }
     var remove = event.target.closest(".remove-row");
     if (remove) {
       var list = remove.closest(".list-rows");
       var item = remove.closest(".list-row");
-      var editor = remove.closest("[data-list-editor]");
+      var owner = remove.closest("[data-list-editor]");
       if (list.children.length > 1) item.remove(); else item.querySelector("input").value = "";
-      editor.querySelectorAll("input").forEach(check);
+      renumber(owner);
       var first = list.querySelector("input");
       if (first) first.focus();
     }
   });
 
-  function toggleDependents() {
-    document.querySelectorAll("[data-show-when]").forEach(function (block) {
-      var parts = block.dataset.showWhen.split("=");
-      var chosen = document.querySelector('input[name="' + parts[0] + '"]:checked');
-      var hasValue = Array.prototype.some.call(block.querySelectorAll("input, textarea"), function (i) { return i.value; });
-      block.hidden = !(chosen && chosen.value === parts[1]) && !hasValue && !block.querySelector(".error");
+  // After the check answered (its notes swapped in out of band), each row's input says whether it has a problem
+  // (aria-invalid), so the state is announced, not only coloured.
+  function sync() {
+    document.querySelectorAll("[data-list-editor] .list-row").forEach(function (row) {
+      var note = row.querySelector(".row-note");
+      var input = row.querySelector("input");
+      if (note && note.classList.contains("error")) input.setAttribute("aria-invalid", "true");
+      else input.removeAttribute("aria-invalid");
     });
   }
-  document.addEventListener("change", function (event) {
-    if (event.target.matches('input[type="radio"]')) toggleDependents();
+  ["htmx:afterRequest", "htmx:afterSettle", "htmx:oobAfterSwap"].forEach(function (name) {
+    document.addEventListener(name, function () { window.setTimeout(sync, 0); });
   });
-  document.addEventListener("DOMContentLoaded", toggleDependents);
-  document.addEventListener("htmx:afterSettle", toggleDependents);
 })();

@@ -1,4 +1,5 @@
-// Small progressive enhancements; every page works without them.
+// Small progressive enhancements for every console page; every page works without them.
+// Destructive actions ask on a confirmation page (components/confirm.html), not with window.confirm.
 (function () {
   "use strict";
   document.addEventListener("click", function (event) {
@@ -12,14 +13,6 @@
       setTimeout(function () { button.textContent = label; }, 1500);
     });
   });
-  // Destructive forms ask first; the text says what happens.
-  document.addEventListener("submit", function (event) {
-    var form = event.target.closest("form[data-confirm]");
-    if (form && !window.confirm(form.getAttribute("data-confirm"))) {
-      event.preventDefault();
-      event.stopImmediatePropagation();
-    }
-  }, true);
   document.addEventListener("change", function (event) {
     if (event.target.matches("[data-autosubmit]")) event.target.form.requestSubmit();
   });

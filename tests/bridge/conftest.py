@@ -5,15 +5,15 @@ from typing import Any
 
 import pytest
 
-from bridge import status
 from tests.bridge.oauth import CALLBACK, Browser
+from truss import bridge_check
 
 
 @pytest.fixture
 def live_bridge(ory, live_server, settings):
     """Truss's bridge live on the address the test Hydra/Kratos send browsers to."""
     settings.TRUSS_PUBLIC_URL = live_server.url
-    status.clear_cache()
+    bridge_check.clear_cache()
     return ory
 
 

@@ -192,6 +192,7 @@ def test_it_speaks_german_and_deny_returns_access_denied(app_world, page, make_i
     assert result["error"] == "access_denied" and result["state"] == params["state"]
 
 
+@pytest.mark.no_device_flow
 def test_the_device_page_says_the_connected_hydra_cannot_do_it(page, live_server, ory, settings):
     settings.TRUSS_PUBLIC_URL = live_server.url
     page.expected_statuses.add(501)  # Not Implemented, deliberately: Chromium reports the document's status

@@ -115,13 +115,36 @@ def test_it_grants_only_the_ticked_scopes_and_always_openid(
     assert "name" not in claims and claims["email"] == person["email"]
 
 
-def test_it_skips_the_screen_for_skip_consent_clients(browser_for, make_app, make_identity):
-    person = make_identity()
+def test_it_skips_the_screen_for_skip_consent_clients(
+    browser_for, make_app, make_identity, tenant, live_bridge
+):
+    ClaimsConfig.objects.create(tenant=tenant, id_token_claims={"greeting": "Hi {{traits.name}}"},
+                                access_token_claims={"uid": "{{id}}"})  # fmt: skip
+    person = make_identity(name="Skip Per")
     app = make_app(skip_consent=True)
     browser = browser_for()
-    _, login_page = browser.authorize(app["client_id"])
-    result = browser.callback(browser.sign_in(login_page, person["email"], person["password"]))
-    assert "code" in result
+    auth, login_page = browser.authorize(app["client_id"], scope="openid email profile")
+    done = browser.sign_in(login_page, person["email"], person["password"])
+    # The bridge's consent URL was visited, but answered with a redirect: no screen, straight to the app.
+    consent_hops = [url for url in browser.history if "/api/hydra/bridge/consent" in url]
+    assert len(consent_hops) == 1 and done.status_code in (302, 303)
+    result = browser.callback(done)
+    tokens = browser.tokens(app["client_id"], result["code"], auth)
+    assert set(tokens["scope"].split()) == {"openid", "email", "profile"}
+    claims = verify_id_token(live_bridge, tokens["id_token"], app["client_id"], auth.nonce)
+    assert (claims["greeting"], claims["email"], claims["name"]) == (
+        "Hi Skip Per",
+        person["email"],
+        "Skip Per",
+    )
+    introspected = requests.post(
+        f"{live_bridge.hydra_admin_url}/admin/oauth2/introspect",
+        data={"token": tokens["access_token"]},
+        timeout=10,
+    ).json()
+    assert introspected["ext"] == {"uid": person["id"]}
+    accept = AuditEvent.objects.get(tenant=tenant, action="bridge.consent.accept")
+    assert accept.detail == "skipped: client.skip_consent" and accept.actor == f"identity:{person['id']}"
 
 
 def test_it_accepts_an_existing_kratos_session_without_showing_a_login_form(
@@ -192,3 +215,66 @@ def test_it_answers_login_required_for_prompt_none_without_a_session(browser_for
     auth, done = browser_for().authorize(app["client_id"], prompt="none")
     location = done.headers.get("Location", "")
     assert "error=login_required" in location and auth.state in location
+
+
+def _signed_in(browser_for, make_app, make_identity):
+    person, app, browser = make_identity(), make_app(), browser_for()
+    _, login_page = browser.authorize(app["client_id"])
+    consent_page = browser.sign_in(login_page, person["email"], person["password"])
+    assert "code" in browser.callback(browser.answer_consent(consent_page, remember=True))
+    # Hydra remembers the login and the consent now: prompt=none gives a code without any UI.
+    _, silent = browser.authorize(app["client_id"], prompt="none")
+    assert "code" in browser.callback(silent)
+    return person, app, browser
+
+
+def test_it_ends_single_sign_on_when_the_user_signs_out_of_kratos_only(
+    browser_for, make_app, make_identity, live_bridge, tenant
+):
+    person, app, browser = _signed_in(browser_for, make_app, make_identity)
+    flow = browser.session.get(f"{live_bridge.kratos_public_url}/self-service/logout/browser", timeout=10)
+    browser.follow(browser.get(flow.json()["logout_url"]), until="http://never.example")
+    assert browser.kratos_session().status_code == 401
+    auth, silent = browser.authorize(app["client_id"], prompt="none")
+    result = browser.callback(silent)
+    assert result["error"] == "login_required" and "code" not in result and result["state"] == auth.state
+    rejected = AuditEvent.objects.filter(tenant=tenant, action="bridge.login.reject").latest("id")
+    assert "Kratos session ended" in rejected.detail
+    # Without prompt=none the user is asked to sign in again, and it then completes for the same person.
+    _, login_page = browser.authorize(app["client_id"])
+    assert "/auth/login?flow=" in login_page.url
+    auth, done = auth, browser.sign_in(login_page, person["email"], person["password"])
+    assert "code" in browser.callback(done)
+
+
+def test_it_ends_single_sign_on_when_an_admin_revokes_the_kratos_session(
+    browser_for, make_app, make_identity, live_bridge
+):
+    person, app, browser = _signed_in(browser_for, make_app, make_identity)
+    requests.delete(
+        f"{live_bridge.kratos_admin_url}/admin/identities/{person['id']}/sessions", timeout=10
+    ).raise_for_status()
+    _, silent = browser.authorize(app["client_id"], prompt="none")
+    assert browser.callback(silent)["error"] == "login_required"
+
+
+def test_it_forgets_hydras_remembered_login_when_kratos_now_knows_someone_else(
+    browser_for, make_app, make_identity, live_bridge, tenant
+):
+    _, app, browser = _signed_in(browser_for, make_app, make_identity)
+    flow = browser.session.get(f"{live_bridge.kratos_public_url}/self-service/logout/browser", timeout=10)
+    browser.follow(browser.get(flow.json()["logout_url"]), until="http://never.example")
+    other = make_identity()
+    auth, login_page = browser.authorize(app["client_id"])
+    consent_page = browser.sign_in(login_page, other["email"], other["password"])
+    assert other["email"] in consent_page.text  # the consent screen names the new account
+    result = browser.callback(browser.answer_consent(consent_page))
+    claims = verify_id_token(
+        live_bridge,
+        browser.tokens(app["client_id"], result["code"], auth)["id_token"],
+        app["client_id"],
+        auth.nonce,
+    )
+    assert claims["sub"] == other["id"]
+    forgot = AuditEvent.objects.get(tenant=tenant, action="bridge.login.forget_remembered")
+    assert forgot.actor == f"identity:{other['id']}"

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.template.response import TemplateResponse
 from django.test import RequestFactory
 from django.utils import translation
 
-from bridge import branding, i18n, kratos_text, services, ui
+from bridge import branding, i18n, kratos_text, links, ui
+from bridge.flows import common
 from truss.ory import kratos
 
 
@@ -16,19 +18,19 @@ from truss.ory import kratos
     "value", [None, "", "short", "a" * 6001, "abc def ghi", "abc<script>", "../../etc/passwd%00"]
 )
 def test_it_refuses_malformed_challenges(value):
-    with pytest.raises(services.InvalidChallenge):
-        services.clean_challenge(value)
+    with pytest.raises(links.InvalidChallenge):
+        links.clean_challenge(value)
 
 
 def test_it_accepts_hydra_shaped_challenges():
-    assert services.clean_challenge("-a4Y_vuVNI3w3-I5OMnaz==") == "-a4Y_vuVNI3w3-I5OMnaz=="
-    assert services.clean_challenge("4c0bf1fd-41a0-41e0-8a45-2dd5aa39f461")
+    assert links.clean_challenge("-a4Y_vuVNI3w3-I5OMnaz==") == "-a4Y_vuVNI3w3-I5OMnaz=="
+    assert links.clean_challenge("4c0bf1fd-41a0-41e0-8a45-2dd5aa39f461")
 
 
 def test_it_reads_prompt_and_max_age_from_the_original_request():
     url = "http://h/oauth2/auth?client_id=x&prompt=login+consent&max_age=60"
-    assert services.prompt_values(url) == {"login", "consent"}
-    assert services.max_age(url) == 60 and services.max_age("http://h/?max_age=soon") is None
+    assert common.prompt_values(url) == {"login", "consent"}
+    assert common.max_age(url) == 60 and common.max_age("http://h/?max_age=soon") is None
 
 
 def _session(authenticated: datetime) -> kratos.Session:
@@ -39,13 +41,13 @@ def _session(authenticated: datetime) -> kratos.Session:
 
 def test_the_sent_marker_is_bound_to_its_challenge_and_compares_kratos_timestamps():
     before = _session(datetime(2026, 1, 1, 12, 0, tzinfo=UTC))
-    marker = services._sent_marker("challenge-one", before)
-    read = services._read_sent_marker(marker, "challenge-one")
+    marker = common.sent_marker("challenge-one", before)
+    read = common.read_sent_marker(marker, "challenge-one")
     assert read is not None and not read.is_fresh(before)
     assert read.is_fresh(_session(datetime(2026, 1, 1, 12, 0, 1, tzinfo=UTC)))
-    assert services._read_sent_marker(marker, "challenge-two") is None
-    assert services._read_sent_marker(marker[:-2] + "xx", "challenge-one") is None
-    no_session = services._read_sent_marker(services._sent_marker("c" * 10, None), "c" * 10)
+    assert common.read_sent_marker(marker, "challenge-two") is None
+    assert common.read_sent_marker(marker[:-2] + "xx", "challenge-one") is None
+    no_session = common.read_sent_marker(common.sent_marker("c" * 10, None), "c" * 10)
     assert no_session is not None and no_session.is_fresh(before)
 
 
@@ -105,3 +107,25 @@ def test_it_turns_nodes_into_labelled_fields_and_prefills_the_login_hint():
     ]
     assert all(f.kind != "script" for f in form.fields)
     assert next(f for f in form.fields if f.kind == "a").href == ""  # javascript: links are dropped
+
+
+def test_an_expired_challenge_follows_hydras_redirect_or_explains():
+    from bridge import responses
+    from truss.ory import hydra
+
+    request = RequestFactory().get("/api/hydra/bridge/login")
+    gone = hydra.HydraGone(410, "gone", redirect_to="http://127.0.0.1:9/callback?error=expired")
+    followed = responses.upstream_problem(request, gone)
+    assert followed.status_code == 302 and followed["Location"] == "http://127.0.0.1:9/callback?error=expired"
+    page = responses.upstream_problem(request, hydra.HydraGone(410, "gone"))
+    assert isinstance(page, TemplateResponse)
+    assert page.status_code == 410 and "has expired" in page.render().content.decode()
+
+
+def test_the_email_label_is_one_word_in_english_and_german():
+    label = kratos.UiText(id=1070002, text="E-mail", type="info", context={"title": "E-mail"})
+    recovery = kratos.UiText(id=1070007, text="Email", type="info")
+    with translation.override("en"):
+        assert kratos_text.translate(label) == kratos_text.translate(recovery) == "Email"
+    with translation.override("de"):
+        assert kratos_text.translate(label) == kratos_text.translate(recovery) == "E-Mail"

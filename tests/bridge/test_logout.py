@@ -142,3 +142,45 @@ def test_a_platform_admin_can_also_end_the_login_sessions(
     requests.delete(f"{live_bridge.kratos_admin_url}/admin/identities/{person['id']}/sessions", timeout=10)
     _, again = browser.authorize(app["client_id"])
     assert "/auth/login?flow=" in again.url
+
+
+def test_it_keeps_the_tenants_branding_through_logout_to_the_signed_out_page(
+    browser_for, make_app, make_identity, live_bridge, tenant
+):
+    tenant.name = "Acme Photos"
+    tenant.save()
+    app, person, browser = make_app(), make_identity(), browser_for()
+    _, tokens = _signed_in(browser, app, person)
+    confirm = browser.follow(
+        browser.get(
+            f"{live_bridge.hydra_public_url}/oauth2/sessions/logout",
+            params={"id_token_hint": tokens["id_token"]},
+        )
+    )
+    assert confirm.status_code == 200 and "Acme Photos" in confirm.text
+    challenge = confirm.url.split("logout_challenge=")[1]
+    sent = browser.post(confirm.url.split("?")[0], {
+        "csrfmiddlewaretoken": browser.session.cookies.get("truss_csrftoken"), "challenge": challenge, "action": "accept",
+    })  # fmt: skip
+    finished = browser.follow(sent)
+    assert finished.url.endswith("/api/hydra/bridge/logged-out") and "You are signed out" in finished.text
+    assert "Acme Photos" in finished.text and f"/brand/{tenant.slug}.css" in finished.text
+    # A forged brand cookie is ignored: the page falls back to Truss's own look.
+    forged = requests.get(finished.url, cookies={"truss_bridge_brand": tenant.slug}, timeout=10)
+    assert "Acme Photos" not in forged.text and "You are signed out" in forged.text
+
+
+def test_hydras_error_page_keeps_the_clients_branding_and_ui_locales(make_app, tenant, client):
+    tenant.name = "Acme Photos"
+    tenant.save()
+    app = make_app()
+    response = client.get(
+        "/api/hydra/bridge/error",
+        {"error": "access_denied", "client_id": app["client_id"], "ui_locales": "de en"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    body = response.content.decode()
+    assert response.status_code == 400 and 'lang="de"' in body and "Der Zugriff wurde abgelehnt" in body
+    assert "Acme Photos" in body
+    unknown = client.get("/api/hydra/bridge/error", {"error": "access_denied", "client_id": "no-such-client"})
+    assert unknown.status_code == 400 and "Acme Photos" not in unknown.content.decode()

@@ -6,8 +6,10 @@ import pytest
 import requests
 from django.test import Client
 
-from bridge import status
 from tests.bridge.oauth import forms, query
+from truss import bridge_check
+from truss.models import AuditEvent
+from truss.ory import http as ory_http
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -113,22 +115,33 @@ def test_it_shows_hydra_errors_without_debug_data(client: Client):
     assert "<script>alert" not in odd and "unknown_error" in odd
 
 
-def test_it_follows_redirect_to_of_an_expired_challenge(client: Client, monkeypatch):
-    from truss.ory import hydra
+def test_it_refuses_a_replayed_login_challenge_at_the_real_hydra(
+    browser_for, make_app, make_identity, settings, tenant
+):
+    # Hydra v2.3 never answers 410 for a handled challenge: it describes it again and even accepts its
+    # login verifier once more, handing the same flow to consent. The bridge sees there that Hydra already
+    # completed the flow: no second code, a clear page, and the refused accept audited as a failure.
+    app, person, browser = make_app(skip_consent=True), make_identity(), browser_for()
+    _, login_page = browser.authorize(app["client_id"])
+    challenge = next(query(url)["login_challenge"] for url in browser.history if "login_challenge=" in url)
+    assert "code" in browser.callback(browser.sign_in(login_page, person["email"], person["password"]))
+    replay = browser.follow(
+        browser.get(
+            f"{settings.TRUSS_PUBLIC_URL}/api/hydra/bridge/login", params={"login_challenge": challenge}
+        )
+    )
+    assert replay.status_code == 409 and "You already answered this request" in replay.text
+    assert not any("code=" in url for url in browser.history)
+    accepts = AuditEvent.objects.filter(tenant=tenant, action="bridge.consent.accept")
+    assert sorted(accepts.values_list("outcome", flat=True)) == ["failure", "success"]
+    assert "replay" in accepts.get(outcome="failure").detail
 
-    def gone(challenge):
-        raise hydra.HydraGone(410, "gone", redirect_to="http://127.0.0.1:9/callback?error=expired")
 
-    monkeypatch.setattr(hydra, "get_login_request", gone)
-    response = client.get("/api/hydra/bridge/login?login_challenge=" + "a" * 40)
-    assert response.status_code == 302 and response["Location"] == "http://127.0.0.1:9/callback?error=expired"
-
-    def gone_nowhere(challenge):
-        raise hydra.HydraGone(410, "gone")
-
-    monkeypatch.setattr(hydra, "get_login_request", gone_nowhere)
-    page = client.get("/api/hydra/bridge/login?login_challenge=" + "a" * 40)
-    assert page.status_code == 410 and "has expired" in page.content.decode()
+def test_it_explains_a_garbage_login_challenge_that_hydra_does_not_know(browser_for, settings):
+    response = browser_for(accept_language="de").get(
+        f"{settings.TRUSS_PUBLIC_URL}/api/hydra/bridge/login", params={"login_challenge": "b" * 80}
+    )
+    assert response.status_code == 404 and "Diese Anmeldeanfrage ist abgelaufen" in response.text
 
 
 def test_it_says_an_unknown_challenge_has_expired(browser_for, settings):
@@ -138,6 +151,7 @@ def test_it_says_an_unknown_challenge_has_expired(browser_for, settings):
     assert response.status_code == 404 and "This sign-in request has expired" in response.text
 
 
+@pytest.mark.no_device_flow
 def test_it_explains_that_the_connected_hydra_has_no_device_flow(browser_for, settings):
     response = browser_for(accept_language="de").get(
         f"{settings.TRUSS_PUBLIC_URL}/api/hydra/bridge/device?user_code=ABCD"
@@ -145,25 +159,37 @@ def test_it_explains_that_the_connected_hydra_has_no_device_flow(browser_for, se
     assert response.status_code == 501 and "unterstützt keine Anmeldung mit Gerätecode" in response.text
 
 
-def test_the_bridge_status_checks_hydra_really_points_here(make_app, live_bridge, settings):
-    make_app()  # an authorization-code client to probe with
+def test_it_answers_the_public_status_with_facts_only_and_writes_nothing_to_hydra(
+    make_app, live_bridge, settings, monkeypatch
+):
+    make_app()  # a client the old status walk would have used
+    calls: list[tuple[str, str]] = []
+    real = ory_http.request
+
+    def spy(service, method, url, *args, **kwargs):
+        calls.append((method, url))
+        return real(service, method, url, *args, **kwargs)
+
+    monkeypatch.setattr(ory_http, "request", spy)  # passes every call through: it only records them
     body = requests.get(f"{settings.TRUSS_PUBLIC_URL}/api/hydra/bridge/status", timeout=30).json()
-    assert body["bridge_ready"] is True, (body["hydra_urls"], body["bridge_answers"])
+    assert body["bridge_ready"] is True, body
     assert body["login_url"] == f"{settings.TRUSS_PUBLIC_URL}/api/hydra/bridge/login"
-    assert {name: check["ok"] for name, check in body["hydra_urls"].items()} == {
-        "login": True, "consent": True, "logout": True, "error": True, "post_logout_redirect": True,
-    }  # fmt: skip
-    assert all(body["bridge_answers"].values())
+    assert set(body["bridge_answers"]) == {"login", "consent", "logout", "error", "post_logout_redirect"}
+    assert all(body["bridge_answers"].values()) and "hydra_urls" not in body
+    assert calls and all(method == "GET" for method, _ in calls), calls
+    assert not any("/oauth2/auth" in url or "/requests/" in url for _, url in calls), calls
+    # Cached: a second call inside the window asks nobody.
+    before = len(calls)
+    assert requests.get(f"{settings.TRUSS_PUBLIC_URL}/api/hydra/bridge/status", timeout=30).json() == body
+    assert len(calls) == before
 
 
-def test_the_bridge_status_notices_hydra_pointing_elsewhere(make_app, live_bridge, settings):
-    make_app()
-    settings.TRUSS_PUBLIC_URL = "http://127.0.0.1:9"  # what Truss thinks its URL is; Hydra disagrees
-    status.clear_cache()
-    body = status.status()
-    assert body["bridge_ready"] is False
-    assert body["hydra_urls"]["login"]["ok"] is False and "instead" in body["hydra_urls"]["login"]["detail"]
-    assert body["bridge_answers"]["login"] is False
+def test_the_public_status_says_when_the_bridge_urls_do_not_answer(live_bridge, settings):
+    settings.TRUSS_PUBLIC_URL = "http://127.0.0.1:9"  # what Truss thinks its URL is; nothing answers there
+    bridge_check.clear_cache()
+    body = bridge_check.public_status()
+    assert body["bridge_ready"] is False and body["bridge_answers"]["login"] is False
+    assert body["hydra_ready"] is True and body["login_url"] == "http://127.0.0.1:9/api/hydra/bridge/login"
 
 
 def test_the_consent_json_api_works_for_the_signed_in_subject(browser_for, make_app, make_identity, settings):
@@ -200,6 +226,8 @@ def test_the_consent_json_api_works_for_the_signed_in_subject(browser_for, make_
         timeout=10,
     )
     assert anonymous.status_code == 403
+    refused = AuditEvent.objects.filter(action="bridge.consent.view", outcome="denied")
+    assert [e.actor for e in refused] == ["anonymous"]
 
 
 def test_the_consent_json_api_rejects_with_access_denied(browser_for, make_app, make_identity, settings):

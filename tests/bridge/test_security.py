@@ -103,16 +103,23 @@ def test_it_ignores_a_forged_sent_marker(browser_for, make_app, make_identity, l
     assert forged.status_code == 302 and forged.headers["Location"].startswith(live_bridge.kratos_public_url)
 
 
-def test_it_handles_a_used_consent_challenge_gracefully(browser_for, make_app, make_identity):
+def test_it_shows_and_audits_a_replayed_consent_as_already_answered(
+    browser_for, make_app, make_identity, tenant
+):
     app = make_app()
     browser = browser_for()
     page = _consent_page(browser, app, make_identity())
     assert "code" in browser.callback(browser.answer_consent(page))
-    # Back button / replay: Hydra v2.3 still describes the challenge, and refuses its second verifier.
+    # Back button: Hydra v2.3 still describes the challenge as new; the bridge knows better.
     again = browser.get(page.url)
-    assert again.status_code == 200
-    replay = browser.callback(browser.answer_consent(again))
-    assert replay.get("error") in ("access_denied", "request_forbidden") and "code" not in replay
+    assert again.status_code == 409 and "You already answered this request" in again.text
+    assert 'value="accept"' not in again.text
+    # Re-posting the old form (a replay Hydra would refuse at its verifier) is refused and audited as such.
+    replay = browser.answer_consent(page)
+    assert replay.status_code == 409 and "Location" not in replay.headers
+    accepts = AuditEvent.objects.filter(tenant=tenant, action="bridge.consent.accept").order_by("id")
+    assert [e.outcome for e in accepts] == ["success", "failure"]
+    assert "replay" in accepts.last().detail
 
 
 def test_it_rejects_malformed_challenges_without_asking_hydra(client: Client):
@@ -152,7 +159,7 @@ def test_it_keeps_challenges_and_tokens_out_of_the_logs(browser_for, make_app, m
 def test_it_logs_upstream_failures_without_the_challenge(client: Client, hydra_down, caplog):
     challenge = "Secret-Challenge-" + "x" * 40
     client.get(f"/api/hydra/bridge/consent?consent_challenge={challenge}")
-    warnings = [r.getMessage() for r in caplog.records if r.name == "bridge.views"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "bridge.responses"]
     assert warnings and "Hydra" in warnings[0]
     assert all(challenge not in message for message in warnings)
 
@@ -174,3 +181,35 @@ def test_the_kratos_session_cookie_is_what_the_bridge_checks(make_app, make_iden
     }, allow_redirects=False, timeout=10)  # fmt: skip
     hop = requests.get(response.headers["Location"], allow_redirects=False, timeout=10)
     assert hop.headers["Location"].startswith(f"{live_bridge.kratos_public_url}/self-service/login/browser?")
+
+
+def test_it_lets_only_the_subject_switch_accounts(browser_for, make_app, make_identity, tenant, live_bridge):
+    app = make_app()
+    alice, mallory = make_identity(), make_identity()
+    victim = browser_for()
+    page = _consent_page(victim, app, alice)
+    form = next(f for f in forms(page.text) if ("action", "accept") in f.buttons)
+
+    attacker = browser_for()
+    _consent_page(attacker, make_app(), mallory)  # a Kratos session and a CSRF token of her own
+    token = attacker.session.cookies.get("truss_csrftoken")
+    switched = attacker.post(
+        page.url.split("?")[0],
+        {"csrfmiddlewaretoken": token, "challenge": form.fields["challenge"], "action": "switch"},
+    )
+    assert switched.status_code == 403 and "Location" not in switched.headers
+    denied = AuditEvent.objects.get(tenant=tenant, action="bridge.consent.switch_account")
+    assert (denied.outcome, denied.actor) == ("denied", f"identity:{mallory['id']}")
+    # Alice's Hydra login session survived: her consent still completes, and Hydra still remembers her.
+    assert victim.callback(victim.answer_consent(page))["code"]
+    _, again = victim.authorize(app["client_id"])
+    assert again.status_code == 200 and "/api/hydra/bridge/consent" in again.url
+
+    # Alice herself may switch: her Hydra login session and her Kratos session end.
+    mine = next(f for f in forms(again.text) if ("action", "accept") in f.buttons)
+    out = victim.post(again.url.split("?")[0], {**mine.fields, "action": "switch"})
+    assert out.status_code == 302
+    victim.follow(out)
+    assert victim.kratos_session().status_code == 401
+    done = AuditEvent.objects.filter(tenant=tenant, action="bridge.consent.switch_account", outcome="success")
+    assert [e.actor for e in done] == [f"identity:{alice['id']}"]

@@ -75,6 +75,12 @@ class TestCreate:
         assert stored["response_types"] == ["code"]  # derived from the grants
         assert created["client_secret"] and "warnings" in created
 
+    def test_it_keeps_caches_from_storing_the_one_time_secret(self, ory, api):
+        response = api.call("POST", body=SIMPLE)
+        assert response.status_code == 201 and response.json()["client_secret"]
+        assert response["Cache-Control"] == "no-store"
+        assert "no-store" not in api.call("GET", f"/{response.json()['client_id']}").get("Cache-Control", "")
+
     def test_it_creates_a_private_key_jwt_client_with_public_keys(self, ory, api):
         jwks = {"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1", "use": "sig", "alg": "ES256",
                           "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
@@ -101,12 +107,20 @@ class TestCreate:
         assert response.status_code == 400
         assert "opaque" in response.json()["fields"]["subject_type"][0]
 
+    @pytest.mark.no_device_flow
     def test_it_refuses_the_device_grant_on_this_hydra(self, ory, api):
         response = api.call(
             "POST", body={**SIMPLE, "grant_types": ["urn:ietf:params:oauth:grant-type:device_code"]}
         )
         assert response.status_code == 400
         assert "v25.4" in response.json()["fields"]["grant_types"][0]
+
+    @pytest.mark.device_flow
+    def test_it_creates_a_device_grant_client_on_a_hydra_that_has_the_device_flow(self, ory, api):
+        device = "urn:ietf:params:oauth:grant-type:device_code"
+        response = api.call("POST", body={**SIMPLE, "grant_types": [device, "refresh_token"]})
+        assert response.status_code == 201, response.json()
+        assert in_hydra(ory, response.json()["client_id"])["grant_types"] == [device, "refresh_token"]
 
 
 class TestBadInput:
@@ -180,6 +194,15 @@ class TestUpdate:
         assert response.status_code == 400
         assert response.json()["fields"][field] == ["cannot be set"]
         assert in_hydra(ory, cid) == before
+
+    def test_it_audits_a_put_that_sets_no_known_field_once(self, ory, api):
+        cid = api.create(SIMPLE)["client_id"]
+        response = api.call("PUT", f"/{cid}", body={"frobnicate": 1, "client_name": ""})
+        assert response.status_code == 400
+        assert response.json()["fields"] == {"frobnicate": ["unknown field"],
+                                             "client_name": ["String should have at least 1 character"]}  # fmt: skip
+        events = AuditEvent.objects.filter(action="oauth2.client.update")
+        assert [(e.outcome, e.target) for e in events] == [("failure", cid)]
 
     def test_it_applies_a_json_patch(self, ory, api):
         cid = api.create({**SIMPLE, "audience": ["a"]})["client_id"]
@@ -331,3 +354,33 @@ class TestOtherTenants:
         assert response.status_code == 404
         assert response.json() == {"error": "not_found", "message": "No such client."}
         assert in_hydra(ory, cid) == before
+
+
+class TestLinterAndTokens:
+    def test_it_adds_the_security_linters_findings_to_the_create_answer(self, api):
+        created = api.create({**SIMPLE, "token_endpoint_auth_method": "client_secret_post"})
+        assert any(w.startswith("Secret sent in the request body") for w in created["warnings"]), created
+        clean = api.create(SIMPLE)
+        assert not any("Secret sent in the request body" in w for w in clean["warnings"])
+
+    def test_it_revokes_a_clients_access_tokens_and_keeps_the_client(self, ory, api, tenant):
+        created = api.create(SIMPLE)
+        access = token(ory, created["client_id"], created["client_secret"]).json()["access_token"]
+
+        def active():
+            found = requests.post(f"{ory.hydra_admin_url}/admin/oauth2/introspect", data={"token": access},
+                                  timeout=10)  # fmt: skip
+            return found.json()["active"]
+
+        assert active()
+        response = api.call("POST", f"/{created['client_id']}/tokens/revoke")
+        assert response.status_code == 204, response.content
+        assert not active()
+        assert in_hydra(ory, created["client_id"]) is not None
+        event = AuditEvent.objects.filter(action="oauth2.client.revoke_tokens", target=created["client_id"])
+        assert [e.outcome for e in event] == [AuditEvent.Outcome.SUCCESS]
+
+    def test_it_answers_404_for_revoking_another_tenants_client_tokens(self, ory, api, make_hydra_client):
+        foreign = make_hydra_client(owner="truss:someone-else")
+        response = api.call("POST", f"/{foreign['client_id']}/tokens/revoke")
+        assert response.status_code == 404

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -24,24 +25,40 @@ def operator_page(page, live_server, ory, make_operator, tenant):
     return page
 
 
-def test_it_creates_edits_rotates_and_deletes_a_client(operator_page, ory, tenant):
+def test_it_creates_edits_rotates_and_deletes_a_client(operator_page, ory, tenant, settings):
+    settings.DEBUG = (
+        True  # as under `make run`: no CSP violation after a failed submit (django-htmx.js evals)
+    )
     page = operator_page
     page.click("nav >> text=Clients")
     page.wait_for_selector("text=No clients yet")
     page.click("text=Create your first client")
     page.wait_for_selector("h1:has-text('New OAuth2 client')")
+    assert not page.is_visible("#id_jwks_uri")  # private_key_jwt only
+    page.check("input[name=token_endpoint_auth_method][value=private_key_jwt]")
+    assert page.is_visible("#id_jwks_uri")
+    page.check("input[name=token_endpoint_auth_method][value=client_secret_basic]")
+    assert not page.is_visible("#id_jwks_uri")
 
     page.fill("#id_client_name", "Browser app")
     rows = page.locator("#id_redirect_uris input")
+    notes = page.locator("#id_redirect_uris .row-note")
+    # Checked as you type by the server (console:clients:check_uris), with the submit's own rules.
     rows.nth(0).fill("https://app.example.com/cb#oops")
-    assert "fragment" in page.locator("#id_redirect_uris .row-note").first.inner_text()  # checked as you type
+    expect(page.locator("#id_redirect_uris-note-0")).to_contain_text("fragment")
+    expect(rows.nth(0)).to_have_attribute("aria-invalid", "true")
     rows.nth(0).fill("http://app.example.com/cb")
-    assert "Plain http" in page.locator("#id_redirect_uris .row-note").first.inner_text()
+    expect(page.locator("#id_redirect_uris-note-0")).to_contain_text("plain http")
+    rows.nth(0).fill("not a url")
+    expect(page.locator("#id_redirect_uris-note-0")).to_contain_text("absolute URI")
     rows.nth(0).fill("https://app.example.com/cb")
+    expect(page.locator("#id_redirect_uris-note-0")).to_have_text("")
+    assert rows.nth(0).get_attribute("aria-invalid") is None
     page.click("#id_redirect_uris .add-row")
     page.locator("#id_redirect_uris input").nth(1).fill("https://app.example.com/cb")
-    assert "Duplicate" in page.locator("#id_redirect_uris .row-note").nth(1).inner_text()
+    expect(page.locator("#id_redirect_uris-note-1")).to_contain_text("duplicate")
     page.locator("#id_redirect_uris input").nth(1).fill("https://app.example.com/other")
+    expect(page.locator("#id_redirect_uris-note-1")).to_have_text("")
     page.check("input[name=grant_types][value=client_credentials]")
     page.expected_statuses.add(400)
     page.fill("#id_metadata", "[not json")
@@ -51,6 +68,9 @@ def test_it_creates_edits_rotates_and_deletes_a_client(operator_page, ory, tenan
     )  # a 400 is shown, not dropped
     assert "Not valid JSON" in page.inner_text(".field.invalid")
     assert page.locator("#id_redirect_uris input").nth(1).input_value() == "https://app.example.com/other"
+    assert not page.is_visible("#id_jwks_uri")  # still hidden for a client_secret client after the error
+    assert page.locator("#id_redirect_uris input[aria-invalid=true]").count() == 0  # the empty row is fine
+    assert notes.count() == 3
     page.fill("#id_metadata", "")
     page.click("button:has-text('Create client')")
 
@@ -72,7 +92,12 @@ def test_it_creates_edits_rotates_and_deletes_a_client(operator_page, ory, tenan
     assert stored["client_name"] == "Browser app v2"
     assert stored["redirect_uris"] == ["https://app.example.com/cb"]
 
-    page.once("dialog", lambda dialog: dialog.accept())
+    page.on("dialog", lambda dialog: pytest.fail(f"window.{dialog.type} used: {dialog.message}"))
+    page.click("a:has-text('Rotate secret…')")
+    page.wait_for_selector("h1:has-text('Rotate the secret')")
+    page.click("a:has-text('Cancel')")
+    page.wait_for_selector("h1:has-text('Browser app v2')")
+    page.click("a:has-text('Rotate secret…')")
     page.click("button:has-text('Rotate secret')")
     page.wait_for_selector("text=The previous secret no longer works.")
     second_secret = page.input_value("#client-secret")
@@ -80,8 +105,10 @@ def test_it_creates_edits_rotates_and_deletes_a_client(operator_page, ory, tenan
     token = requests.post(f"{ory.hydra_public_url}/oauth2/token", auth=(client_id, second_secret),
                           data={"grant_type": "client_credentials"}, timeout=10)  # fmt: skip
     assert token.status_code == 200
+    page.click("button:has-text('Copy')")  # after a rotation: copying works, nothing violates the CSP
 
     page.click("a:has-text('Delete…')")
+    assert page.is_visible("text=deletes its access and refresh tokens with it")
     page.fill("#id_confirm", "Browser app v2")
     page.click("button:has-text('Delete client')")
     page.wait_for_selector("text=Deleted “Browser app v2”.")

@@ -91,7 +91,7 @@ class TestCreate:
         response = member.post(reverse("console:clients:create"), bad)
         assert response.status_code == 400
         assert "fragment" in " ".join(response.context["form"].errors["redirect_uris"])
-        assert 'class="field invalid"' in response.content.decode()
+        assert 'class="field group invalid"' in response.content.decode()  # the redirect-URI fieldset
 
 
 class TestListAndDetail:
@@ -176,9 +176,11 @@ class TestEditRotateDelete:
 
     def test_it_deletes_only_after_the_name_is_typed(self, ory, member, created):
         url = reverse("console:clients:delete", args=[created["id"]])
-        wrong = member.post(url, {"confirm": "something else", "delete_tokens": "on"})
+        page = member.get(url).content.decode()
+        assert "deletes its access and refresh tokens with it" in page and "delete_tokens" not in page
+        wrong = member.post(url, {"confirm": "something else"})
         assert wrong.status_code == 400 and in_hydra(ory, created["id"]) is not None
-        done = member.post(url, {"confirm": "Console app", "delete_tokens": "on"})
+        done = member.post(url, {"confirm": "Console app"})
         assert done.status_code == 302 and done["Location"] == reverse("console:clients:list")
         assert in_hydra(ory, created["id"]) is None
 
@@ -216,3 +218,144 @@ class TestAccess:
     def test_it_shows_the_unavailable_page_when_hydra_is_down(self, console, hydra_down):
         response = console("viewer").get(reverse("console:clients:list"))
         assert response.status_code == 503 and b"Hydra is unavailable" in response.content
+
+
+def introspect(ory, access_token):
+    response = requests.post(f"{ory.hydra_admin_url}/admin/oauth2/introspect", data={"token": access_token},
+                             timeout=10)  # fmt: skip
+    return response.json()
+
+
+class TestRevokeTokens:
+    def test_it_asks_first_on_a_confirmation_page(self, ory, member, created):
+        response = member.get(reverse("console:clients:revoke_tokens", args=[created["id"]]))
+        assert response.status_code == 200
+        assert (
+            "Revoke access tokens" in response.content.decode()
+            and "window.confirm" not in response.content.decode()
+        )
+        assert not AuditEvent.objects.filter(action="oauth2.client.revoke_tokens").exists()
+
+    def test_it_revokes_the_clients_tokens_and_keeps_the_client(self, ory, member, created):
+        issued = token(ory, created["id"], created["secret"])
+        assert issued.status_code == 200
+        access_token = issued.json()["access_token"]
+        assert introspect(ory, access_token)["active"] is True
+        response = member.post(reverse("console:clients:revoke_tokens", args=[created["id"]]))
+        assert response.status_code == 302
+        assert introspect(ory, access_token)["active"] is False
+        assert in_hydra(ory, created["id"]) is not None  # the client stays, and can get new tokens
+        assert token(ory, created["id"], created["secret"]).status_code == 200
+        event = AuditEvent.objects.get(action="oauth2.client.revoke_tokens")
+        assert event.outcome == "success" and event.target == created["id"]
+
+    def test_it_refuses_viewers_and_other_tenants(self, ory, console, other_tenant, created):
+        access_token = token(ory, created["id"], created["secret"]).json()["access_token"]
+        url = reverse("console:clients:revoke_tokens", args=[created["id"]])
+        assert console("viewer").post(url).status_code == 403
+        assert console("admin", for_tenant=other_tenant).post(url).status_code == 404
+        assert introspect(ory, access_token)["active"] is True
+
+
+class TestRotateConfirmation:
+    def test_it_asks_before_rotating(self, ory, member, created):
+        response = member.get(reverse("console:clients:rotate_secret", args=[created["id"]]))
+        assert response.status_code == 200 and 'id="client-secret"' not in response.content.decode()
+        assert "old secret gets 401" in response.content.decode()
+        assert token(ory, created["id"], created["secret"]).status_code == 200  # nothing rotated
+        detail = member.get(reverse("console:clients:detail", args=[created["id"]])).content.decode()
+        assert "data-confirm" not in detail
+
+
+class TestFormDefects:
+    def test_it_hides_private_key_jwt_fields_for_a_secret_client_after_an_error(self, ory, member):
+        bad = {**FORM, "metadata": "[not json", "jwks_uri": "https://keys.example.com/jwks.json"}
+        response = member.post(reverse("console:clients:create"), bad)
+        assert response.status_code == 400
+        form = response.context["form"]
+        assert "jwks_uri" not in form.errors  # a field that does not apply reports nothing
+        html = response.content.decode()
+        assert 'class="jwt-only"' in html and "data-show-when" not in html  # CSS (:has) shows it, no JS
+
+    def test_it_drops_private_key_jwt_fields_for_a_secret_client(self, ory, member):
+        response = member.post(reverse("console:clients:create"),
+                               {**FORM, "jwks_uri": "https://keys.example.com/jwks.json"})  # fmt: skip
+        assert response.status_code == 201
+        assert not in_hydra(ory, response.context["client"].client_id).get("jwks_uri")
+
+    def test_it_marks_only_the_bad_row_never_the_empty_one(self, ory, member):
+        bad = {**FORM, "redirect_uris": ["https://app.example.com/cb", "not a url", ""]}
+        response = member.post(reverse("console:clients:create"), bad)
+        assert response.status_code == 400
+        html = response.content.decode()
+        assert "is not an absolute URI" in html and "white space" not in html
+        rows = re.findall(r'<input type="text" name="redirect_uris"[^>]*>', html)
+        assert len(rows) == 3  # the two typed values, then one empty row
+        assert ['aria-invalid="true"' in r for r in rows] == [False, True, False]
+
+    def test_it_renders_fields_through_the_field_group_template(self, ory, member):
+        html = member.get(reverse("console:clients:create")).content.decode()
+        described = set(re.findall(r'aria-describedby="([^"]+)"', html))
+        ids = set(re.findall(r'id="([^"]+)"', html))
+        missing = {ref for refs in described for ref in refs.split() if ref not in ids}
+        assert missing == set()
+        assert re.search(r'<fieldset class="field group"[^>]*>\s*<legend>Client type', html)
+        assert re.search(r'<fieldset class="field group"[^>]*>\s*<legend>Grant types', html)
+        assert re.search(
+            r'<label for="id_skip_consent"><input type="checkbox"[^>]*> <span>Skip consent', html
+        )
+
+
+class TestLiveUriCheck:
+    url = staticmethod(lambda: reverse("console:clients:check_uris"))
+
+    def test_it_answers_each_row_with_the_servers_rules(self, ory, member):
+        rows = ["https://app.example.com/cb#x", "http://app.example.com/cb", "not a url", "", "com.example.app:/cb",
+                "https://app.example.com/cb2", "https://app.example.com/cb2"]  # fmt: skip
+        response = member.post(self.url(), {"field": "redirect_uris", "redirect_uris": rows},
+                               headers={"HX-Request": "true"})  # fmt: skip
+        assert response.status_code == 200
+        notes = re.findall(r'<small class="row-note([^"]*)" id="id_redirect_uris-note-(\d)"[^>]*hx-swap-oob="true">([^<]*)<',
+                           response.content.decode())  # fmt: skip
+        assert [(int(i), kind.strip()) for kind, i, _ in notes] == [
+            (0, "error"), (1, "warning"), (2, "error"), (3, ""), (4, ""), (5, ""), (6, "error")]  # fmt: skip
+        texts = [t for _, _, t in notes]
+        assert "fragment" in texts[0] and "plain http" in texts[1] and "not an absolute URI" in texts[2]
+        assert "duplicate" in texts[6]
+
+    def test_it_checks_only_uri_lists_and_changes_nothing(self, ory, member):
+        assert member.post(self.url(), {"field": "client_name"}).status_code == 400
+        member.post(self.url(), {"field": "redirect_uris", "redirect_uris": ["x"]})
+        assert not AuditEvent.objects.exists()
+
+    def test_it_needs_a_signed_in_operator_and_csrf(self, ory, client, make_operator, tenant):
+        assert client.post(self.url(), {"field": "redirect_uris"}).status_code == 302
+        from django.test import Client
+
+        strict = Client(enforce_csrf_checks=True)
+        strict.force_login(make_operator(tenant, "member"))
+        assert strict.post(self.url(), {"field": "redirect_uris"}).status_code == 403
+
+
+class TestDeniedWrites:
+    def test_it_audits_a_refused_write_once_and_not_a_refused_read(self, ory, console, created):
+        viewer = console("viewer")
+        assert viewer.get(reverse("console:clients:edit", args=[created["id"]])).status_code == 403
+        assert not AuditEvent.objects.filter(outcome="denied").exists()
+        assert (
+            viewer.post(reverse("console:clients:delete", args=[created["id"]]), {"confirm": "x"}).status_code
+            == 403
+        )
+        assert viewer.post(reverse("console:clients:create"), FORM).status_code == 403
+        denied = list(
+            AuditEvent.objects.filter(outcome="denied").order_by("id").values_list("action", "target")
+        )
+        assert denied == [("oauth2.client.delete", created["id"]), ("oauth2.client.create", "")]
+        assert in_hydra(ory, created["id"]) is not None
+
+
+class TestAuditNames:
+    def test_it_names_and_links_the_tenants_clients_in_the_audit_log(self, ory, member, created):
+        html = member.get(reverse("console:audit:log")).content.decode()
+        detail = reverse("console:clients:detail", args=[created["id"]])
+        assert f'<a href="{detail}" title="{created["id"]}">Console app</a>' in html

@@ -48,7 +48,7 @@ class TestAccess:
         client = console("admin")
         response = client.post(reverse("console:switch_tenant"), {"tenant": other_tenant.slug}, follow=True)
         assert b"not a member of that tenant" in response.content
-        assert client.session.get("truss_tenant") is None
+        assert client.session.get("truss_tenant") != other_tenant.slug
 
     def test_it_switches_between_the_operators_tenants(self, make_operator, tenant, other_tenant, client):
         user = make_operator(tenant, "viewer")
@@ -77,6 +77,16 @@ class TestApiKeysPage:
         assert response.status_code == 400
         assert not ApiKey.objects.exists()
         assert AuditEvent.objects.get(action="apikey.create").outcome == "failure"
+
+    def test_it_asks_on_a_confirmation_page_before_revoking(self, tenant_admin, tenant, make_api_key):
+        make_api_key(tenant)
+        key = ApiKey.objects.get()
+        listing = tenant_admin.get(reverse("console:apikeys:list")).content.decode()
+        assert "data-confirm" not in listing and reverse("console:apikeys:revoke", args=[key.pk]) in listing
+        page = tenant_admin.get(reverse("console:apikeys:revoke", args=[key.pk]))
+        assert page.status_code == 200 and b"Anything using it gets 401" in page.content
+        key.refresh_from_db()
+        assert key.revoked_at is None and not AuditEvent.objects.filter(action="apikey.revoke").exists()
 
     def test_it_revokes_a_key(self, tenant_admin, tenant, make_api_key):
         make_api_key(tenant)
@@ -232,3 +242,138 @@ class TestAuditDateFilter:
         future = (timezone.now() + dt.timedelta(days=5)).date().isoformat()
         assert client.get(reverse("console:audit:log"), {"since": future}).context["events"] == []
         assert len(client.get(reverse("console:audit:log"), {"until": future}).context["events"]) == 5
+
+
+class TestConsoleShell:
+    def test_it_loads_htmx_without_the_debug_script_that_evals(self, console, settings):
+        settings.DEBUG = True  # django-htmx adds django-htmx.js (eval after every 4xx) only in DEBUG
+        html = console("viewer").get(reverse("console:audit:log")).content.decode()
+        assert "django_htmx/htmx-2.min.js" in html
+        assert "django-htmx.js" not in html
+
+    def test_it_loads_page_scripts_only_on_the_pages_that_use_them(self, console):
+        client = console("admin")
+        for page in ("console:audit:log", "console:apikeys:list"):
+            html = client.get(reverse(page)).content.decode()
+            assert "js/truss.js" in html and "js/clients.js" not in html
+
+    def test_it_words_the_403_page_without_a_double_period(self, console, make_tenant):
+        viewer = console("viewer", for_tenant=make_tenant(name="Demo Inc."))
+        response = viewer.get(reverse("console:apikeys:list"))
+        assert response.status_code == 403
+        text = response.content.decode()
+        assert "In Demo Inc. your role is viewer; this needs the admin role." in text and "Inc.." not in text
+
+    def test_it_renders_form_fields_with_described_by_ids_that_exist(self, console):
+        html = console("viewer").get(reverse("console:audit:log")).content.decode()
+        refs = {ref for value in re.findall(r'aria-describedby="([^"]+)"', html) for ref in value.split()}
+        ids = set(re.findall(r'id="([^"]+)"', html))
+        assert refs <= ids
+
+
+class TestLastTenant:
+    def test_it_opens_the_tenant_used_last_after_a_fresh_sign_in(self, make_operator, tenant, other_tenant):
+        user = make_operator(tenant, "viewer")  # `tenant` ("Acme") sorts first: the default
+        other_tenant.memberships.create(user=user, role="admin")
+        first = Client()
+        first.force_login(user)
+        first.post(reverse("console:switch_tenant"), {"tenant": other_tenant.slug}, follow=True)
+        remembered = first.cookies["truss_tenant"].value
+        assert other_tenant.slug in remembered
+
+        fresh = Client()  # a new session, as after signing out and in again
+        fresh.cookies["truss_tenant"] = remembered
+        fresh.force_login(user)
+        assert fresh.get(reverse("console:audit:log")).context["current_tenant"] == other_tenant
+        without = Client()
+        without.force_login(user)
+        assert without.get(reverse("console:audit:log")).context["current_tenant"] == tenant
+
+    def test_it_ignores_a_cookie_of_another_user_or_a_forged_one(self, make_operator, tenant, other_tenant):
+        user = make_operator(tenant, "viewer")
+        other_tenant.memberships.create(user=user, role="admin")
+        someone = make_operator(other_tenant, "admin")
+        theirs = Client()
+        theirs.force_login(someone)
+        theirs.get(reverse("console:audit:log"))
+        for value in (theirs.cookies["truss_tenant"].value, f"{user.pk}:{other_tenant.slug}"):
+            client = Client()
+            client.cookies["truss_tenant"] = value
+            client.force_login(user)
+            assert client.get(reverse("console:audit:log")).context["current_tenant"] == tenant
+
+
+class TestDeniedAttempts:
+    def test_it_audits_a_refused_api_key_write_but_not_a_refused_read(self, console, tenant, make_api_key):
+        make_api_key(tenant)
+        key = ApiKey.objects.get()
+        member = console("member")
+        assert member.get(reverse("console:apikeys:list")).status_code == 403
+        assert not AuditEvent.objects.exists()
+        assert member.post(reverse("console:apikeys:list"), {"role": "anon"}).status_code == 403
+        assert member.post(reverse("console:apikeys:revoke", args=[key.pk])).status_code == 403
+        events = list(AuditEvent.objects.order_by("id").values_list("action", "target", "outcome", "tenant"))
+        assert events == [
+            ("apikey.create", "", "denied", tenant.pk),
+            ("apikey.revoke", key.prefix, "denied", tenant.pk),
+        ]
+        assert ApiKey.objects.count() == 1 and ApiKey.objects.get().revoked_at is None
+
+    def test_it_audits_a_viewer_saving_claims(self, console, tenant):
+        response = console("viewer").post(reverse("console:claims:config"), {"id_token_claims": "{}"})
+        assert response.status_code == 403
+        event = AuditEvent.objects.get()
+        assert (event.action, event.outcome, event.actor.startswith("user:")) == (
+            "bridge.claims.update",
+            "denied",
+            True,
+        )
+
+
+class TestLogging:
+    def test_it_logs_an_expected_403_in_one_line_and_each_line_once(self, settings, capsys):
+        import logging
+
+        from django.utils.log import configure_logging
+
+        settings.DEBUG = True  # Django's own console handler is active only in DEBUG
+        configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
+        try:
+            from django.core.exceptions import PermissionDenied
+
+            try:
+                raise PermissionDenied("In Acme your role is viewer; this needs the admin role.")
+            except PermissionDenied:
+                logging.getLogger("django.request").warning(
+                    "Forbidden (Permission denied): %s", "/x", exc_info=True
+                )
+            logging.getLogger("django.request").warning("Not Found: %s", "/nowhere")
+            try:
+                raise ValueError("boom")
+            except ValueError:
+                logging.getLogger("django.request").error("Internal Server Error: %s", "/y", exc_info=True)
+            err = capsys.readouterr().err
+        finally:
+            configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
+        assert err.count("Forbidden (Permission denied): /x") == 1
+        assert err.count("Not Found: /nowhere") == 1
+        assert "raise PermissionDenied" not in err  # no traceback for an expected refusal
+        assert "Traceback" in err and "ValueError: boom" in err  # real errors keep theirs
+
+
+class TestHtmxHelper:
+    def test_it_renders_the_partial_only_for_in_page_htmx_requests(self, rf):
+        from django_htmx.middleware import HtmxDetails
+
+        from truss import htmx
+
+        def request(**headers):
+            req = rf.get("/", headers=headers)
+            req.htmx = HtmxDetails(req)
+            return req
+
+        assert htmx.render(request(), "a.html", partial="p").template_name == "a.html"
+        assert htmx.render(request(HX_Request="true"), "a.html", partial="p").template_name == "a.html#p"
+        boosted = request(HX_Request="true", HX_Boosted="true")
+        assert htmx.render(boosted, "a.html", partial="p", status=400).template_name == "a.html"
+        assert htmx.render(boosted, "a.html", status=400).status_code == 400

@@ -331,6 +331,7 @@ def request(
     auth: tuple[str, str] | None = None,
     allow_redirect_status: bool = False,
     on_error: ErrorHook | None = None,
+    timeout: float | None = None,
 ) -> requests.Response:
     """Send one request and return the 2xx response, or raise the service's exception for the outcome.
 
@@ -348,7 +349,7 @@ def request(
             data=data,
             headers=headers,
             auth=auth,
-            timeout=service.timeout(),
+            timeout=timeout or service.timeout(),  # longer for slow work (4096-bit RSA key generation)
             allow_redirects=False,
         )
     except requests.Timeout as exc:

@@ -542,11 +542,17 @@ def get_jwk_set(set_id: str) -> JsonWebKeySet:
     return ory_http.parse(_SERVICE, JsonWebKeySet, data)
 
 
+KEY_GENERATION_TIMEOUT = 60.0
+
+
 def create_jwk_set(set_id: str, *, alg: str, use: str = "sig", kid: str | None = None) -> JsonWebKeySet:
     """Generate a key into ``set_id`` (adding to an existing set rotates: the newest key signs)."""
     body = _only_set(alg=alg, use=use, kid=kid)  # Hydra generates a kid when none is given
     # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/jwk/operation/createJsonWebKeySet
-    data = _strip_private_jwks(_json("POST", _admin(f"/admin/keys/{segment(set_id)}"), json=body))
+    # Hydra generates 4096-bit RSA keys: seconds of CPU on a small machine, so allow longer than other calls.
+    data = _strip_private_jwks(
+        _json("POST", _admin(f"/admin/keys/{segment(set_id)}"), json=body, timeout=KEY_GENERATION_TIMEOUT)
+    )
     return ory_http.parse(_SERVICE, JsonWebKeySet, data)
 
 
@@ -912,3 +918,74 @@ def device_token(client_id: str, device_code: str, *, client_secret: str | None 
     # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/oauth2TokenExchange
     data = _json("POST", _public("/oauth2/token"), data=form, auth=auth)
     return ory_http.parse(_SERVICE, TokenResponse, data)
+
+
+# --- Flow tester grants (oauth2_admin/devtools): code exchange, refresh, userinfo ------------------------
+
+
+def token_client_auth(
+    client_id: str, client_secret: str | None, auth_method: str | None
+) -> tuple[dict[str, str], tuple[str, str] | None]:
+    """(form members, Basic credentials) authenticating a client at the token/revocation endpoints the way it
+    is registered: ``client_secret_post`` in the form, ``none`` as a bare client_id, else Basic."""
+    if not client_secret or auth_method == "none":
+        return {"client_id": client_id}, None
+    if auth_method == "client_secret_post":
+        return {"client_id": client_id, "client_secret": client_secret}, None
+    return {}, _client_basic_auth(client_id, client_secret)
+
+
+def token_grant(
+    form: Mapping[str, str], *, client_id: str, client_secret: str | None = None, auth_method: str | None = None
+) -> dict[str, Any]:
+    """One token-endpoint request (authorization_code, refresh_token, client_credentials …) as the client;
+    the whole JSON answer (Hydra may add members), checked to carry a token."""
+    extra, auth = token_client_auth(client_id, client_secret, auth_method)
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/oauth2TokenExchange
+    data = _json("POST", _public("/oauth2/token"), data={**form, **extra}, auth=auth)
+    ory_http.parse(_SERVICE, TokenResponse, data)
+    return dict(data)
+
+
+def authorization_code_token(
+    client_id: str,
+    code: str,
+    *,
+    redirect_uri: str,
+    code_verifier: str,
+    client_secret: str | None = None,
+    auth_method: str | None = None,
+) -> dict[str, Any]:
+    """Redeem an authorization code (RFC 6749 §4.1.3 with PKCE, RFC 7636 §4.5)."""
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
+            "code_verifier": code_verifier}  # fmt: skip
+    return token_grant(form, client_id=client_id, client_secret=client_secret, auth_method=auth_method)
+
+
+def refresh_token_grant(
+    client_id: str,
+    refresh_token: str,
+    *,
+    scope: str | None = None,
+    client_secret: str | None = None,
+    auth_method: str | None = None,
+) -> dict[str, Any]:
+    """Trade a refresh token for new tokens (RFC 6749 §6); Hydra rotates the refresh token."""
+    form = _only_set(grant_type="refresh_token", refresh_token=refresh_token, scope=scope)
+    return token_grant(form, client_id=client_id, client_secret=client_secret, auth_method=auth_method)
+
+
+def revoke_as_client(
+    token: str, client_id: str, client_secret: str | None = None, auth_method: str | None = None
+) -> None:
+    """Revoke a token authenticating the way the client is registered (RFC 7009)."""
+    extra, auth = token_client_auth(client_id, client_secret, auth_method)
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/revokeOAuth2Token
+    ory_http.request(_SERVICE, "POST", _public("/oauth2/revoke"), data={"token": token, **extra}, auth=auth)
+
+
+def userinfo(access_token: str) -> dict[str, Any]:
+    """The OIDC UserInfo claims for an access token (OIDC Core §5.3)."""
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oidc/operation/getOidcUserInfo
+    data = _json("GET", _public("/userinfo"), headers={"Authorization": f"Bearer {access_token}"})
+    return dict(data) if isinstance(data, dict) else {}

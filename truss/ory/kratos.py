@@ -500,6 +500,45 @@ def delete_identity_sessions(identity_id: str) -> None:
         return
 
 
+# --- Identity sessions (admin) ---------------------------------------------------------------------------
+
+
+class SessionDevice(OryModel):
+    id: str | None = None
+    ip_address: str | None = None
+    user_agent: str | None = None
+    location: str | None = None
+
+
+class IdentitySession(OryModel):
+    """A session as the admin API lists it for one identity (the identity itself is not expanded)."""
+
+    id: str
+    active: bool = False
+    authenticated_at: datetime | None = None
+    issued_at: datetime | None = None
+    expires_at: datetime | None = None
+    authentication_methods: Annotated[list[AuthenticationMethod], BeforeValidator(none_as_empty_list)] = (
+        Field(default_factory=list)
+    )
+    authenticator_assurance_level: str | None = None
+    devices: Annotated[list[SessionDevice], BeforeValidator(none_as_empty_list)] = Field(default_factory=list)
+
+
+def list_identity_sessions(identity_id: str, *, page_size: int = 250) -> list[IdentitySession]:
+    """The identity's sessions, newest first as Kratos returns them (one page; 250 is plenty per person)."""
+    params: dict[str, str | int] = {"page_size": page_size}
+    # Reference: https://www.ory.sh/docs/kratos/reference/api#tag/identity/operation/listIdentitySessions
+    data = _json("GET", _admin(f"/admin/identities/{segment(identity_id)}/sessions"), params=params)
+    return ory_http.parse_list(_SERVICE, IdentitySession, data)
+
+
+def disable_session(session_id: str) -> None:
+    """Deactivate one session (the browser holding it is signed out on its next request)."""
+    # Reference: https://www.ory.sh/docs/kratos/reference/api#tag/identity/operation/disableSession
+    ory_http.request(_SERVICE, "DELETE", _admin(f"/admin/sessions/{segment(session_id)}"))
+
+
 # --- Self-service flows (public) --------------------------------------------------------------------------
 
 

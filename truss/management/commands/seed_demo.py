@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.urls import reverse
 
 from truss import apikeys
 from truss.models import ApiKey, Tenant
@@ -12,6 +14,34 @@ from truss.ory import hydra, kratos
 
 DEMO_USER_EMAIL = "jane@example.test"
 DEMO_USER_PASSWORD = "demo-user-password"  # dev data only, printed for `make run`
+DEMO_CLIENT_NAME = "Demo web app"
+
+
+def demo_callback_url() -> str:
+    """The demo client's redirect URI: Truss's public callback page, which shows the sign-in's outcome."""
+    return str(settings.TRUSS_PUBLIC_URL).rstrip("/") + reverse("console:devtools:callback")
+
+
+def ensure_demo_client(tenant: Tenant) -> hydra.OAuth2Client:
+    """The demo tenant's "Demo web app" client, created once; an older one is pointed at the callback page."""
+    callback = demo_callback_url()
+    page = hydra.list_clients(owner=tenant.hydra_owner, client_name=DEMO_CLIENT_NAME, page_size=1)
+    if not page.items:
+        return hydra.create_client({
+            "client_name": DEMO_CLIENT_NAME,
+            "owner": tenant.hydra_owner,
+            "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
+            "response_types": ["code"],
+            "redirect_uris": [callback],
+            "scope": "openid offline_access profile email",
+            "token_endpoint_auth_method": "client_secret_basic",
+        })  # fmt: skip
+    client = page.items[0]
+    if callback in client.redirect_uris:
+        return client
+    # Earlier seeds used "/callback", which is no Truss route: replace it, keep any the operator added.
+    uris = [callback] + [uri for uri in client.redirect_uris if not uri.endswith("/callback")]
+    return hydra.patch_client(client.client_id, [{"op": "replace", "path": "/redirect_uris", "value": uris}])
 
 
 class Command(BaseCommand):
@@ -34,22 +64,14 @@ class Command(BaseCommand):
             _, raw = apikeys.generate(tenant, "service_role", name="demo")
             lines.append(f"  API key   {raw}   (service_role; shown once)")
         try:
-            page = hydra.list_clients(owner=tenant.hydra_owner, client_name="Demo web app", page_size=1)
-            client = page.items[0] if page.items else hydra.create_client({
-                "client_name": "Demo web app",
-                "owner": tenant.hydra_owner,
-                "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
-                "response_types": ["code"],
-                "redirect_uris": ["http://127.0.0.1:8000/callback"],
-                "scope": "openid offline_access profile email",
-                "token_endpoint_auth_method": "client_secret_basic",
-            })  # fmt: skip
+            client = ensure_demo_client(tenant)
             secret = (
                 f" secret {client.client_secret}"
                 if client.client_secret
                 else " (secret shown at creation only)"
             )
             lines.append(f"  Client    {client.client_id}{secret}")
+            lines.append(f"  Callback  {demo_callback_url()}  (shows the code after a demo sign-in)")
         except hydra.HydraError as exc:
             lines.append(f"  Client    not created: {exc}")
         try:

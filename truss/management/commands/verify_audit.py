@@ -1,20 +1,46 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from truss.audit import verify_chain
+from truss.audit import CheckpointError, read_checkpoints, verify_chain
 
 
 class Command(BaseCommand):
-    help = "Verify the audit log's hash chain; exits non-zero at the first broken link."
+    help = (
+        "Verify every audit chain (one per tenant, one for events without a tenant, the legacy one); exits "
+        "non-zero at the first broken link. With --checkpoint, also checks that no chain was cut back before "
+        "the position the latest signed checkpoint in FILE recorded for it."
+    )
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        report = verify_chain()
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--checkpoint",
+            metavar="FILE",
+            help="checkpoints from `manage.py audit_checkpoint` (JSON lines; log lines holding them work too)",
+        )
+
+    def handle(self, *args: Any, checkpoint: str | None = None, **options: Any) -> None:
+        points = []
+        if checkpoint:
+            try:
+                points = read_checkpoints(Path(checkpoint).read_text().splitlines())
+            except (OSError, CheckpointError) as exc:
+                raise CommandError(f"Cannot read checkpoints from {checkpoint}: {exc}") from exc
+            if not points:
+                raise CommandError(f"No audit checkpoint found in {checkpoint}.")
+        try:
+            report = verify_chain(points)
+        except CheckpointError as exc:
+            raise CommandError(f"Checkpoint rejected: {exc}") from exc
         if not report.ok:
             raise CommandError(
-                f"Audit chain broken at event #{report.broken_at} ({report.reason}); "
+                f"Audit chain {report.chain!r} broken at event #{report.broken_at} ({report.reason}); "
                 f"{report.checked} events before it verified."
             )
-        self.stdout.write(f"Audit chain intact: {report.checked} events verified.")
+        anchored = f", against {len(points)} signed checkpoint(s)" if points else ""
+        self.stdout.write(
+            f"Audit chain intact: {report.checked} events verified in {report.chains} chain(s){anchored}."
+        )

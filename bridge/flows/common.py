@@ -1,0 +1,180 @@
+"""What the flows share: their results, the original request's parameters, markers, auditing, Kratos logout.
+
+Hydra v2.3 challenges are encrypted flow state: a second GET of a handled challenge still answers 200, and
+accepting it again yields a fresh redirect whose verifier Hydra then refuses ("already used"), sending the
+user back to the client with an error. A 410 (expired) carries ``redirect_to``; views follow it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from django.conf import settings
+from django.core import signing
+from django.http import HttpRequest
+
+from bridge.links import is_kratos_url
+from truss import audit
+from truss.models import AuditEvent, Tenant
+from truss.ory import hydra, kratos
+
+ACCESS_DENIED = "The resource owner denied the request"
+# How long a "sent to Kratos" marker stays valid (Kratos's login flows live 10 minutes here).
+_SENT_MAX_AGE = 3600
+_SENT_SALT = "truss.bridge.login-sent"
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """Send the browser to ``url`` (Hydra's or Kratos's own ``redirect_to``); ``brand``: a tenant slug whose
+    look the pages at the end of the redirects keep (they have no challenge to learn it from)."""
+
+    url: str
+    brand: str = ""
+
+
+@dataclass(frozen=True)
+class Stop:
+    """The flow cannot go on by itself; the page for ``reason`` says what the user can do."""
+
+    reason: str
+    status: int = 400
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+# --- The original authorization request -------------------------------------------------------------------
+
+
+def tenant_for_client(client: hydra.OAuth2Client | None) -> Tenant | None:
+    """The tenant that owns the client (Truss writes ``truss:<slug>`` into Hydra's ``owner``), if any."""
+    return Tenant.for_owner(client.owner if client is not None else None)
+
+
+def _query(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(url).query)
+
+
+def query_value(url: str, name: str) -> str | None:
+    values = _query(url).get(name, [])
+    return values[0] if values else None
+
+
+def prompt_values(request_url: str) -> set[str]:
+    """OIDC ``prompt`` of the original authorization request (space-separated)."""
+    return {value for item in _query(request_url).get("prompt", []) for value in item.split()}
+
+
+def max_age(request_url: str) -> int | None:
+    value = query_value(request_url, "max_age")
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def redirect_uri_of(request_url: str) -> str | None:
+    """The client's redirect_uri from the original authorization request (Hydra has checked it)."""
+    return query_value(request_url, "redirect_uri")
+
+
+def remember_consent_days() -> int:
+    return max(1, round(int(settings.BRIDGE_REMEMBER_CONSENT_FOR) / 86400))
+
+
+def cookies(request: HttpRequest) -> str | None:
+    return request.headers.get("Cookie")
+
+
+# --- "Sent to Kratos" markers ------------------------------------------------------------------------------
+
+
+def _digest(challenge: str) -> str:
+    return hashlib.sha256(challenge.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class SentMarker:
+    """We sent the browser to Kratos for this challenge, when its session (if any) dated from ``authenticated_at``.
+
+    Comparing Kratos's own timestamps (before and after) needs no clock agreement between Truss and Kratos.
+    """
+
+    authenticated_at: float | None
+
+    def is_fresh(self, session: kratos.Session) -> bool:
+        if session.authenticated_at is None:
+            return False
+        return self.authenticated_at is None or session.authenticated_at.timestamp() > self.authenticated_at
+
+
+def sent_marker(challenge: str, session: kratos.Session | None) -> str:
+    previous = session.authenticated_at.timestamp() if session and session.authenticated_at else None
+    return signing.dumps([_digest(challenge), previous], salt=_SENT_SALT, compress=False)
+
+
+def read_sent_marker(value: str | None, challenge: str) -> SentMarker | None:
+    if not value or len(value) > 500:
+        return None
+    try:
+        digest, previous = signing.loads(value, salt=_SENT_SALT, max_age=_SENT_MAX_AGE)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    if digest != _digest(challenge) or not (previous is None or isinstance(previous, int | float)):
+        return None
+    return SentMarker(authenticated_at=previous)
+
+
+# --- Auditing ----------------------------------------------------------------------------------------------
+
+
+def actor(identity_id: str | None) -> str:
+    return f"identity:{identity_id}" if identity_id else "anonymous"
+
+
+def record(
+    request: HttpRequest,
+    action: str,
+    *,
+    tenant: Tenant | None,
+    client: hydra.OAuth2Client | None,
+    subject: str | None,
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+    after: Any = None,
+    detail: str = "",
+) -> None:
+    """One audit event; ``subject`` is the identity that acted (None: nobody signed in)."""
+    audit.record(
+        request,
+        action,
+        tenant=tenant,
+        target=client.client_id if client is not None else "",
+        outcome=outcome,
+        after=after,
+        detail=detail,
+        actor=actor(subject),
+    )
+
+
+# --- Ending the Kratos session -----------------------------------------------------------------------------
+
+
+def end_kratos_session(request: HttpRequest, *, then: str) -> str:
+    """Where to send the browser so that its Kratos session ends too, and it then goes on to ``then``.
+
+    The browser itself must visit Kratos's logout URL: that is where its session cookie gets cleared.
+    """
+    jar = cookies(request)
+    try:
+        flow = kratos.create_logout_flow(jar, return_to=then)
+    except kratos.KratosBadRequest:
+        # ``then`` is not in Kratos's allowed_return_urls: revoke server-side, then go on as Hydra says.
+        flow = kratos.create_logout_flow(jar)
+        if flow is not None:
+            kratos.perform_logout(flow.logout_token, jar)
+        return then
+    if flow is None or not is_kratos_url(flow.logout_url):
+        return then  # no Kratos session: nothing to end
+    return flow.logout_url

@@ -1,0 +1,263 @@
+"""Consent: skip it when Hydra or the client allows, else the screen's data; the user's answer; "not you?".
+
+Every consent action (view, skip, accept, reject, switch) is bound to the challenge's subject: only a browser
+whose Kratos session belongs to that identity may see or answer it; anyone else is refused and the refusal is
+audited as "denied" with whoever tried as the actor.
+
+Hydra v2.3 answers a handled consent challenge as if it were new, and accepting it again returns a redirect
+whose verifier Hydra then refuses. Once Hydra has used the verifier, the handled flow is listed among the
+subject's consent sessions under the same ``login_challenge`` (the flow id): the bridge looks for it first, so
+a replay is shown as "already answered" and audited as a failure instead of a success.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from bridge import i18n
+from bridge.flows.common import (
+    ACCESS_DENIED,
+    Redirect,
+    Stop,
+    cookies,
+    end_kratos_session,
+    prompt_values,
+    record,
+    tenant_for_client,
+)
+from bridge.flows.device import is_device_request
+from bridge.links import is_hydra_url, public_url
+from truss import claims
+from truss.models import AuditEvent, ClaimsConfig, Tenant
+from truss.ory import hydra, kratos
+
+
+@dataclass(frozen=True)
+class ConsentScreen:
+    consent: hydra.OAuth2ConsentRequest
+    tenant: Tenant | None
+    identity: kratos.Identity
+
+    @property
+    def device(self) -> bool:
+        """Asked for by a device (RFC 8628): the screen tells the user to check the code on that device."""
+        return is_device_request(self.consent.request_url)
+
+
+def token_claims(
+    tenant: Tenant | None, subject: str, scopes: list[str], identity: kratos.Identity | None = None
+) -> claims.Claims:
+    """Standard and the tenant's custom claims for ``subject``, from its Kratos identity."""
+    config = ClaimsConfig.objects.filter(tenant=tenant).first() if tenant is not None else None
+    id_config = config.id_token_claims if config is not None else {}
+    access_config = config.access_token_claims if config is not None else {}
+    if not (id_config or access_config or {"email", "profile"} & set(scopes)):
+        return claims.Claims()
+    if identity is None or identity.id != subject:
+        try:
+            identity = kratos.get_identity(subject)
+        except kratos.KratosNotFound:
+            return claims.Claims()  # a subject that is not (or no longer) a Kratos identity
+    return claims.build(identity, scopes, id_config, access_config)
+
+
+def _load(request: HttpRequest, challenge: str) -> tuple[hydra.OAuth2ConsentRequest, Tenant | None]:
+    consent_request = hydra.get_consent_request(challenge)
+    i18n.use(request, consent_request.oidc_context.ui_locales if consent_request.oidc_context else None)
+    return consent_request, tenant_for_client(consent_request.client)
+
+
+def _session_for_subject(
+    request: HttpRequest, consent_request: hydra.OAuth2ConsentRequest, tenant: Tenant | None, action: str
+) -> kratos.Session | Stop:
+    """Only the person the challenge was issued to may see or answer it."""
+    session = kratos.whoami(cookies(request))
+    if session is not None and session.identity.id == consent_request.subject:
+        return session
+    record(
+        request,
+        action,
+        tenant=tenant,
+        client=consent_request.client,
+        subject=session.identity.id if session is not None else None,
+        outcome=AuditEvent.Outcome.DENIED,
+        detail="the browser's Kratos session does not belong to the consent subject",
+    )
+    return Stop("wrong_user", status=403, context={"tenant": tenant})
+
+
+def already_answered(consent_request: hydra.OAuth2ConsentRequest) -> bool:
+    """Whether Hydra has already completed this consent flow (its verifier was used)."""
+    flow_id = consent_request.login_challenge
+    if not flow_id or not consent_request.subject:
+        return False
+    sessions = hydra.list_consent_sessions(
+        consent_request.subject, login_session_id=consent_request.login_session_id or None
+    )
+    return any(s.consent_request.login_challenge == flow_id for s in sessions)
+
+
+def _replayed(
+    request: HttpRequest,
+    consent_request: hydra.OAuth2ConsentRequest,
+    tenant: Tenant | None,
+    action: str | None,
+) -> Stop | None:
+    if not already_answered(consent_request):
+        return None
+    if action is not None:
+        record(request, action, tenant=tenant, client=consent_request.client, subject=consent_request.subject,
+               outcome=AuditEvent.Outcome.FAILURE, detail="replay: Hydra already completed this consent request")  # fmt: skip
+    return Stop("already_answered", status=409, context={"tenant": tenant})
+
+
+def consent(request: HttpRequest, challenge: str) -> Redirect | ConsentScreen | Stop:
+    """Skip (accept at once) when Hydra or the client allows it; otherwise what the consent screen needs."""
+    consent_request, tenant = _load(request, challenge)
+    forced = "consent" in prompt_values(consent_request.request_url)
+    # A device flow is never skipped, not even for a trusted client (RFC 8628 §5.4, remote phishing): whoever
+    # holds a user code can send its link to a signed-in victim, and this screen is their only chance to notice
+    # that no device of theirs asked. (Hydra itself never sets ``skip`` for device flows.)
+    device = is_device_request(consent_request.request_url)
+    skip = not device and (consent_request.skip or (bool(consent_request.client.skip_consent) and not forced))
+    action = "bridge.consent.accept" if skip else "bridge.consent.view"
+    checked = _session_for_subject(request, consent_request, tenant, action)
+    if isinstance(checked, Stop):
+        return checked
+    replay = _replayed(request, consent_request, tenant, "bridge.consent.accept" if skip else None)
+    if replay is not None:
+        return replay
+    if skip:
+        # Hydra keeps no claims from the earlier consent: they are supplied again on every accept.
+        return _accept_consent(
+            request,
+            challenge,
+            consent_request,
+            tenant,
+            grant=consent_request.requested_scope,
+            remember=False,
+            identity=checked.identity,
+            detail="skipped: remembered" if consent_request.skip else "skipped: client.skip_consent",
+        )
+    return ConsentScreen(consent_request, tenant, checked.identity)
+
+
+def consent_details(request: HttpRequest, challenge: str) -> ConsentScreen | Stop:
+    """The consent request for a custom UI (read-only: no skip handling), for its subject only."""
+    consent_request = hydra.get_consent_request(challenge)
+    tenant = tenant_for_client(consent_request.client)
+    checked = _session_for_subject(request, consent_request, tenant, "bridge.consent.view")
+    if isinstance(checked, Stop):
+        return checked
+    return _replayed(request, consent_request, tenant, None) or ConsentScreen(
+        consent_request, tenant, checked.identity
+    )
+
+
+def decide_consent(
+    request: HttpRequest,
+    challenge: str,
+    *,
+    accept: bool,
+    scopes: list[str],
+    remember: bool,
+    error: str = "access_denied",
+    error_description: str = ACCESS_DENIED,
+) -> Redirect | Stop:
+    """The user's answer. The request is fetched again: nothing posted is trusted beyond the choice itself."""
+    consent_request, tenant = _load(request, challenge)
+    action = "bridge.consent.accept" if accept else "bridge.consent.reject"
+    checked = _session_for_subject(request, consent_request, tenant, action)
+    if isinstance(checked, Stop):
+        return checked
+    replay = _replayed(request, consent_request, tenant, action)
+    if replay is not None:
+        return replay
+    if not accept:
+        try:
+            rejected = hydra.reject_consent_request(
+                challenge, error=error, error_description=error_description
+            )
+        except hydra.HydraError as exc:
+            record(request, action, tenant=tenant, client=consent_request.client,
+                   subject=consent_request.subject, outcome=AuditEvent.Outcome.FAILURE, detail=str(exc))  # fmt: skip
+            raise
+        record(request, action, tenant=tenant, client=consent_request.client, subject=consent_request.subject,
+               after={"requested_scope": consent_request.requested_scope})  # fmt: skip
+        return Redirect(rejected.redirect_to)
+    requested = consent_request.requested_scope
+    # Only requested scopes can be granted; openid cannot be unticked when it was asked for.
+    grant = [s for s in requested if s in scopes or s == "openid"]
+    return _accept_consent(
+        request, challenge, consent_request, tenant, grant=grant, remember=remember, identity=checked.identity
+    )
+
+
+def _accept_consent(
+    request: HttpRequest,
+    challenge: str,
+    consent_request: hydra.OAuth2ConsentRequest,
+    tenant: Tenant | None,
+    *,
+    grant: list[str],
+    remember: bool,
+    identity: kratos.Identity | None = None,
+    detail: str = "",
+) -> Redirect:
+    remember_for = int(settings.BRIDGE_REMEMBER_CONSENT_FOR) if remember else 0
+    token = token_claims(tenant, consent_request.subject, grant, identity)
+    try:
+        accepted = hydra.accept_consent_request(
+            challenge,
+            grant_scope=grant,
+            grant_access_token_audience=consent_request.requested_access_token_audience,
+            remember=remember,
+            remember_for=remember_for,
+            id_token_claims=token.id_token,
+            access_token_claims=token.access_token,
+        )
+    except hydra.HydraError as exc:
+        record(request, "bridge.consent.accept", tenant=tenant, client=consent_request.client,
+               subject=consent_request.subject, outcome=AuditEvent.Outcome.FAILURE, detail=str(exc))  # fmt: skip
+        raise
+    record(
+        request,
+        "bridge.consent.accept",
+        tenant=tenant,
+        client=consent_request.client,
+        subject=consent_request.subject,
+        after={
+            "grant_scope": grant,
+            "audience": consent_request.requested_access_token_audience,
+            "remember_for": remember_for if remember else None,
+            # Names only: claim values are personal data and belong in the token, not the audit log.
+            "claims": sorted(token.id_token) + sorted(f"at:{name}" for name in token.access_token),
+        },
+        detail=detail,
+    )
+    return Redirect(accepted.redirect_to)
+
+
+def switch_account(request: HttpRequest, challenge: str) -> Redirect | Stop:
+    """ "Not you?": end this browser's Hydra login session and its Kratos session, then restart the same
+    authorization request at Hydra, which now asks for a login again. Only the challenge's subject may."""
+    consent_request, tenant = _load(request, challenge)
+    action = "bridge.consent.switch_account"
+    checked = _session_for_subject(request, consent_request, tenant, action)
+    if isinstance(checked, Stop):
+        return checked
+    if consent_request.login_session_id:
+        try:
+            hydra.revoke_login_sessions(sid=consent_request.login_session_id)
+        except hydra.HydraError as exc:
+            record(request, action, tenant=tenant, client=consent_request.client, subject=checked.identity.id,
+                   outcome=AuditEvent.Outcome.FAILURE, detail=str(exc))  # fmt: skip
+            raise
+    record(request, action, tenant=tenant, client=consent_request.client, subject=checked.identity.id)
+    restart = consent_request.request_url
+    if not is_hydra_url(restart):
+        return Redirect(public_url("bridge:logged_out"))  # not a Hydra URL: never send the browser there
+    return Redirect(end_kratos_session(request, then=restart))

@@ -1,0 +1,136 @@
+"""What the audit log page shows for each event: names for actors and targets, and a field-by-field diff.
+
+Names are resolved per page, never per row: one database query for API keys and at most one Hydra call for
+the tenant's clients (only when the page shows a client target). Without Hydra, client targets are still
+linked, just without their names."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.urls import reverse
+
+from truss.models import ApiKey, AuditEvent, Tenant
+from truss.ory import http as ory_http
+from truss.ory import hydra
+
+CLIENT_ACTION_PREFIX = "oauth2.client."
+CLIENT_PAGE = 500  # Hydra's largest page: one call names every client of all but the largest tenants
+
+
+@dataclass(frozen=True)
+class Ref:
+    """An actor or target as people recognise it: a label, the raw id (title) and a link when there is a page."""
+
+    label: str
+    raw: str
+    url: str = ""
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    key: str
+    change: str  # "added", "removed" or "changed"
+    before: str = ""
+    after: str = ""
+
+
+@dataclass
+class Row:
+    event: AuditEvent
+    actor: Ref
+    target: Ref | None
+    diff: list[DiffRow] = field(default_factory=list)
+    before_json: str = ""
+    after_json: str = ""
+
+
+def pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def diff(before: Any, after: Any) -> list[DiffRow]:
+    """Top-level keys that differ between two JSON objects (nested values compared whole)."""
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return []
+    rows = []
+    for key in sorted(set(before) | set(after)):
+        if key not in before:
+            rows.append(DiffRow(key, "added", after=pretty(after[key])))
+        elif key not in after:
+            rows.append(DiffRow(key, "removed", before=pretty(before[key])))
+        elif before[key] != after[key]:
+            rows.append(DiffRow(key, "changed", pretty(before[key]), pretty(after[key])))
+    return rows
+
+
+def short(value: str, keep: int = 8) -> str:
+    return value if len(value) <= keep + 1 else f"{value[:keep]}…"
+
+
+def _client_names(tenant: Tenant) -> tuple[dict[str, str], bool]:
+    """client_id → name of the tenant's clients, and whether that list is complete (one Hydra call)."""
+    try:
+        page = hydra.list_clients(owner=tenant.hydra_owner, page_size=CLIENT_PAGE)
+    except ory_http.OryError:
+        return {}, False
+    names = {c.client_id: c.client_name or c.client_id for c in page.items}
+    return names, page.next_page_token is None
+
+
+def rows_for(events: list[AuditEvent], tenant: Tenant, *, can_see_keys: bool) -> list[Row]:
+    prefixes = {e.actor.removeprefix("apikey:") for e in events if e.actor.startswith("apikey:")}
+    prefixes |= {e.target for e in events if e.action.startswith("apikey.") and e.target}
+    keys = dict(
+        ApiKey.objects.filter(tenant=tenant, prefix__in=prefixes).values_list("prefix", "name")
+    ) if prefixes else {}  # fmt: skip
+    client_targets = any(e.action.startswith(CLIENT_ACTION_PREFIX) and e.target for e in events)
+    clients, complete = _client_names(tenant) if client_targets else ({}, False)
+    keys_url = reverse("console:apikeys:list") if can_see_keys else ""
+
+    def key_ref(prefix: str, raw: str) -> Ref:
+        name = keys.get(prefix)
+        label = f"API key “{name}”" if name else f"API key {prefix}…"
+        return Ref(label, raw, keys_url, "apikey")
+
+    def actor(value: str) -> Ref:
+        kind, _, ident = value.partition(":")
+        if kind == "user" and ident:
+            return Ref(ident, value, kind="user")
+        if kind == "apikey" and ident:
+            return key_ref(ident, value)
+        if kind == "identity" and ident:
+            return Ref(f"identity {short(ident)}", value, kind="identity")
+        return Ref(value, value)
+
+    def target(event: AuditEvent) -> Ref | None:
+        value = event.target
+        if not value:
+            return None
+        if event.action.startswith(CLIENT_ACTION_PREFIX):
+            url = reverse("console:clients:detail", args=[value])
+            if value in clients:
+                return Ref(clients[value], value, url, "client")
+            if complete:  # not among the tenant's clients any more: deleted
+                return Ref(f"client {short(value)} (deleted)", value, kind="client")
+            return Ref(f"client {short(value)}", value, url, "client")
+        if event.action.startswith("apikey."):
+            return key_ref(value, value)
+        if value.startswith("identity:"):
+            return Ref(f"identity {short(value.removeprefix('identity:'))}", value, kind="identity")
+        return Ref(value, value)
+
+    return [
+        Row(
+            event=e,
+            actor=actor(e.actor),
+            target=target(e),
+            diff=diff(e.before, e.after),
+            before_json=pretty(e.before) if e.before is not None else "",
+            after_json=pretty(e.after) if e.after is not None else "",
+        )
+        for e in events
+    ]

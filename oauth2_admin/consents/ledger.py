@@ -1,0 +1,307 @@
+"""The consent ledger: fed by the bridge's audit events, updated by revocations made in Truss, reconciled
+against Hydra by ``manage.py reconcile_consents``.
+
+Hydra can list the consents of one subject but cannot answer "who has authorised client X?"; the ledger can,
+for every consent decided through Truss's bridge since the ledger exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import DatabaseError, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from oauth2_admin.consents.models import LedgerEntry, ScopeCount
+from truss.models import AuditEvent, Tenant
+from truss.ory import hydra
+
+log = logging.getLogger(__name__)
+
+ACCEPT, REJECT = "bridge.consent.accept", "bridge.consent.reject"
+IDENTITY_PREFIX = "identity:"
+PEOPLE = ""  # ScopeCount.scope of the "people" counter
+
+
+# --- feeding the ledger ------------------------------------------------------------------------------------
+
+
+def on_audit_event(sender: Any, instance: AuditEvent, created: bool = False, **kwargs: Any) -> None:
+    """post_save receiver. It runs inside the audit append's transaction, so a ledger problem must never undo
+    the audit event (or the bridge's answer): it is logged and the ledger catches up at the next reconcile."""
+    if not created or instance.action not in (ACCEPT, REJECT):
+        return
+    try:
+        with transaction.atomic():
+            record_decision(instance)
+    except DatabaseError:
+        log.exception("consent ledger: could not record audit event %s", instance.pk)
+
+
+def _decision(event: AuditEvent) -> str:
+    if event.action == REJECT:
+        return LedgerEntry.Decision.DENIED
+    if event.detail.startswith("skipped: remembered"):
+        return LedgerEntry.Decision.REMEMBERED
+    if event.detail.startswith("skipped"):
+        return LedgerEntry.Decision.SKIPPED
+    return LedgerEntry.Decision.ACCEPTED
+
+
+def _strings(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def record_decision(event: AuditEvent) -> LedgerEntry | None:
+    """Fold one successful bridge consent decision into its (tenant, client, subject) row."""
+    if (
+        event.outcome != AuditEvent.Outcome.SUCCESS
+        or event.tenant_id is None
+        or not event.target
+        or not event.actor.startswith(IDENTITY_PREFIX)
+    ):
+        return None
+    subject = event.actor.removeprefix(IDENTITY_PREFIX)[:255]
+    after = event.after if isinstance(event.after, dict) else {}
+    decision = _decision(event)
+    at = event.created_at
+    entry = (
+        LedgerEntry.objects.select_for_update()
+        .filter(tenant_id=event.tenant_id, client_id=event.target, subject=subject)
+        .first()
+    )
+    old_scopes = list(entry.scopes) if entry is not None and entry.active else None
+    if entry is None:
+        entry = LedgerEntry(tenant_id=event.tenant_id, client_id=event.target, subject=subject, first_at=at,
+                            state=LedgerEntry.State.DENIED)  # fmt: skip
+    entry.decision, entry.last_at = decision, at
+    if decision == LedgerEntry.Decision.DENIED:
+        # Saying no to a new request does not withdraw an earlier consent (Hydra keeps it and its tokens).
+        entry.denied_count += 1
+    else:
+        entry.granted_count += 1
+        if entry.state != LedgerEntry.State.ACTIVE:
+            entry.state_changed_at = at
+        entry.state = LedgerEntry.State.ACTIVE
+        entry.scopes = _strings(after.get("grant_scope"))
+        entry.audience = _strings(after.get("audience"))
+        if decision == LedgerEntry.Decision.ACCEPTED:
+            remember_for = after.get("remember_for")
+            entry.remembered = isinstance(remember_for, int)
+            entry.remember_until = (
+                at + dt.timedelta(seconds=remember_for) if isinstance(remember_for, int) and remember_for > 0
+                else None
+            )  # fmt: skip
+        elif decision == LedgerEntry.Decision.SKIPPED:
+            entry.remembered, entry.remember_until = False, None
+        # REMEMBERED: Hydra reused the remembered consent, whose remember window is unchanged.
+    entry.save()
+    _adjust_counts(entry.tenant_id, entry.client_id, old_scopes, list(entry.scopes) if entry.active else None)
+    return entry
+
+
+def _adjust_counts(tenant_id: int, client_id: str, old: list[str] | None, new: list[str] | None) -> None:
+    """Move the per-scope counters from the old active scopes (None: was not active) to the new ones."""
+    delta: dict[str, int] = defaultdict(int)
+    if old is not None:
+        delta[PEOPLE] -= 1
+        for scope in set(old):
+            delta[scope] -= 1
+    if new is not None:
+        delta[PEOPLE] += 1
+        for scope in set(new):
+            delta[scope] += 1
+    for scope, change in delta.items():
+        if change == 0:
+            continue
+        updated = ScopeCount.objects.filter(
+            tenant_id=tenant_id, client_id=client_id, scope=scope[:255]
+        ).update(people=F("people") + change)
+        if not updated:
+            ScopeCount.objects.create(tenant_id=tenant_id, client_id=client_id, scope=scope[:255],
+                                      people=max(change, 0))  # fmt: skip
+
+
+def set_state(entries: Iterable[LedgerEntry], state: str) -> int:
+    """Move rows to ``state`` (revoked, gone, active again), keeping the counters right. Returns rows changed."""
+    now = timezone.now()
+    changed = 0
+    for entry in entries:
+        if entry.state == state:
+            continue
+        was_active = entry.active
+        entry.state, entry.state_changed_at = state, now
+        entry.save(update_fields=["state", "state_changed_at"])
+        if was_active != entry.active:
+            scopes = list(entry.scopes)
+            _adjust_counts(entry.tenant_id, entry.client_id, scopes if was_active else None,
+                           scopes if entry.active else None)  # fmt: skip
+        changed += 1
+    return changed
+
+
+def mark_revoked(tenant: Tenant, subject: str, client_ids: Iterable[str]) -> int:
+    """A revocation through Truss: the person's rows for these clients stop being active."""
+    with transaction.atomic():
+        rows = LedgerEntry.objects.select_for_update().filter(
+            tenant=tenant, subject=subject, client_id__in=list(client_ids), state=LedgerEntry.State.ACTIVE
+        )
+        return set_state(list(rows), LedgerEntry.State.REVOKED)
+
+
+def rebuild_counts(tenant: Tenant, client_id: str) -> None:
+    """Recount the per-scope counters of one client from its rows (after a bulk import or a repair)."""
+    counts: dict[str, int] = defaultdict(int)
+    active = LedgerEntry.objects.filter(tenant=tenant, client_id=client_id, state=LedgerEntry.State.ACTIVE)
+    for scopes in active.values_list("scopes", flat=True).iterator(chunk_size=5000):
+        counts[PEOPLE] += 1
+        for scope in set(scopes or []):
+            counts[str(scope)[:255]] += 1
+    with transaction.atomic():
+        ScopeCount.objects.filter(tenant=tenant, client_id=client_id).delete()
+        ScopeCount.objects.bulk_create(
+            [ScopeCount(tenant=tenant, client_id=client_id, scope=s, people=n) for s, n in counts.items()]
+        )
+
+
+# --- reading it ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Counts:
+    people: int
+    scopes: list[tuple[str, int]]  # most common first
+
+
+def counts(tenant: Tenant, client_id: str) -> Counts:
+    rows = ScopeCount.objects.filter(tenant=tenant, client_id=client_id, people__gt=0).values_list(
+        "scope", "people"
+    )
+    people = 0
+    scopes: list[tuple[str, int]] = []
+    for scope, n in rows:
+        if scope == PEOPLE:
+            people = n
+        else:
+            scopes.append((scope, n))
+    scopes.sort(key=lambda item: (-item[1], item[0]))
+    return Counts(people, scopes)
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def encode_cursor(entry: LedgerEntry) -> str:
+    return f"{entry.last_at.isoformat()}~{entry.pk}"
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    stamp, _, pk = cursor.partition("~")
+    try:
+        at, ident = dt.datetime.fromisoformat(stamp), int(pk)
+    except ValueError as exc:
+        raise BadCursor("The page cursor is not valid: start from the first page.") from exc
+    if at.tzinfo is None:
+        raise BadCursor("The page cursor is not valid: start from the first page.")
+    return at, ident
+
+
+STATES = {"active": [LedgerEntry.State.ACTIVE], "all": None, "ended": [LedgerEntry.State.REVOKED, LedgerEntry.State.GONE],
+          "denied": [LedgerEntry.State.DENIED]}  # fmt: skip
+
+
+def people_query(
+    tenant: Tenant, client_id: str, *, show: str = "active", subject: str = ""
+) -> QuerySet[LedgerEntry]:
+    rows = LedgerEntry.objects.filter(tenant=tenant, client_id=client_id)
+    states = STATES.get(show, STATES["active"])
+    if states is not None:
+        rows = rows.filter(state=states[0]) if len(states) == 1 else rows.filter(state__in=states)
+    if subject:
+        rows = rows.filter(subject__startswith=subject)
+    return rows.order_by("-last_at", "-id")
+
+
+def people_page(
+    tenant: Tenant,
+    client_id: str,
+    *,
+    show: str = "active",
+    subject: str = "",
+    cursor: str = "",
+    size: int = 100,
+) -> tuple[list[LedgerEntry], str | None]:
+    """One keyset page (newest decision first) and the cursor of the next one."""
+    rows = people_query(tenant, client_id, show=show, subject=subject)
+    if cursor:
+        at, ident = _decode_cursor(cursor)
+        rows = rows.filter(Q(last_at__lt=at) | Q(last_at=at, id__lt=ident))
+    page = list(rows[: size + 1])
+    more = len(page) > size
+    page = page[:size]
+    return page, (encode_cursor(page[-1]) if more and page else None)
+
+
+CSV_HEADER = ["subject", "state", "decision", "scopes", "audience", "remembered", "remember_until",
+              "first_decision_at", "last_decision_at", "granted_count", "denied_count"]  # fmt: skip
+
+
+def csv_rows(tenant: Tenant, client_id: str, *, show: str = "all", subject: str = "") -> Iterator[list[str]]:
+    """Every matching row, streamed from the database in chunks (constant memory whatever the size)."""
+    yield CSV_HEADER
+    rows = people_query(tenant, client_id, show=show, subject=subject)
+    for e in rows.iterator(chunk_size=2000):
+        yield [e.subject, e.state, e.decision, " ".join(e.scopes), " ".join(e.audience), "yes" if e.remembered else "no",
+               e.remember_until.isoformat() if e.remember_until else "", e.first_at.isoformat(), e.last_at.isoformat(),
+               str(e.granted_count), str(e.denied_count)]  # fmt: skip
+
+
+# --- reconciling with Hydra ---------------------------------------------------------------------------------
+
+
+def _each(subjects: QuerySet[LedgerEntry, str], chunk: int = 500) -> Iterator[str]:
+    """Distinct subjects in keyset chunks: no cursor stays open while rows are updated."""
+    last = ""
+    while batch := list(subjects.filter(subject__gt=last)[:chunk]):
+        yield from batch
+        last = batch[-1]
+
+
+@dataclass
+class ReconcileReport:
+    subjects: int = 0
+    gone: int = 0
+    back: int = 0
+
+
+def reconcile(tenant: Tenant | None = None, client_id: str | None = None) -> ReconcileReport:
+    """Ask Hydra, subject by subject, which consents still exist: active rows Hydra no longer has become
+    ``gone`` (expired, revoked elsewhere); ``gone`` rows Hydra has again become active."""
+    report = ReconcileReport()
+    rows = LedgerEntry.objects.filter(state__in=[LedgerEntry.State.ACTIVE, LedgerEntry.State.GONE])
+    if tenant is not None:
+        rows = rows.filter(tenant=tenant)
+    if client_id is not None:
+        rows = rows.filter(client_id=client_id)
+    subjects = rows.order_by("subject").values_list("subject", flat=True).distinct()
+    for subject in _each(subjects):
+        report.subjects += 1
+        # Reference: see truss.ory.hydra.list_consent_sessions (listOAuth2ConsentSessions).
+        in_hydra = {s.consent_request.client.client_id for s in hydra.list_consent_sessions(subject)}
+        with transaction.atomic():
+            mine = list(rows.select_for_update().filter(subject=subject))
+            report.gone += set_state(
+                [e for e in mine if e.active and e.client_id not in in_hydra], LedgerEntry.State.GONE
+            )
+            report.back += set_state(
+                [e for e in mine if e.state == LedgerEntry.State.GONE and e.client_id in in_hydra],
+                LedgerEntry.State.ACTIVE,
+            )
+    return report

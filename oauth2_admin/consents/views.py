@@ -1,0 +1,284 @@
+"""Console pages: find a person, their consents and sessions, revocation, and the client's consent ledger."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, cast
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from oauth2_admin.clients import service as clients
+from oauth2_admin.consents import jobs, ledger, service
+from oauth2_admin.consents.forms import BulkRevokeForm, RevokeForm
+from oauth2_admin.consents.models import LedgerEntry, RevokeJob, ScopeCount
+from truss import audit, tenancy
+from truss.http import TenantRequest
+from truss.models import AuditEvent, Role
+from truss.ory import hydra
+
+PAGE_SIZE, MAX_PAGE_SIZE = 100, 1000
+
+
+def _person_or_404(request: TenantRequest, subject: str) -> service.Person:
+    try:
+        return service.person(request.tenant, subject, platform_admin=request.user.is_superuser)
+    except (service.NotVisible, service.PersonInputError) as exc:
+        raise Http404("No such person.") from exc
+
+
+# --- find a person ---------------------------------------------------------------------------------------------
+
+
+@require_safe
+@tenancy.tenant_view()
+def find_person(request: TenantRequest) -> HttpResponse:
+    """Search by exact email or identity id; a hit opens the person's page."""
+    q = request.GET.get("q", "")
+    context: dict[str, Any] = {"q": q.strip()[:300], "error": "", "missing": False}
+    status = 200
+    if q:
+        try:
+            found = service.find(request.tenant, q, platform_admin=request.user.is_superuser)
+        except service.PersonInputError as exc:
+            context["error"], status = exc.message, 400
+        except service.NotVisible:
+            context["missing"], status = True, 404
+        else:
+            return redirect("console:consents:person", found.subject)
+    top = ScopeCount.objects.filter(tenant=request.tenant, scope=ledger.PEOPLE, people__gt=0).order_by(
+        "-people"
+    )
+    context["ledger_clients"] = list(top.values_list("client_id", "people")[:20])
+    return TemplateResponse(request, "console/consents/find.html", context, status=status)
+
+
+# --- a person --------------------------------------------------------------------------------------------------
+
+
+@require_safe
+@tenancy.tenant_view()
+def person_detail(request: TenantRequest, subject: str) -> HttpResponse:
+    person = _person_or_404(request, subject)
+    context = {
+        "person": person,
+        "sessions": service.sessions(subject),
+        "can_revoke": tenancy.role_at_least(request.role, Role.MEMBER),
+        "platform_admin": request.user.is_superuser,
+    }
+    return TemplateResponse(request, "console/consents/person.html", context)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@tenancy.tenant_view(min_role=Role.MEMBER)
+def revoke(request: TenantRequest, subject: str) -> HttpResponse:
+    """Confirmation page, then the revocation of one client's consent (``?client=``) or all of the tenant's."""
+    person = _person_or_404(request, subject)
+    client_id = request.GET.get("client") or None
+    targets = [c for c in person.consents if client_id is None or c.client_id == client_id]
+    if not targets:
+        raise Http404("No consent of this person with that client.")
+    form = RevokeForm(request.POST or None)
+    if not request.user.is_superuser:
+        del form.fields["end_login_sessions"]
+    if request.method == "POST" and form.is_valid():
+        end_login = bool(form.cleaned_data.get("end_login_sessions"))
+        try:
+            result = service.revoke(
+                request, request.tenant, subject, client_id=client_id, end_login=end_login
+            )
+        except service.NotVisible as exc:
+            raise Http404(str(exc)) from exc
+        names = ", ".join(c.client_name for c in targets)
+        messages.success(request, f"Revoked consent for {names}: its access and refresh tokens no longer work."
+                         + (" Their login sessions were ended." if result.login_sessions_ended else ""))  # fmt: skip
+        try:
+            service.person(request.tenant, subject, platform_admin=request.user.is_superuser)
+        except service.NotVisible:
+            messages.info(request, "This person has no consent with your clients any more.")
+            return redirect("console:consents:list")
+        return redirect("console:consents:person", subject)
+    context = {"person": person, "targets": targets, "client_id": client_id, "form": form}
+    return TemplateResponse(request, "console/consents/revoke.html", context)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@tenancy.platform_admin_required
+@tenancy.tenant_view(min_role=Role.ADMIN)
+def end_session(request: TenantRequest, subject: str, session_id: str) -> HttpResponse:
+    """End one Kratos session of the person (platform admins: sessions are not per tenant)."""
+    person = _person_or_404(request, subject)
+    found = next((s for s in service.sessions(subject) if s.id == session_id), None)
+    if found is None:
+        raise Http404("No such session.")
+    if request.method == "POST":
+        try:
+            service.end_session(request, request.tenant, subject, session_id)
+        except service.NotVisible as exc:
+            raise Http404(str(exc)) from exc
+        messages.success(request, "Session ended: that browser is signed out on its next request.")
+        return redirect("console:consents:person", subject)
+    return TemplateResponse(
+        request, "console/consents/end_session.html", {"person": person, "session": found}
+    )
+
+
+# --- the client's ledger ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerClient:
+    client_id: str
+    name: str
+    in_hydra: bool
+
+
+def _ledger_client(request: TenantRequest, client_id: str) -> LedgerClient:
+    """The tenant's client; one deleted from Hydra still has its ledger. Another tenant's: 404."""
+    try:
+        client = clients.get_for(request.tenant, client_id)
+    except hydra.HydraNotFound as exc:
+        if not LedgerEntry.objects.filter(tenant=request.tenant, client_id=client_id).exists():
+            raise Http404("No such client in this tenant.") from exc
+        return LedgerClient(client_id, client_id, in_hydra=False)
+    return LedgerClient(client_id, client.client_name or client_id, in_hydra=True)
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    subject: str
+    url: str
+    state: str
+    decision: str
+    scopes: str
+    remembered: bool
+    last_at: str
+    counts: str
+
+
+def _size(request: TenantRequest) -> int:
+    try:
+        return max(1, min(int(request.GET.get("per_page", PAGE_SIZE)), MAX_PAGE_SIZE))
+    except ValueError:
+        return PAGE_SIZE
+
+
+@require_safe
+@tenancy.tenant_view()
+def client_people(request: TenantRequest, client_id: str) -> HttpResponse:
+    """People who authorised the client: counts per scope, search by subject, keyset pages, export, bulk revoke."""
+    client = _ledger_client(request, client_id)
+    show = request.GET.get("show", "active")
+    show = show if show in ledger.STATES else "active"
+    q = request.GET.get("q", "").strip()[:255]
+    cursor = request.GET.get("cursor", "")
+    size = _size(request)
+    status, error = 200, ""
+    subject = q
+    if "@" in q:
+        # An email: resolve it to its identity id first (exact match, as Kratos filters).
+        from truss.ory import kratos
+
+        found = kratos.list_identities(credentials_identifier=q.lower(), page_size=2).items
+        subject = found[0].id if found else "\x00none"
+    try:
+        entries, next_cursor = ledger.people_page(request.tenant, client_id, show=show, subject=subject,
+                                                  cursor=cursor, size=size)  # fmt: skip
+    except ledger.BadCursor as exc:
+        entries, next_cursor, status, error = [], None, 400, str(exc)
+    person_url = reverse("console:consents:person", args=["-s-"])
+    rows = [
+        PersonRow(e.subject, person_url.replace("-s-", e.subject), e.state, e.decision, " ".join(e.scopes),
+                  e.remembered, e.last_at.strftime("%Y-%m-%d %H:%M"), f"{e.granted_count}/{e.denied_count}")
+        for e in entries
+    ]  # fmt: skip
+    context = {
+        "client": client, "rows": rows, "counts": ledger.counts(request.tenant, client_id), "show": show, "q": q,
+        "next_cursor": next_cursor, "paged": bool(cursor), "size": size, "error": error,
+        "states": list(ledger.STATES), "job": jobs.current(request.tenant, client_id),
+        "can_revoke": tenancy.role_at_least(request.role, Role.MEMBER),
+    }  # fmt: skip
+    partial = request.htmx and not request.htmx.boosted
+    template = (
+        "console/consents/client_people.html#people-table"
+        if partial
+        else "console/consents/client_people.html"
+    )
+    return TemplateResponse(request, template, context, status=status)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@require_safe
+@tenancy.tenant_view()
+def client_people_csv(request: TenantRequest, client_id: str) -> HttpResponse:
+    """The whole ledger of the client as CSV, streamed (constant memory at any size)."""
+    client = _ledger_client(request, client_id)
+    show = request.GET.get("show", "all")
+    show = show if show in ledger.STATES else "all"
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        for row in ledger.csv_rows(request.tenant, client.client_id, show=show):
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in client.client_id)[:80]
+    response["Content-Disposition"] = f'attachment; filename="consents-{safe}.csv"'
+    response["Cache-Control"] = "no-store"
+    # A streaming answer is not an HttpResponse subclass; the decorators only pass it through.
+    return cast(HttpResponse, response)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@tenancy.tenant_view(min_role=Role.MEMBER)
+def bulk_revoke(request: TenantRequest, client_id: str) -> HttpResponse:
+    """ "Revoke this client for everyone": typed confirmation, then a job with progress."""
+    client = _ledger_client(request, client_id)
+    form = BulkRevokeForm(request.POST or None, expected=client.name)
+    if request.method == "POST":
+        if form.is_valid():
+            job = jobs.start(request, request.tenant, client_id)
+            return redirect("console:consents:job", client_id, job.pk)
+        audit.record(request, f"{jobs.ACTION}.start", tenant=request.tenant, target=client_id,
+                     outcome=AuditEvent.Outcome.FAILURE, detail=form.errors.as_text())  # fmt: skip
+    context = {"client": client, "form": form, "counts": ledger.counts(request.tenant, client_id)}
+    status = 400 if form.is_bound else 200
+    return TemplateResponse(request, "console/consents/bulk_revoke.html", context, status=status)
+
+
+def _job_or_404(request: TenantRequest, client_id: str, job_id: int) -> RevokeJob:
+    job = RevokeJob.objects.filter(pk=job_id, tenant=request.tenant, client_id=client_id).first()
+    if job is None:
+        raise Http404("No such job.")
+    return job
+
+
+@require_safe
+@tenancy.tenant_view()
+def job_detail(request: TenantRequest, client_id: str, job_id: int) -> HttpResponse:
+    client = _ledger_client(request, client_id)
+    job = _job_or_404(request, client_id, job_id)
+    context = {"client": client, "job": job, "can_run": tenancy.role_at_least(request.role, Role.MEMBER)}
+    return TemplateResponse(request, "console/consents/job.html", context)
+
+
+@require_POST
+@tenancy.tenant_view(min_role=Role.MEMBER)
+def job_step(request: TenantRequest, client_id: str, job_id: int) -> HttpResponse:
+    """One batch of the job (the progress fragment polls this); without JavaScript, a button posts here."""
+    client = _ledger_client(request, client_id)
+    job = jobs.run_batch(_job_or_404(request, client_id, job_id))
+    context = {"client": client, "job": job, "can_run": True}
+    if request.htmx:
+        return TemplateResponse(request, "console/consents/job.html#job-progress", context)
+    return redirect("console:consents:job", client_id, job.pk)

@@ -1,0 +1,79 @@
+"""Forms of the flow tester: the choices an operator makes for a run; secrets are never rendered back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.validators import RegexValidator
+
+from truss.ory import hydra
+
+_SCOPE = RegexValidator(r"^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$",
+                        "scopes are words separated by single spaces (RFC 6749 §3.3)")  # fmt: skip
+_WORDS = RegexValidator(r"^[A-Za-z0-9_.:\-]+( [A-Za-z0-9_.:\-]+)*$", "words separated by single spaces")
+
+PROMPTS = [
+    ("", "(none: Hydra decides)"),
+    ("login", "login: always ask the user to sign in"),
+    ("consent", "consent: always show the consent screen"),
+    ("none", "none: no screen at all (fails unless signed in and agreed)"),
+    ("select_account", "select_account"),
+]
+
+
+def _client_choices(clients: list[hydra.OAuth2Client], grant: str) -> list[tuple[str, str]]:
+    return [
+        (c.client_id, f"{c.client_name or '(unnamed)'} — {c.client_id}") for c in clients if grant in c.grant_types
+    ]
+
+
+class _ClientForm(forms.Form):
+    grant = "authorization_code"
+
+    def __init__(self, *args: Any, clients: list[hydra.OAuth2Client], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["client"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = _client_choices(clients, self.grant)
+
+
+class AuthorizeForm(_ClientForm):
+    client = forms.ChoiceField(label="Client")
+    scope = forms.CharField(
+        required=False, max_length=1000, validators=[_SCOPE],
+        help_text="Space-separated; empty asks for all of the client's scopes.",
+    )  # fmt: skip
+    prompt = forms.ChoiceField(choices=PROMPTS, required=False)
+    max_age = forms.IntegerField(
+        required=False, min_value=0, max_value=10**8, label="max_age",
+        help_text="Seconds since the user last signed in after which Hydra asks again (0: always).",
+    )  # fmt: skip
+    ui_locales = forms.CharField(required=False, max_length=100, validators=[_WORDS], label="ui_locales",
+                                 help_text="Preferred languages of the screens, e.g. “de en”.")  # fmt: skip
+    acr_values = forms.CharField(required=False, max_length=200, validators=[_WORDS], label="acr_values",
+                                 help_text="Requested authentication context classes, space-separated.")  # fmt: skip
+
+
+class ClientCredentialsForm(_ClientForm):
+    grant = "client_credentials"
+    client = forms.ChoiceField(label="Client")
+    secret = forms.CharField(
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}), max_length=500,
+        label="Client secret", help_text="Used for this run only: never stored, logged or shown again.",
+    )  # fmt: skip
+    scope = forms.CharField(required=False, max_length=1000, validators=[_SCOPE],
+                            help_text="Space-separated; empty asks for none.")  # fmt: skip
+    audience = forms.CharField(required=False, max_length=1000,
+                               help_text="Space-separated; each must be in the client's audience list.")  # fmt: skip
+
+    def clean_audience(self) -> list[str]:
+        return str(self.cleaned_data.get("audience") or "").split()
+
+
+class SecretForm(forms.Form):
+    secret = forms.CharField(
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}), max_length=500,
+        required=False, label="Client secret",
+        help_text="Used for this request only: never stored, logged or shown again.",
+    )  # fmt: skip

@@ -1,0 +1,257 @@
+"""Client hygiene over JSON: findings, the tenant report, versions (diff, restore) and drift (adopt).
+
+Mounted twice like the client routes: `/api/hydra/…` (operator session + CSRF; writes need the member role) and
+`/v1/oauth2/…` (service_role API key). Restore and adopt take `If-Match: <ETag>` (412 when the client changed
+meanwhile). ClientInputError (400), PreconditionFailed (412) and Hydra errors (404/503) are answered by the
+shared handlers in truss.api.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Router, Schema
+from ninja.errors import HttpError
+from ninja.security.base import AuthBase
+
+from oauth2_admin.clients import service as clients
+from oauth2_admin.hygiene import drift, history
+from oauth2_admin.hygiene import service as hygiene
+from truss.apikit import (
+    AUTH_ERRORS,
+    UPSTREAM_ERRORS,
+    answers,
+    audited,
+    json_response,
+    member_session,
+    service_key,
+    session_auth,
+    tenant_of,
+)
+
+# --- schemas -------------------------------------------------------------------------------------------------------
+
+
+class FixOut(Schema):
+    summary: str
+    changes: dict[str, Any] | None = None
+    token_config: dict[str, Any] | None = None
+
+
+class FindingOut(Schema):
+    rule: str
+    severity: Literal["high", "medium", "low"]
+    title: str
+    reason: str
+    detail: str
+    fix: FixOut | None = None
+
+
+class ClientFindingsOut(Schema):
+    client_id: str
+    name: str
+    score: int
+    findings: list[FindingOut]
+
+
+class ReportOut(Schema):
+    items: list[ClientFindingsOut]
+    counts: dict[str, int]
+
+
+class ChangeOut(Schema):
+    field: str
+    change: Literal["added", "removed", "changed", "rotated"]
+    before: Any = None
+    after: Any = None
+
+
+class VersionOut(Schema):
+    number: int
+    action: str
+    actor: str
+    at: datetime
+    changes: list[ChangeOut]
+
+
+class VersionDetailOut(VersionOut):
+    client: dict[str, Any]
+
+
+class VersionListOut(Schema):
+    items: list[VersionOut]
+
+
+class DiffOut(Schema):
+    a: int
+    b: int
+    changes: list[ChangeOut]
+
+
+class RestoredOut(Schema):
+    client: dict[str, Any]
+    version: int
+
+
+class DriftOut(Schema):
+    drifted: bool
+    known_version: int | None
+    changes: list[ChangeOut]
+    etag: str
+
+
+class AdoptedOut(Schema):
+    version: int
+
+
+# --- helpers -------------------------------------------------------------------------------------------------------
+
+
+def _version_out(v: history.Version, *, detail: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"number": v.number, "action": v.action, "actor": v.actor, "at": v.at,
+                           "changes": [c.as_dict() for c in v.changes]}  # fmt: skip
+    if detail:
+        out["client"] = v.state
+    return out
+
+
+def _versions(request: HttpRequest, client_id: str) -> list[history.Version]:
+    clients.get_for(tenant_of(request), client_id)  # 404 for another tenant's client
+    return history.versions_for(tenant_of(request), client_id)
+
+
+def _pick(versions: list[history.Version], number: int) -> history.Version:
+    try:
+        return history.version(versions, number)
+    except history.NoSuchVersion as exc:
+        raise HttpError(404, str(exc)) from exc
+
+
+def _with_etag(response: HttpResponse, client: Any) -> HttpResponse:
+    response["ETag"] = clients.etag(client)
+    return response
+
+
+_READ = (*AUTH_ERRORS, 404, *UPSTREAM_ERRORS)
+_WRITE = (400, *AUTH_ERRORS, 404, 412, *UPSTREAM_ERRORS)
+
+
+def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: list[str]) -> Router:
+    router = Router(tags=tags)
+
+    @router.get(
+        "/findings",
+        auth=read_auth,
+        response=answers({200: ReportOut}, AUTH_ERRORS, UPSTREAM_ERRORS),
+        summary="Security findings of every client of the tenant (RFC 9700 linter)",
+        operation_id=f"{op}_hygiene_report",
+    )
+    def report(request: HttpRequest) -> HttpResponse:
+        rows = hygiene.report(tenant_of(request))
+        items = [{"client_id": r.client_id, "name": r.name, "score": r.score,
+                  "findings": [f.as_dict() for f in r.findings]} for r in rows]  # fmt: skip
+        return json_response({"items": items, "counts": hygiene.counts(rows)})
+
+    @router.get(
+        "/clients/{client_id}/findings",
+        auth=read_auth,
+        response=answers({200: ClientFindingsOut}, _READ),
+        summary="Security findings of one client",
+        operation_id=f"{op}_client_findings",
+    )
+    def client_findings(request: HttpRequest, client_id: str) -> HttpResponse:
+        client = clients.get_for(tenant_of(request), client_id)
+        found = hygiene.findings_for(tenant_of(request), client)
+        return json_response({"client_id": client.client_id, "name": client.client_name or "",
+                              "score": hygiene.score(found), "findings": [f.as_dict() for f in found]})  # fmt: skip
+
+    @router.get(
+        "/clients/{client_id}/versions",
+        auth=read_auth,
+        response=answers({200: VersionListOut}, _READ),
+        summary="The client's versions (from the audit log), oldest first",
+        operation_id=f"{op}_client_versions",
+    )
+    def versions(request: HttpRequest, client_id: str) -> HttpResponse:
+        return json_response({"items": [_version_out(v) for v in _versions(request, client_id)]})
+
+    @router.get(
+        "/clients/{client_id}/versions/{number}",
+        auth=read_auth,
+        response=answers({200: VersionDetailOut}, 400, _READ),
+        summary="One version with the client as it was (no secrets)",
+        operation_id=f"{op}_client_version",
+    )
+    def version(request: HttpRequest, client_id: str, number: int) -> HttpResponse:
+        return json_response(_version_out(_pick(_versions(request, client_id), number), detail=True))
+
+    @router.get(
+        "/clients/{client_id}/versions/{a}/diff/{b}",
+        auth=read_auth,
+        response=answers({200: DiffOut}, 400, _READ),
+        summary="What changed between two versions (a secret rotation shows as 'rotated')",
+        operation_id=f"{op}_client_version_diff",
+    )
+    def version_diff(request: HttpRequest, client_id: str, a: int, b: int) -> HttpResponse:
+        found = _versions(request, client_id)
+        _pick(found, a), _pick(found, b)
+        changes = history.diff_between(found, a, b)
+        return json_response({"a": a, "b": b, "changes": [c.as_dict() for c in changes]})
+
+    @router.post(
+        "/clients/{client_id}/versions/{number}/restore",
+        auth=write_auth,
+        response=answers({200: RestoredOut}, _WRITE),
+        summary="Restore a version (applied as a new version)",
+        description="If-Match: the ETag from GET …/clients/{id}; 412 when the client changed meanwhile.",
+        operation_id=f"{op}_client_version_restore",
+    )
+    @audited("oauth2.client.update")
+    def restore(request: HttpRequest, client_id: str, number: int) -> HttpResponse:
+        tenant = tenant_of(request)
+        target = _pick(_versions(request, client_id), number)
+        client = history.restore(
+            request, tenant, client_id, target.state, if_match=request.headers.get("If-Match")
+        )
+        newest = history.versions_for(tenant, client_id)[-1].number
+        return _with_etag(json_response({"client": clients.public_view(client), "version": newest}), client)
+
+    @router.get(
+        "/clients/{client_id}/drift",
+        auth=read_auth,
+        response=answers({200: DriftOut}, _READ),
+        summary="Hydra's client vs Truss's last known version",
+        operation_id=f"{op}_client_drift",
+    )
+    def client_drift(request: HttpRequest, client_id: str) -> HttpResponse:
+        found = drift.check(tenant_of(request), client_id)
+        body = {"drifted": found.drifted, "known_version": found.known.number if found.known else None,
+                "changes": [c.as_dict() for c in found.changes], "etag": clients.etag(found.client)}  # fmt: skip
+        return _with_etag(json_response(body), found.client)
+
+    @router.post(
+        "/clients/{client_id}/drift/adopt",
+        auth=write_auth,
+        response=answers({200: AdoptedOut}, _WRITE),
+        summary="Adopt Hydra's client as a new version",
+        description="If-Match: the ETag from GET …/drift; 412 when Hydra's client changed again. "
+        "400 when there is nothing to adopt.",
+        operation_id=f"{op}_client_drift_adopt",
+    )
+    @audited(history.ADOPT)
+    def adopt(request: HttpRequest, client_id: str) -> HttpResponse:
+        try:
+            adopted = drift.adopt(
+                request, tenant_of(request), client_id, if_match=request.headers.get("If-Match")
+            )
+        except drift.NothingToAdopt as exc:
+            raise clients.ClientInputError({"__all__": [str(exc)]}, str(exc)) from exc
+        return json_response({"version": adopted.number})
+
+    return router
+
+
+session_router = build_router(read_auth=session_auth, write_auth=member_session, op="hydra", tags=["hygiene"])
+key_router = build_router(read_auth=service_key, write_auth=service_key, op="v1", tags=["hygiene (API key)"])

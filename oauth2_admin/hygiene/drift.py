@@ -1,0 +1,124 @@
+"""Drift: Hydra's client compared with the last version Truss knows (the newest version's state).
+
+A change through Hydra's admin API or the `hydra` CLI leaves no audit event, so the client Hydra holds differs
+from Truss's last known version (server-managed fields such as updated_at ignored). The operator either adopts it
+(recorded as a version: `oauth2.client.drift_adopt`, before = last known, after = Hydra's client) or restores
+Truss's version through the client service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import HttpRequest
+
+from oauth2_admin.clients import service as clients
+from oauth2_admin.hygiene import history
+from truss import audit
+from truss.models import AuditEvent, Tenant
+from truss.ory import hydra
+
+DETECTED = "oauth2.client.drift_detected"
+
+
+@dataclass
+class Drift:
+    client: hydra.OAuth2Client
+    known: history.Version | None
+    changes: list[history.Change] = field(default_factory=list)
+
+    @property
+    def drifted(self) -> bool:
+        return bool(self.changes)
+
+    @property
+    def unknown(self) -> bool:
+        """Truss has never recorded this client (created and only changed outside Truss)."""
+        return self.known is None
+
+
+def compare(client: hydra.OAuth2Client, known: history.Version | None) -> Drift:
+    if known is None:
+        return Drift(client, None, [])
+    return Drift(client, known, history.diff(known.state, clients.public_view(client)))
+
+
+def check(tenant: Tenant, client_id: str) -> Drift:
+    client = clients.get_for(tenant, client_id)
+    versions = history.versions_for(tenant, client_id)
+    return compare(client, versions[-1] if versions else None)
+
+
+class NothingToAdopt(Exception):
+    pass
+
+
+def adopt(
+    request: HttpRequest | None, tenant: Tenant, client_id: str, *, if_match: str | None
+) -> history.Version:
+    """Record Hydra's current client as the newest version (one audit event). `if_match` is the ETag of the
+    client the operator looked at: 412 if Hydra changed again since."""
+    with audit.mutation(request, history.ADOPT, tenant, client_id) as event:
+        found = check(tenant, client_id)
+        event.before = found.known.state if found.known else None
+        if if_match and if_match.strip() not in (clients.etag(found.client), "*"):
+            raise clients.PreconditionFailed(
+                "Hydra's client changed again since you looked at it. Reload and review the new difference."
+            )
+        if found.known is not None and not found.drifted:
+            raise NothingToAdopt("Hydra's client matches Truss's last known version: nothing to adopt.")
+        event.success(after=clients.public_view(found.client))
+    return history.versions_for(tenant, client_id)[-1]
+
+
+def restore_known(
+    request: HttpRequest | None, tenant: Tenant, client_id: str, *, if_match: str | None
+) -> hydra.OAuth2Client:
+    """Put Truss's last known version back into Hydra (audited by the client service)."""
+    found = check(tenant, client_id)
+    if found.known is None:
+        raise NothingToAdopt("Truss has no version of this client to restore.")
+    if not found.drifted:
+        raise NothingToAdopt("Hydra's client matches Truss's last known version: nothing to restore.")
+    return history.restore(request, tenant, client_id, found.known.state, if_match=if_match)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    tenant: Tenant
+    client_id: str
+    name: str
+    fields: list[str]
+    recorded: bool
+
+
+def sweep(tenant: Tenant, *, record: bool = True) -> list[SweepResult]:
+    """Every client of the tenant against its last known version: one paged listing, one audit query. Records
+    one `oauth2.client.drift_detected` event per drifted client, unless the same drift was already recorded."""
+    from oauth2_admin.hygiene.service import all_clients
+
+    listed = all_clients(tenant)
+    known = history.latest_by_client(tenant, None)
+    already: dict[str, Any] = {}
+    if record:
+        for target, after in (
+            AuditEvent.objects.filter(tenant=tenant, action=DETECTED)
+            .order_by("id")
+            .values_list("target", "after")
+        ):
+            already[target] = after
+    out = []
+    for client in listed:
+        found = compare(client, known.get(client.client_id))
+        if not found.drifted:
+            continue
+        fields = [c.field for c in found.changes]
+        summary = {"fields": fields, "hydra_updated_at": clients.public_view(client).get("updated_at")}
+        recorded = False
+        if record and already.get(client.client_id) != summary:
+            audit.record(None, DETECTED, tenant=tenant, target=client.client_id, after=summary,
+                         detail=f"changed outside Truss: {', '.join(fields)}")  # fmt: skip
+            recorded = True
+        out.append(SweepResult(tenant, client.client_id, client.client_name or "", fields, recorded))
+    return out

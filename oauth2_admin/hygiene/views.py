@@ -1,0 +1,304 @@
+"""Console pages for client hygiene: the tenant report, a client's findings (an htmx fragment for the client
+page), one-click fixes (a diff first, then the normal audited merge update), version history with diff and
+restore, drift (adopt or restore) and the tenant's thresholds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from oauth2_admin.clients import service as clients
+from oauth2_admin.hygiene import drift as drifts
+from oauth2_admin.hygiene import history
+from oauth2_admin.hygiene import service as hygiene
+from oauth2_admin.hygiene.forms import SORTS, ConfirmForm, ReportFilterForm, ThresholdsForm
+from oauth2_admin.hygiene.models import Thresholds
+from truss import audit, htmx, tenancy
+from truss.http import TenantRequest
+from truss.models import AuditEvent, Role
+from truss.ory import hydra
+
+REPORT_PAGE = 50
+
+
+def _client_or_404(request: TenantRequest, client_id: str) -> hydra.OAuth2Client:
+    try:
+        return clients.get_for(request.tenant, client_id)
+    except hydra.HydraNotFound as exc:
+        raise Http404("No such client in this tenant.") from exc
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    client_id: str
+    name: str
+    url: str
+    score: int
+    worst: str
+    findings: list[hygiene.Finding]
+
+
+@require_safe
+@tenancy.tenant_view()
+def report(request: TenantRequest) -> HttpResponse:
+    """Every client's score and findings: one paged Hydra listing, two audit queries, sorted and filtered here."""
+    form = ReportFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return TemplateResponse(
+            request, "console/hygiene/report.html", {"form": form, "rows": []}, status=400
+        )
+    data = form.cleaned_data if form.is_bound else {}
+    severity, rule, sort = data.get("severity") or "", data.get("rule") or "", data.get("sort") or "score"
+    everything = hygiene.report(request.tenant)
+    selected = [
+        r for r in everything
+        if (not severity or any(f.severity == severity for f in r.findings))
+        and (not rule or any(f.rule == rule for f in r.findings))
+    ]  # fmt: skip
+    keys: dict[str, Any] = {
+        "score": lambda r: (r.score, r.name.lower()),
+        "-score": lambda r: (-r.score, r.name.lower()),
+        "name": lambda r: (r.name.lower(), r.client_id),
+        "findings": lambda r: (-len(r.findings), r.score),
+    }
+    selected.sort(key=keys[sort])
+    page = data.get("page") or 1
+    pages = max(1, -(-len(selected) // REPORT_PAGE))
+    page = min(page, pages)
+    detail = reverse("console:clients:detail", args=["-id-"])
+    rows = [
+        ReportRow(
+            r.client_id,
+            r.name,
+            detail.replace("-id-", quote(r.client_id, safe="")),
+            r.score,
+            r.worst,
+            r.findings,
+        )  # fmt: skip
+        for r in selected[(page - 1) * REPORT_PAGE : page * REPORT_PAGE]
+    ]
+    query = {k: v for k, v in {"severity": severity, "rule": rule, "sort": sort}.items() if v}
+    context = {
+        "form": form if form.is_bound else ReportFilterForm(),
+        "rows": rows,
+        "total": len(everything),
+        "shown": len(selected),
+        "counts": hygiene.counts(everything),
+        "clean": sum(1 for r in everything if not r.findings),
+        "page": page,
+        "pages": pages,
+        "prev_url": "?" + urlencode({**query, "page": page - 1}) if page > 1 else "",
+        "next_url": "?" + urlencode({**query, "page": page + 1}) if page < pages else "",
+        "sorts": SORTS,
+        "sort": sort,
+        "query": urlencode(query),
+        "can_edit": tenancy.role_at_least(request.role, Role.MEMBER),
+    }
+    return htmx.render(request, "console/hygiene/report.html", context, partial="hygiene-table")
+
+
+@require_safe
+@tenancy.tenant_view()
+def client_findings(request: TenantRequest, client_id: str) -> HttpResponse:
+    """One client's findings: the fragment the client page loads (a whole page without htmx)."""
+    client = _client_or_404(request, client_id)
+    found = hygiene.findings_for(request.tenant, client)
+    context = {"client": client, "findings": found, "score": hygiene.score(found),
+               "can_edit": tenancy.role_at_least(request.role, Role.MEMBER)}  # fmt: skip
+    template = (
+        "console/hygiene/findings.html"
+        if htmx.is_fragment_request(request)
+        else "console/hygiene/client.html"
+    )
+    return TemplateResponse(request, template, context)
+
+
+def _confirm_page(
+    request: TenantRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    return TemplateResponse(request, f"console/hygiene/{template}", context, status=status)
+
+
+def _refused(request: TenantRequest, action: str, client_id: str, form: ConfirmForm) -> None:
+    audit.record(request, action, tenant=request.tenant, target=client_id, outcome=AuditEvent.Outcome.FAILURE,
+                 detail=form.errors.as_text())  # fmt: skip
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@tenancy.tenant_view(min_role=Role.MEMBER)
+def fix(request: TenantRequest, client_id: str, rule: str) -> HttpResponse:
+    """GET: the exact change as a diff; POST: apply it through the client service (one audited event)."""
+    client = _client_or_404(request, client_id)
+    try:
+        finding = hygiene.fix_for(request.tenant, client, rule)
+    except hygiene.NoFix as exc:
+        return _confirm_page(request, "fix.html", {"client": client, "problem": str(exc)}, status=404)
+    assert finding.fix is not None
+    changes = history.diff(clients.public_view(client), hygiene.preview(client, finding.fix))
+    form = ConfirmForm(request.POST or None, initial={"etag": clients.etag(client)})
+    context = {"client": client, "finding": finding, "changes": changes, "form": form}
+    if request.method != "POST":
+        return _confirm_page(request, "fix.html", context)
+    action = "oauth2.client.token_config" if finding.fix.token_config else "oauth2.client.update"
+    if not form.is_valid():
+        _refused(request, action, client_id, form)
+        return _confirm_page(request, "fix.html", context, status=400)
+    try:
+        hygiene.apply_fix(request, request.tenant, client_id, rule, if_match=form.cleaned_data["etag"])
+    except clients.PreconditionFailed as exc:
+        return _confirm_page(request, "fix.html", {**context, "problem": str(exc)}, status=412)
+    except clients.ClientInputError as exc:
+        problem = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.fields.items())
+        return _confirm_page(request, "fix.html", {**context, "problem": problem}, status=400)
+    messages.success(request, f"Applied: {finding.fix.summary}. The change is in the client's history.")
+    return redirect("console:clients:detail", client_id=client_id)
+
+
+@require_safe
+@tenancy.tenant_view()
+def client_history(request: TenantRequest, client_id: str) -> HttpResponse:
+    """The client's versions and a side-by-side diff between any two (default: the last two)."""
+    client = _client_or_404(request, client_id)
+    versions = history.versions_for(request.tenant, client_id)
+    count = len(versions)
+    context: dict[str, Any] = {"client": client, "versions": list(reversed(versions)), "count": count,
+                               "etag": clients.etag(client),
+                               "can_edit": tenancy.role_at_least(request.role, Role.MEMBER)}  # fmt: skip
+    status = 200
+    if count:
+        try:
+            a = int(request.GET.get("a") or max(1, count - 1))
+            b = int(request.GET.get("b") or count)
+            context.update(
+                a=a,
+                b=b,
+                changes=history.diff_between(versions, a, b),
+                left_label=f"Version {a}",
+                right_label=f"Version {b}",
+            )
+        except (ValueError, history.NoSuchVersion):
+            context.update(problem=f"Choose two versions between 1 and {count}.", a=1, b=count, changes=[])
+            status = 400
+    found = drifts.compare(client, versions[-1] if versions else None)
+    context["drifted"] = found.drifted
+    return TemplateResponse(request, "console/hygiene/history.html", context, status=status)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@tenancy.tenant_view(min_role=Role.MEMBER)
+def restore(request: TenantRequest, client_id: str, number: int) -> HttpResponse:
+    """GET: what restoring version `number` changes; POST: apply it (a new version), If-Match protected."""
+    client = _client_or_404(request, client_id)
+    versions = history.versions_for(request.tenant, client_id)
+    try:
+        target = history.version(versions, number)
+    except history.NoSuchVersion as exc:
+        raise Http404(str(exc)) from exc
+    form = ConfirmForm(request.POST or None, initial={"etag": clients.etag(client)})
+    context = {"client": client, "version": target, "form": form, "right_label": f"Version {number}",
+               "changes": history.preview_restore(client, target.state)}  # fmt: skip
+    if request.method != "POST":
+        return _confirm_page(request, "restore.html", context)
+    if not form.is_valid():
+        _refused(request, "oauth2.client.update", client_id, form)
+        return _confirm_page(request, "restore.html", context, status=400)
+    try:
+        history.restore(request, request.tenant, client_id, target.state, if_match=form.cleaned_data["etag"])
+    except clients.PreconditionFailed as exc:
+        return _confirm_page(request, "restore.html", {**context, "problem": str(exc)}, status=412)
+    except clients.ClientInputError as exc:
+        problem = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.fields.items())
+        return _confirm_page(request, "restore.html", {**context, "problem": problem}, status=400)
+    messages.success(request, f"Version {number} restored as a new version.")
+    return redirect("console:hygiene:history", client_id=client_id)
+
+
+@require_safe
+@tenancy.tenant_view()
+def drift(request: TenantRequest, client_id: str) -> HttpResponse:
+    """Hydra's client vs Truss's last known version, with adopt and restore."""
+    _client_or_404(request, client_id)
+    found = drifts.check(request.tenant, client_id)
+    context = {"client": found.client, "drift": found, "form": ConfirmForm(initial={"etag": clients.etag(found.client)}),
+               "can_edit": tenancy.role_at_least(request.role, Role.MEMBER)}  # fmt: skip
+    return TemplateResponse(request, "console/hygiene/drift.html", context)
+
+
+@require_POST
+@tenancy.tenant_view(min_role=Role.MEMBER)
+def drift_adopt(request: TenantRequest, client_id: str) -> HttpResponse:
+    _client_or_404(request, client_id)
+    form = ConfirmForm(request.POST)
+    if not form.is_valid():
+        _refused(request, history.ADOPT, client_id, form)
+        return _drift_problem(request, client_id, "The form was incomplete; reload the page.", 400)
+    try:
+        adopted = drifts.adopt(request, request.tenant, client_id, if_match=form.cleaned_data["etag"])
+    except clients.PreconditionFailed as exc:
+        return _drift_problem(request, client_id, str(exc), 412)
+    except drifts.NothingToAdopt as exc:
+        return _drift_problem(request, client_id, str(exc), 400)
+    messages.success(request, f"Hydra's client adopted as version {adopted.number}.")
+    return redirect("console:hygiene:history", client_id=client_id)
+
+
+@require_POST
+@tenancy.tenant_view(min_role=Role.MEMBER)
+def drift_restore(request: TenantRequest, client_id: str) -> HttpResponse:
+    _client_or_404(request, client_id)
+    form = ConfirmForm(request.POST)
+    if not form.is_valid():
+        _refused(request, "oauth2.client.update", client_id, form)
+        return _drift_problem(request, client_id, "The form was incomplete; reload the page.", 400)
+    try:
+        drifts.restore_known(request, request.tenant, client_id, if_match=form.cleaned_data["etag"])
+    except clients.PreconditionFailed as exc:
+        return _drift_problem(request, client_id, str(exc), 412)
+    except (drifts.NothingToAdopt, clients.ClientInputError) as exc:
+        return _drift_problem(request, client_id, str(exc), 400)
+    messages.success(request, "Truss's last known version restored in Hydra.")
+    return redirect("console:hygiene:history", client_id=client_id)
+
+
+def _drift_problem(request: TenantRequest, client_id: str, problem: str, status: int) -> HttpResponse:
+    found = drifts.check(request.tenant, client_id)
+    context = {"client": found.client, "drift": found, "problem": problem, "can_edit": True,
+               "form": ConfirmForm(initial={"etag": clients.etag(found.client)})}  # fmt: skip
+    return TemplateResponse(request, "console/hygiene/drift.html", context, status=status)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@tenancy.tenant_view(min_role=Role.ADMIN)
+def thresholds(request: TenantRequest) -> HttpResponse:
+    """The tenant's linter thresholds (admins)."""
+    instance = Thresholds.for_tenant(request.tenant)
+    form = ThresholdsForm(request.POST or None, instance=instance)
+    if request.method == "POST":
+        with audit.mutation(
+            request, "hygiene.thresholds.update", request.tenant, request.tenant.slug
+        ) as event:
+            event.before = _thresholds_view(instance) if instance.pk else None
+            if form.is_valid():
+                saved = form.save(commit=False)
+                saved.updated_by = request.user
+                saved.save()
+                event.success(after=_thresholds_view(saved))
+                messages.success(request, "Thresholds saved; the report uses them now.")
+                return redirect("console:hygiene:report")
+            event.failure(form.errors.as_text())
+        return TemplateResponse(request, "console/hygiene/thresholds.html", {"form": form}, status=400)
+    return TemplateResponse(request, "console/hygiene/thresholds.html", {"form": form})
+
+
+def _thresholds_view(t: Thresholds) -> dict[str, Any]:
+    return {name: getattr(t, name) for name in ("secret_max_age_days", "idle_days", "max_access_token_seconds",
+                                                 "max_jwt_access_token_seconds", "max_refresh_token_seconds",
+                                                 "own_hosts")}  # fmt: skip

@@ -1,0 +1,26 @@
+"""Which tenant created which of Hydra's (global) trust relationships. Public key data only."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from truss.models import Tenant
+
+
+class TrustRecord(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    hydra_id = models.CharField(max_length=100, unique=True)
+    issuer = models.CharField(max_length=500)
+    subject = models.CharField(max_length=500, blank=True)
+    allow_any_subject = models.BooleanField(default=False)
+    scope = models.JSONField(default=list)
+    expires_at = models.DateTimeField()
+    public_jwk = models.JSONField()  # the issuer's public key (private members are refused before saving)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.issuer} ({self.hydra_id})"

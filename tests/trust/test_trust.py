@@ -1,0 +1,242 @@
+"""Trusted jwt-bearer issuers through Truss against the real Hydra: the grant works end to end with a trusted
+key and is refused for an untrusted key, an expired trust and a wrong subject; tenants see only their own."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from oauth2_admin.trust.models import TrustRecord
+from truss.models import AuditEvent
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+
+def pem(key: ec.EllipticCurvePrivateKey, private: bool = False) -> str:
+    if private:
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption()).decode()  # fmt: skip
+    return key.public_key().public_bytes(serialization.Encoding.PEM,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()  # fmt: skip
+
+
+def future(**delta: float) -> str:
+    return (datetime.now(UTC) + timedelta(**delta)).isoformat()
+
+
+@pytest.fixture
+def issuer() -> str:
+    return f"https://partner-{uuid.uuid4().hex[:6]}.example.com"
+
+
+@pytest.fixture
+def v1(client, tenant, make_api_key):
+    key = {"apikey": make_api_key(tenant)}
+
+    def call(method: str, path: str = "", body: Any = None) -> Any:
+        return client.generic(method, f"/v1/oauth2/trust{path}", json.dumps(body) if body is not None else "",
+                              content_type="application/json", headers=key)  # fmt: skip
+
+    return call
+
+
+def hydra_trusts(ory: Any) -> list[dict[str, Any]]:
+    return list(
+        requests.get(f"{ory.hydra_admin_url}/admin/trust/grants/jwt-bearer/issuers", timeout=10).json()
+    )
+
+
+def assertion(ory: Any, key: Any, iss: str, sub: str, kid: str, **claims: Any) -> str:
+    now = int(time.time())
+    body = {"iss": iss, "sub": sub, "aud": f"{ory.hydra_public_url}/oauth2/token", "iat": now, "exp": now + 300,
+            "jti": uuid.uuid4().hex, **claims}  # fmt: skip
+    return jwt.encode(body, key, algorithm="ES256", headers={"kid": kid} if kid else None)
+
+
+def exchange(ory: Any, app: dict[str, Any], token: str, scope: str = "inventory:read") -> requests.Response:
+    return requests.post(f"{ory.hydra_public_url}/oauth2/token", auth=(app["client_id"], app["client_secret"]),
+                         data={"grant_type": GRANT, "assertion": token, "scope": scope}, timeout=10)  # fmt: skip
+
+
+def test_it_exchanges_a_trusted_assertion_and_refuses_the_three_bad_ones(ory, v1, make_hydra_client, issuer):
+    key = ec.generate_private_key(ec.SECP256R1())
+    created = v1("POST", body={"issuer": issuer, "subject": "svc-orders", "scope": ["inventory:read"],
+                               "expires_at": future(days=1), "public_key": pem(key)})  # fmt: skip
+    assert created.status_code == 201, created.content
+    kid = created.json()["public_jwk"]["kid"]
+    app = make_hydra_client(grant_types=[GRANT], scope="inventory:read")
+
+    ok = exchange(ory, app, assertion(ory, key, issuer, "svc-orders", kid))
+    assert ok.status_code == 200, ok.text
+    introspected = requests.post(f"{ory.hydra_admin_url}/admin/oauth2/introspect",
+                                 data={"token": ok.json()["access_token"]}, timeout=10).json()  # fmt: skip
+    assert introspected["active"] and introspected["sub"] == "svc-orders"
+
+    untrusted = ec.generate_private_key(ec.SECP256R1())
+    refused = exchange(ory, app, assertion(ory, untrusted, issuer, "svc-orders", kid))
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    wrong_subject = exchange(ory, app, assertion(ory, key, issuer, "svc-billing", kid))
+    assert wrong_subject.status_code == 400 and wrong_subject.json()["error"] == "invalid_grant"
+
+    short = v1("POST", body={"issuer": issuer + "/short", "subject": "svc-orders", "scope": ["inventory:read"],
+                             "expires_at": future(seconds=2), "public_key": pem(key)})  # fmt: skip
+    assert short.status_code == 201
+    assert exchange(ory, app, assertion(ory, key, issuer + "/short", "svc-orders", kid)).status_code == 200
+    time.sleep(3)
+    # Hydra v2.3.0 still accepts an expired trust for an assertion that names its kid: GetPublicKey has no
+    # expiry condition (persister_grant_jwk.go). Pinned here; Truss marks it expired, and deleting it (what
+    # `hydra janitor --grants` does to expired trusts) makes Hydra refuse it.
+    late = exchange(ory, app, assertion(ory, key, issuer + "/short", "svc-orders", kid))
+    assert late.status_code == 200, "Hydra now enforces trust expiry: tighten this test"
+    assert v1("GET", f"/{short.json()['id']}").json()["expired"] is True
+    assert v1("DELETE", f"/{short.json()['id']}").status_code == 204
+    gone = exchange(ory, app, assertion(ory, key, issuer + "/short", "svc-orders", kid))
+    assert gone.status_code == 400 and gone.json()["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "needle"),
+    [
+        ({"public_key": "PRIVATE"}, "jwk", "private key"),
+        ({"jwk": {"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                  "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "d": "secret"}}, "jwk", "private key material"),
+        ({"jwk": {"kty": "oct", "k": "c2VjcmV0"}}, "jwk", "private key material"),
+        ({"public_key": "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----"}, "jwk", "PEM"),
+        ({"subject": None}, "subject", "Required"),
+        ({"allow_any_subject": True}, "subject", "not both"),
+        ({"expires_at": "2001-01-01T00:00:00Z"}, "expires_at", "future"),
+        ({"expires_at": "soon"}, "expires_at", "ISO 8601"),
+        ({"scope": ["has space"]}, "scope", "scope tokens"),
+        ({"issuer": ""}, "issuer", "Required"),
+    ],
+)  # fmt: skip
+def test_it_refuses_bad_input_and_private_keys_and_hydra_holds_nothing(ory, v1, issuer, body, field, needle):
+    key = ec.generate_private_key(ec.SECP256R1())
+    base = {
+        "issuer": issuer,
+        "subject": "svc",
+        "scope": ["a"],
+        "expires_at": future(days=1),
+        "public_key": pem(key),
+    }
+    if body.get("public_key") == "PRIVATE":
+        body = {"public_key": pem(key, private=True)}
+    payload = {**base, **body}
+    if "jwk" in body:
+        payload.pop("public_key")
+    response = v1("POST", body=payload)
+    assert response.status_code == 400, response.content
+    assert needle in " ".join(response.json()["fields"][field])
+    assert not [t for t in hydra_trusts(ory) if t["issuer"] == issuer]
+    assert [e.outcome for e in AuditEvent.objects.filter(action="oauth2.trust.create")] == ["failure"]
+    if "d" in str(body) or "PRIVATE" in str(body):
+        assert "secret" not in AuditEvent.objects.get(action="oauth2.trust.create").detail
+
+
+def test_it_shows_and_deletes_only_the_tenants_own(ory, v1, console, other_tenant, issuer):
+    key = ec.generate_private_key(ec.SECP256R1())
+    mine = v1("POST", body={"issuer": issuer, "allow_any_subject": True, "scope": "a b",
+                            "expires_at": future(days=3), "public_key": pem(key)}).json()  # fmt: skip
+    assert mine["allow_any_subject"] and mine["scope"] == ["a", "b"]
+    assert v1("GET").json()["items"][0]["id"] == mine["id"]
+    assert v1("GET", f"/{mine['id']}").json()["issuer"] == issuer
+    stranger = console("admin", for_tenant=other_tenant)
+    assert stranger.get("/api/hydra/trust").json() == {"items": []}
+    assert stranger.get(f"/api/hydra/trust/{mine['id']}").status_code == 404
+    assert stranger.delete(f"/api/hydra/trust/{mine['id']}").status_code == 404
+    assert stranger.get(f"/console/trust/{mine['id']}/").status_code == 404
+    assert stranger.post(f"/console/trust/{mine['id']}/delete").status_code == 404
+    assert any(t["id"] == mine["id"] for t in hydra_trusts(ory))
+    assert v1("DELETE", f"/{mine['id']}").status_code == 204
+    assert not any(t["id"] == mine["id"] for t in hydra_trusts(ory))
+    assert not TrustRecord.objects.filter(hydra_id=mine["id"]).exists()
+    outcomes = [e.outcome for e in AuditEvent.objects.filter(action="oauth2.trust.delete").order_by("id")]
+    assert outcomes == ["failure", "success"]  # the stranger's attempt, then the owner's delete
+
+
+@pytest.mark.parametrize(("role", "may_change"), [("viewer", False), ("member", False), ("admin", True)])
+def test_it_lets_admins_change_trust_and_everyone_read(ory, console, role, may_change, issuer):
+    operator = console(role)
+    key = ec.generate_private_key(ec.SECP256R1())
+    body = {
+        "issuer": issuer,
+        "subject": "svc",
+        "scope": ["a"],
+        "expires_at": future(days=1),
+        "public_key": pem(key),
+    }
+    created = operator.post("/api/hydra/trust", json.dumps(body), content_type="application/json")
+    page = operator.get("/console/trust/new")
+    assert operator.get("/api/hydra/trust").status_code == 200
+    assert operator.get("/console/trust/").status_code == 200
+    if may_change:
+        assert created.status_code == 201 and page.status_code == 200
+        trust_id = created.json()["id"]
+        assert operator.get(f"/console/trust/{trust_id}/").status_code == 200
+        assert operator.post(f"/console/trust/{trust_id}/delete").status_code == 302
+        assert not any(t["id"] == trust_id for t in hydra_trusts(ory))
+    else:
+        assert created.status_code == 403 and page.status_code == 403
+        assert not [t for t in hydra_trusts(ory) if t["issuer"] == issuer]
+        denied = AuditEvent.objects.filter(action="oauth2.trust.create")
+        assert [e.outcome for e in denied] == ["denied"]
+
+
+def test_platform_admins_manage_trust_in_the_tenant_they_act_for(ory, issuer, tenant):
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    root = Client()
+    root.force_login(
+        User.objects.create_superuser(f"root-{uuid.uuid4().hex[:6]}", password="pw-for-tests-123")
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    body = {
+        "issuer": issuer,
+        "subject": "svc",
+        "scope": ["a"],
+        "expires_at": future(days=1),
+        "public_key": pem(key),
+    }
+    created = root.post("/api/hydra/trust", json.dumps(body), content_type="application/json")
+    assert created.status_code == 201
+    assert TrustRecord.objects.get(hydra_id=created.json()["id"]).tenant_id is not None
+
+
+def test_the_console_creates_from_a_pem_and_renders_the_workbench(ory, tenant_admin, issuer):
+    key = ec.generate_private_key(ec.SECP256R1())
+    form = {"issuer": issuer, "subject": "svc", "scope": "inventory:read", "expires_at": "2099-01-01T00:00",
+            "public_key": pem(key)}  # fmt: skip
+    refused = tenant_admin.post("/console/trust/new", {**form, "public_key": pem(key, private=True)})
+    assert refused.status_code == 400 and b"private key" in refused.content
+    assert not [t for t in hydra_trusts(ory) if t["issuer"] == issuer]
+    response = tenant_admin.post("/console/trust/new", form)
+    assert response.status_code == 302
+    page = tenant_admin.get(response["Location"]).content.decode()
+    assert 'id="workbench-data"' in page and "js/workbench.js" in page and "<script>" not in page
+    data = json.loads(page.split('id="workbench-data" type="application/json">')[1].split("</script>")[0])
+    assert (
+        data["issuer"] == issuer
+        and data["token_url"].endswith("/oauth2/token")
+        and "d" not in data["public_jwk"]
+    )
+
+
+def test_it_answers_503_when_hydra_is_down(hydra_down, v1, issuer, tenant):
+    TrustRecord.objects.create(tenant=tenant, hydra_id="x", issuer=issuer, expires_at=datetime.now(UTC),
+                               public_jwk={"kty": "EC"})  # fmt: skip
+    assert v1("GET").status_code == 503
+    key = ec.generate_private_key(ec.SECP256R1())
+    response = v1("POST", body={"issuer": issuer, "subject": "s", "scope": [], "expires_at": future(days=1),
+                                "public_key": pem(key)})  # fmt: skip
+    assert response.status_code == 503
