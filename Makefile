@@ -61,9 +61,8 @@ test: venv ory-build lint typecheck
 test-unit: venv
 	$(PY) -m pytest -m "not integration and not browser" $(PYTEST_ARGS)
 
-bench: venv ory-build
-	$(PY) bench/audit_list.py
-	$(PY) bench/bridge_flows.py
+bench: venv ory-build  # one table: bridge flows vs the reference, 8-browser scaling, client list (PostgreSQL)
+	$(PY) bench/bridge_flows.py --rounds 5 --client-list
 
 clean:
 	rm -rf var staticfiles .pytest_cache .mypy_cache .ruff_cache

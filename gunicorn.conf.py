@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", "3"))
+# Sizing (README, Benchmarks): a hop is mostly waiting on Hydra/Kratos, so each worker runs 4 threads; workers
+# add CPU (the GIL holds one core per process). On the 2-core machines `make bench` measured 8 concurrent
+# browsers at 1/2/3 workers and found throughput rising up to 3: cores + 1 workers × 4 threads by default.
+workers = int(os.environ.get("GUNICORN_WORKERS", str((os.cpu_count() or 1) + 1)))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 worker_class = "gthread"
 # Hydra's login/consent challenges make request lines well over 1,000 characters; 8190 is gunicorn's maximum.

@@ -1,18 +1,22 @@
-"""Login/consent bridge throughput: Truss side by side with a minimal reference bridge, in one run.
+"""Login/consent bridge: Truss side by side with a minimal reference bridge, in one run, interleaved rounds.
 
-Usage: .venv/bin/python bench/bridge_flows.py [--flows 200]
+Usage: .venv/bin/python bench/bridge_flows.py [--rounds 5] [--flows 15] [--sqlite] [--client-list]
 
-Starts a private Hydra + Kratos (in-memory), Truss and bench/reference_bridge.py, each under gunicorn with
-one sync worker. One identity signs in once through Truss (Kratos login, consent with "remember"); then every
-measured flow is the common case "existing session, remembered consent", driven over HTTP without a browser:
+Starts a private Hydra + Kratos on PostgreSQL (bench/common.py; ``--sqlite``: SQLite files; never DSN=memory,
+which fails under concurrency), Redis as the shared cache, Truss and bench/reference_bridge.py, both under
+``gunicorn -c gunicorn.conf.py`` with the same workers × threads. Each simulated browser signs in once through
+Truss (Kratos login, consent with "remember"); every measured flow is then the common case "existing session,
+remembered consent", driven over HTTP without a browser:
 
   /oauth2/auth → bridge login → /oauth2/auth (login_verifier) → bridge consent → /oauth2/auth (consent_verifier)
   → callback → /oauth2/token
 
-Flows alternate between Truss and the reference (same Hydra, same client, same cookies); the hop Hydra sends to
-the bridge is simply aimed at the bridge under test. Truss does its full job on those hops (tenant lookup,
-claims from the Kratos identity, audit rows); the reference only calls Hydra's admin API.
-Prints flows/s, per-hop p50/p95 of each bridge, and the Truss/reference ratios.
+The hop Hydra sends to the bridge is aimed at the bridge under test (same Hydra, client and cookies). Truss
+does its whole job on those hops (Kratos session check, replay check, tenant, claims, audit rows); the
+reference only makes the two Hydra admin calls per hop. Every round runs, in alternating order, both bridges at
+1 and at 4 concurrent browsers, then 8 concurrent browsers against Truss served by 1, 2 and 3 workers.
+Prints one table: medians over rounds with their min–max spread. ``--client-list`` adds bench/client_list.py's
+rows (same stack) to the table.
 """
 
 from __future__ import annotations
@@ -20,199 +24,270 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
-import os
 import re
 import secrets
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from truss.devstack import Stack, free_port  # noqa: E402
+from bench.common import bench, free_port, load, median, row, server_timing, spread  # noqa: E402
 
 CALLBACK = "http://127.0.0.1:65531/callback"
 PASSWORD = "correct horse battery staple"
+HOPS = ("login", "consent")
 
 
 def _q(url: str, name: str) -> str:
     return parse_qs(urlsplit(url).query)[name][0]
 
 
-def _wait(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not come up")
+class Stats:
+    """Per-hop latencies and Truss's Server-Timing, gathered by the flows of one measurement."""
 
-
-def _gunicorn(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    args = [str(ROOT / ".venv/bin/gunicorn"), app, "--bind", f"127.0.0.1:{port}", "--workers", "1",
-            "--worker-class", "sync", "--limit-request-line", "8190", "--log-level", "warning"]  # fmt: skip
-    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    def __init__(self) -> None:
+        self.hop: dict[str, list[float]] = {h: [] for h in HOPS}
+        self.app: dict[str, list[float]] = {h: [] for h in HOPS}
+        self.upstream: dict[str, list[float]] = {h: [] for h in HOPS}
+        self.errors = 0
 
 
 class Flow:
     """One browser's cookie jar driving the authorization-code flow hop by hop."""
 
-    def __init__(self, stack: Stack, client_id: str) -> None:
-        self.stack, self.client_id = stack, client_id
+    def __init__(self, hydra_public: str, truss_url: str, client_id: str) -> None:
+        self.hydra_public, self.truss_url, self.client_id = hydra_public, truss_url, client_id
         self.http = requests.Session()
 
     def _get(self, url: str) -> requests.Response:
-        return self.http.get(url, allow_redirects=False, timeout=10)
+        return self.http.get(url, allow_redirects=False, timeout=30)
 
-    def sign_in(self, email: str) -> None:
-        kratos = self.stack.kratos_public_url
-        flow = self.http.get(
-            f"{kratos}/self-service/login/browser", headers={"Accept": "application/json"}, timeout=10
-        ).json()
-        csrf = next(
-            n["attributes"]["value"]
-            for n in flow["ui"]["nodes"]
-            if n["attributes"].get("name") == "csrf_token"
-        )
+    def sign_in(self, kratos_public: str, email: str) -> None:
+        flow = self.http.get(f"{kratos_public}/self-service/login/browser", headers={"Accept": "application/json"},
+                             timeout=30).json()  # fmt: skip
+        csrf = next(n["attributes"]["value"] for n in flow["ui"]["nodes"]
+                    if n["attributes"].get("name") == "csrf_token")  # fmt: skip
         form = {"identifier": email, "password": PASSWORD, "csrf_token": csrf, "method": "password"}
-        response = self.http.post(flow["ui"]["action"], data=form, allow_redirects=False, timeout=10)
+        response = self.http.post(flow["ui"]["action"], data=form, allow_redirects=False, timeout=30)
         assert "ory_kratos_session" in self.http.cookies, response.status_code
 
-    def run(
-        self, bridge_base: str, truss_base: str, hops: dict[str, list[float]], *, first: bool = False
-    ) -> None:
+    def run(self, bridge_base: str, stats: Stats, *, first: bool = False) -> None:
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-        response = self.http.get(f"{self.stack.hydra_public_url}/oauth2/auth", params={
+        response = self.http.get(f"{self.hydra_public}/oauth2/auth", params={
             "client_id": self.client_id, "response_type": "code", "redirect_uri": CALLBACK, "scope": "openid email",
             "state": secrets.token_urlsafe(12), "code_challenge": challenge, "code_challenge_method": "S256",
-        }, allow_redirects=False, timeout=10)  # fmt: skip
+        }, allow_redirects=False, timeout=30)  # fmt: skip
+        prefix = self.truss_url + "/api/hydra/bridge/"
         while True:
             location = response.headers["Location"]
             if location.startswith(CALLBACK):
                 break
-            if location.startswith(truss_base + "/api/hydra/bridge/"):
+            if location.startswith(prefix):
                 hop = "login" if "/bridge/login" in location else "consent"
                 started = time.perf_counter()
-                response = self._get(bridge_base + location[len(truss_base) :])
-                hops[hop].append((time.perf_counter() - started) * 1000)
+                response = self._get(bridge_base + location[len(self.truss_url) :])
+                stats.hop[hop].append((time.perf_counter() - started) * 1000)
+                timing = server_timing(response)
+                if timing:
+                    stats.app[hop].append(timing["app"])
+                    stats.upstream[hop].append(timing["upstream"])
                 if first and response.status_code == 200:  # the one-time consent screen: allow + remember
                     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.text)
                     assert csrf is not None
                     response = self.http.post(response.url.split("?")[0], data={
                         "csrfmiddlewaretoken": csrf.group(1), "challenge": _q(response.url, "consent_challenge"),
                         "scopes": ["email"], "remember": "on", "action": "accept",
-                    }, allow_redirects=False, timeout=10)  # fmt: skip
+                    }, allow_redirects=False, timeout=30)  # fmt: skip
                 assert response.status_code == 302, (hop, response.status_code, response.text[:300])
             else:
                 response = self._get(location)
-        token = self.http.post(f"{self.stack.hydra_public_url}/oauth2/token", data={
+        token = self.http.post(f"{self.hydra_public}/oauth2/token", data={
             "grant_type": "authorization_code", "code": _q(location, "code"), "redirect_uri": CALLBACK,
             "client_id": self.client_id, "code_verifier": verifier,
-        }, timeout=10)  # fmt: skip
+        }, timeout=30)  # fmt: skip
         assert token.status_code == 200 and "id_token" in token.json(), token.text
 
 
+def drive(flows: list[Flow], base: str, per_client: int, stats: Stats) -> float:
+    """Run ``per_client`` flows on each browser concurrently; returns ms of wall time per completed flow."""
+
+    def one(flow: Flow) -> int:
+        done = 0
+        for _ in range(per_client):
+            try:
+                flow.run(base, stats)
+                done += 1
+            except (AssertionError, requests.RequestException, KeyError):
+                stats.errors += 1
+        return done
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=len(flows)) as pool:
+        completed = sum(pool.map(one, flows))
+    return (time.perf_counter() - started) * 1000 / max(completed, 1)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--flows", type=int, default=200, help="measured flows per bridge")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (>= 5 for the table)")
+    parser.add_argument("--flows", type=int, default=15, help="flows per browser per measurement")
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (default: gunicorn.conf.py)")
+    parser.add_argument("--threads", type=int, default=0, help="gunicorn threads (default: gunicorn.conf.py)")
+    parser.add_argument("--scaling", default="1,2,3", help="worker counts for the 8-browser rows")
+    parser.add_argument("--sqlite", action="store_true", help="SQLite files instead of PostgreSQL")
+    parser.add_argument("--client-list", action="store_true", help="add bench/client_list.py's rows")
+    parser.add_argument("--others", type=int, default=5000, help="client list: other tenants' clients")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="truss-bench-"))
-    truss_port, reference_port = free_port(), free_port()
-    truss_base, reference_base = f"http://127.0.0.1:{truss_port}", f"http://127.0.0.1:{reference_port}"
-    stack = Stack(state_dir=work / "ory", ports={k: free_port() for k in ("hydra_public", "hydra_admin", "kratos_public", "kratos_admin")},
-                  truss_url=truss_base, persistent=False)  # fmt: skip
-    truss_env = {
-        **stack.env(),
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{work}/truss.sqlite3"),
-        "TRUSS_PUBLIC_URL": truss_base,
-    }
-    servers: list[subprocess.Popen[bytes]] = []
-    (work / "ory").mkdir(parents=True)
-    try:
-        stack.start(timeout=60)
-        os.environ.update(truss_env)  # only now: Hydra/Kratos read some of the same names (LOG_LEVEL, …)
-        env = {**os.environ, "LOG_LEVEL": "WARNING"}
-        import django
+    with bench(args.sqlite) as (b, env):
+        rows = run(b, env, args)
+        if args.client_list:
+            from bench import client_list
 
-        django.setup()
-        from django.core.management import call_command
+            rows += client_list.run(b, env, others=args.others, rounds=args.rounds)
+    if not args.client_list:
+        rows.append(("(client list: bench/client_list.py, or --client-list)", [0.0], "", ""))
+    print_table(b, args, rows)
 
-        from truss.models import ClaimsConfig, Tenant
 
-        call_command("migrate", verbosity=0)
-        tenant = Tenant.objects.create(slug=f"bench-{secrets.token_hex(3)}", name="Bench")
-        ClaimsConfig.objects.create(
-            tenant=tenant, id_token_claims={"org": "{{metadata_public.org}}", "who": "{{traits.name}}"}
-        )
-        email = f"bench-{secrets.token_hex(4)}@example.test"
+def run(b, env: dict[str, str], args: argparse.Namespace) -> list[tuple[str, list[float], str, str]]:  # type: ignore[no-untyped-def]
+    from truss.models import ClaimsConfig, Tenant
+
+    tenant = Tenant.objects.create(slug=f"bench-{secrets.token_hex(3)}", name="Bench")
+    ClaimsConfig.objects.create(
+        tenant=tenant, id_token_claims={"org": "{{metadata_public.org}}", "who": "{{traits.name}}"}
+    )
+    stack = b.stack
+    client = requests.post(f"{stack.hydra_admin_url}/admin/clients", json={
+        "client_name": "Bench App", "grant_types": ["authorization_code"], "response_types": ["code"],
+        "redirect_uris": [CALLBACK], "scope": "openid email", "token_endpoint_auth_method": "none",
+        "owner": tenant.hydra_owner,
+    }, timeout=30).json()  # fmt: skip
+    workers, threads = gunicorn_size(args)
+    truss = b.gunicorn(
+        "truss.wsgi", port=b.truss_port, workers=workers, threads=threads, name="truss", env=env
+    )
+    reference = b.gunicorn("bench.reference_bridge:app", port=free_port(), workers=workers, threads=threads,
+                           name="reference", env=env)  # fmt: skip
+    scaling = [int(n) for n in args.scaling.split(",") if n]
+    scaled = {n: b.gunicorn("truss.wsgi", port=free_port(), workers=n, threads=threads, name=f"truss-w{n}", env=env)
+              for n in scaling}  # fmt: skip
+
+    browsers: list[Flow] = []
+    for i in range(8):
+        email = f"bench-{i}-{secrets.token_hex(4)}@example.test"
         requests.post(f"{stack.kratos_admin_url}/admin/identities", json={
-            "schema_id": "default", "traits": {"email": email, "name": "Bench Person"}, "metadata_public": {"org": "acme"},
-            "credentials": {"password": {"config": {"password": PASSWORD}}},
-        }, timeout=10).raise_for_status()  # fmt: skip
-        client = requests.post(f"{stack.hydra_admin_url}/admin/clients", json={
-            "client_name": "Bench App", "grant_types": ["authorization_code"], "response_types": ["code"],
-            "redirect_uris": [CALLBACK], "scope": "openid email", "token_endpoint_auth_method": "none",
-            "owner": tenant.hydra_owner,
-        }, timeout=10).json()  # fmt: skip
+            "schema_id": "default", "traits": {"email": email, "name": f"Bench Person {i}"},
+            "metadata_public": {"org": "acme"}, "credentials": {"password": {"config": {"password": PASSWORD}}},
+        }, timeout=30).raise_for_status()  # fmt: skip
+        flow = Flow(stack.hydra_public_url, truss, client["client_id"])
+        flow.sign_in(stack.kratos_public_url, email)
+        flow.run(truss, Stats(), first=True)  # consent + remember, once per identity
+        browsers.append(flow)
+    for flow in browsers:  # warm every server: connection pools, templates, caches, Hydra
+        for base in (truss, reference, *scaled.values()):
+            flow.run(base, Stats())
 
-        servers.append(_gunicorn("truss.wsgi", truss_port, env, work / "truss.log"))
-        servers.append(_gunicorn("bench.reference_bridge:app", reference_port, env, work / "reference.log"))
-        _wait(f"{truss_base}/healthz")
-        _wait(f"{reference_base}/")
+    series: dict[str, list[float]] = {}
+    hops: dict[str, list[float]] = {}
+    errors = 0
+    for round_no in range(args.rounds):
+        order = [("Truss", truss), ("reference", reference)]
+        if round_no % 2:
+            order.reverse()
+        for clients in (1, 4):
+            per_flow: dict[str, float] = {}
+            for name, base in order:
+                stats = Stats()
+                per_flow[name] = drive(browsers[:clients], base, args.flows, stats)
+                errors += stats.errors
+                series.setdefault(f"{name} ms/flow, {clients} browser(s)", []).append(per_flow[name])
+                for hop in HOPS:
+                    hops.setdefault(f"{name} {hop} hop p50 ms, {clients}", []).append(median(stats.hop[hop]))
+                    if stats.app[hop]:
+                        hops.setdefault(f"Truss own processing per {hop} hop ms, {clients}", []).append(
+                            median(stats.app[hop])
+                        )
+                        hops.setdefault(f"Truss upstream wall per {hop} hop ms, {clients}", []).append(
+                            median(stats.upstream[hop])
+                        )
+            series.setdefault(f"ratio Truss/reference, {clients}", []).append(
+                per_flow["Truss"] / per_flow["reference"]
+            )
+        items = list(scaled.items())
+        if round_no % 2:
+            items.reverse()
+        for n, base in items:
+            stats = Stats()
+            ms = drive(browsers, base, max(3, args.flows // 3), stats)
+            series.setdefault(f"8 browsers, {n} worker(s) x {threads} threads: flows/s", []).append(1000 / ms)
+            series.setdefault(f"8 browsers, {n} worker(s): errors", []).append(float(stats.errors))
+        print(f"round {round_no + 1}/{args.rounds} done ({load()})", file=sys.stderr)
 
-        flow = Flow(stack, client["client_id"])
-        flow.sign_in(email)
-        flow.run(truss_base, truss_base, {"login": [], "consent": []}, first=True)  # consent + remember, once
-        for _ in range(10):  # warm both: connection pools, templates, Hydra's caches
-            flow.run(truss_base, truss_base, {"login": [], "consent": []})
-            flow.run(reference_base, truss_base, {"login": [], "consent": []})
+    out: list[tuple[str, list[float], str, str]] = []
+    for clients in (1, 4):
+        ratio = series[f"ratio Truss/reference, {clients}"]
+        for name in ("Truss", "reference"):
+            out.append(
+                (
+                    f"remembered flow, {clients} browser(s): {name} ms/flow",
+                    series[f"{name} ms/flow, {clients} browser(s)"],
+                    "",
+                    "",
+                )
+            )
+        out.append((f"remembered flow, {clients} browser(s): Truss/reference", ratio, "<= 1.2x",
+                    "met" if median(ratio) <= 1.2 else "NOT met"))  # fmt: skip
+        for hop in HOPS:
+            for name in ("Truss", "reference"):
+                out.append(
+                    (
+                        f"  {hop} hop p50 ms, {clients} browser(s): {name}",
+                        hops[f"{name} {hop} hop p50 ms, {clients}"],
+                        "",
+                        "",
+                    )
+                )
+            upstream = hops.get(f"Truss upstream wall per {hop} hop ms, {clients}", [])
+            out.append((f"  Truss waiting on Hydra/Kratos per {hop} hop, ms ({clients})", upstream, "", ""))
+            own = hops.get(f"Truss own processing per {hop} hop ms, {clients}", [])
+            out.append((f"  Truss own processing per {hop} hop, ms ({clients})", own, "<= 10 ms",
+                        "met" if own and median(own) <= 10 else "NOT met"))  # fmt: skip
+    rates = [series[f"8 browsers, {n} worker(s) x {threads} threads: flows/s"] for n in scaling]
+    for n, rate in zip(scaling, rates, strict=True):
+        out.append((f"8 browsers, Truss {n} worker(s) x {threads} threads: flows/s", rate, "", ""))
+    errs = sum(sum(series[f"8 browsers, {n} worker(s): errors"]) for n in scaling) + errors
+    rising = all(median(a) < median(b_) for a, b_ in zip(rates, rates[1:], strict=False))
+    out.append(("8 browsers: errors (all rounds, all rows)", [errs], "0", "met" if errs == 0 else "NOT met"))
+    out.append(
+        ("8 browsers: throughput rising with workers", [float(rising)], "yes", "met" if rising else "NOT met")
+    )
+    return out
 
-        hops: dict[str, dict[str, list[float]]] = {
-            n: {"login": [], "consent": []} for n in ("Truss", "reference")
-        }
-        elapsed = {"Truss": 0.0, "reference": 0.0}
-        for _ in range(args.flows):
-            for name, base in (("Truss", truss_base), ("reference", reference_base)):
-                started = time.perf_counter()
-                flow.run(base, truss_base, hops[name])
-                elapsed[name] += time.perf_counter() - started
-    finally:
-        for server in servers:
-            server.terminate()
-            server.wait(timeout=10)
-        stack.stop()
 
-    def pct(values: list[float], q: float) -> float:
-        ordered = sorted(values)
-        return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+def gunicorn_size(args: argparse.Namespace) -> tuple[int, int]:
+    """gunicorn.conf.py's workers × threads (its defaults, or GUNICORN_* env), unless given on the command line."""
+    namespace: dict[str, object] = {}
+    exec((Path(__file__).resolve().parent.parent / "gunicorn.conf.py").read_text(), namespace)  # noqa: S102
+    return args.workers or int(namespace["workers"]), args.threads or int(namespace["threads"])  # type: ignore[call-overload]
 
-    rate = {name: args.flows / elapsed[name] for name in elapsed}
-    print(f"bridge bench: {args.flows} full flows per bridge (existing Kratos session, remembered consent), "
-          "sequential, interleaved; each bridge under gunicorn with 1 sync worker")  # fmt: skip
-    print(f"{'':10} {'flows/s':>8} {'login hop p50':>14} {'p95':>7} {'consent hop p50':>16} {'p95':>7}  (ms)")
-    for name in ("Truss", "reference"):
-        h = hops[name]
-        print(f"{name:10} {rate[name]:8.1f} {statistics.median(h['login']):14.2f} {pct(h['login'], 0.95):7.2f}"
-              f" {statistics.median(h['consent']):16.2f} {pct(h['consent'], 0.95):7.2f}")  # fmt: skip
-    hop_ratio = {
-        hop: statistics.median(hops["Truss"][hop]) / statistics.median(hops["reference"][hop])
-        for hop in ("login", "consent")
-    }
-    ratio = rate["reference"] / rate["Truss"]
-    print(f"Truss/reference: flow time {ratio:.2f}x (target <= 1.5x: {'met' if ratio <= 1.5 else 'NOT met'}), "
-          f"login hop {hop_ratio['login']:.2f}x, consent hop {hop_ratio['consent']:.2f}x")  # fmt: skip
+
+def print_table(b, args: argparse.Namespace, rows: list[tuple[str, list[float], str, str]]) -> None:  # type: ignore[no-untyped-def]
+    print(f"\nTruss bench: {args.rounds} interleaved rounds on {b.backend} (Hydra, Kratos, Truss), Redis cache; "
+          f"{load()} (shared: load generator, Hydra, Kratos, PostgreSQL and both bridges on the same cores)")  # fmt: skip
+    widths = (66, 9, 13, 9, 8)
+    print(row(("measurement", "median", "min–max", "target", "verdict"), widths))
+    print(row(tuple("-" * w for w in widths), widths))
+    for name, values, target, verdict in rows:
+        value = median(values)
+        text = f"{value:.2f}" if len(values) > 1 or value != int(value) else f"{value:.0f}"
+        print(row((name, text, spread(values) if len(values) > 1 else "", target, verdict), widths))
 
 
 if __name__ == "__main__":

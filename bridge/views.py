@@ -102,6 +102,17 @@ def _consent_post(request: HttpRequest) -> HttpResponse:
         scopes=form.cleaned_data["scopes"],
         remember=form.cleaned_data["remember"],
     )
+    if (
+        not form.accepted
+        and isinstance(result, common.Redirect)
+        and device_flow.is_device_request(result.url)
+    ):
+        # Hydra (v26.2) answers a refused device consent with a bare JSON error page and never tells the device
+        # (it polls "authorization_pending" until the code expires): say it here instead.
+        refused = device_flow.done(common.query_value(result.url, "client_id"))
+        context = {"client_name": refused.client_name, "denied": True}
+        tenant = common.tenant_for_client(refused.client)
+        return page(request, "bridge/device_done.html", context, tenant=tenant)
     return respond(request, result)
 
 

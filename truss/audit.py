@@ -17,6 +17,7 @@ import hmac
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -25,11 +26,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.signals import request_finished
 from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from truss.models import AuditChainHead, AuditEvent, Tenant
+from truss.models import AuditChainHead, AuditEvent, AuditOutbox, Tenant
 from truss.redaction import redact, redact_text
 
 logger = logging.getLogger("truss.audit")
@@ -102,7 +104,24 @@ def record(
     actor: str | None = None,
 ) -> AuditEvent:
     """Append one event. Call it for every mutation, failed ones included (outcome="failure")."""
-    event = AuditEvent(
+    event = _event(request, action, tenant=tenant, target=target, outcome=outcome, before=before, after=after,
+                   detail=detail, actor=actor)  # fmt: skip
+    return _append_with_retries(event)
+
+
+def _event(
+    request: HttpRequest | None,
+    action: str,
+    *,
+    tenant: Tenant | None,
+    target: str,
+    outcome: str,
+    before: Any,
+    after: Any,
+    detail: str,
+    actor: str | None,
+) -> AuditEvent:
+    return AuditEvent(
         tenant=tenant,
         actor=actor or actor_of(request),
         action=action,
@@ -115,7 +134,81 @@ def record(
         detail=redact_text(detail)[:2000],
         chain=chain_for(tenant.pk if tenant is not None else None),
     )
-    return _append_with_retries(event)
+
+
+# --- Write-ahead: the outbox -----------------------------------------------------------------------------------
+#
+# Appending to a chain locks its head row and writes three rows (more with the consent ledger's receiver): too
+# slow for a redirect that should only cost its Hydra calls. ``record_soon`` writes the event ahead into the
+# outbox with one INSERT, committed before the answer leaves; right after the answer (Django's request_finished,
+# which the WSGI server sends once the response is written) the same thread chains it. Should the process die
+# in between, the row stays and the next drain in any process chains it: never lost, never chained twice.
+
+_OUTBOX_FIELDS = ("tenant_id", "actor", "action", "target", "outcome", "request_id", "ip", "before", "after",
+                  "detail")  # fmt: skip
+_queued = threading.local()
+
+
+def record_soon(
+    request: HttpRequest | None,
+    action: str,
+    *,
+    tenant: Tenant | None,
+    target: str = "",
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+    before: Any = None,
+    after: Any = None,
+    detail: str = "",
+    actor: str | None = None,
+) -> None:
+    """Like record(), for the bridge's redirects: durable now, chained right after the answer is sent."""
+    event = _event(request, action, tenant=tenant, target=target, outcome=outcome, before=before, after=after,
+                   detail=detail, actor=actor)  # fmt: skip
+    try:
+        AuditOutbox.objects.create(chain=event.chain, event={f: getattr(event, f) for f in _OUTBOX_FIELDS})
+    except DatabaseError:
+        if transaction.get_connection().in_atomic_block:
+            raise
+        logger.warning("audit outbox unwritable; appending directly", exc_info=True)
+        _append_with_retries(event)  # the slow way, with its retries: never lose the event
+        return
+    _queued.pending = True
+
+
+def drain_outbox(batch: int = 100) -> int:
+    """Chain every event waiting in the outbox (oldest first, per chain in order); returns how many."""
+    done = 0
+    while True:
+        with transaction.atomic():
+            # SKIP LOCKED: concurrent drainers (PostgreSQL) take disjoint rows; SQLite serialises writers anyway.
+            rows = list(AuditOutbox.objects.select_for_update(skip_locked=True).order_by("id")[:batch])
+            if not rows:
+                return done
+            written: list[AuditEvent] = []
+            # Heads locked in one order (chain name) by every drainer: two drains never deadlock.
+            for row in sorted(rows, key=lambda r: (r.chain, r.pk)):
+                written.append(_append(AuditEvent(chain=row.chain, **row.event)))
+            AuditOutbox.objects.filter(pk__in=[r.pk for r in rows]).delete()
+        for event in written:
+            _log_checkpoint(event)
+        done += len(rows)
+        if len(rows) < batch:
+            return done
+
+
+def _drain_after_response(**kwargs: Any) -> None:
+    """request_finished: chain what this thread's request queued (and whatever else waits). Never raises: a
+    failed drain leaves the rows for the next one."""
+    if not getattr(_queued, "pending", False):
+        return
+    _queued.pending = False
+    try:
+        drain_outbox()
+    except DatabaseError:
+        logger.warning("audit outbox drain failed; the next drain retries", exc_info=True)
+
+
+request_finished.connect(_drain_after_response, dispatch_uid="truss.audit.drain_outbox")
 
 
 # Lock waits are absorbed by the database (SQLite's busy timeout, PostgreSQL's row lock); these retries cover

@@ -26,6 +26,9 @@ NAV_SECTIONS = [
     ("console:consents:list", "Consent", "viewer"),
     ("console:claims:config", "Claims", "viewer"),
     ("console:devtools:discovery", "Discovery", "viewer"),
+    ("console:devtools:flow", "Flow tester", "viewer"),
+    ("console:devtools:jwt", "JWT debugger", "viewer"),
+    ("console:devtools:snippets", "SDK snippets", "viewer"),
     ("console:audit:log", "Audit log", "viewer"),
     ("console:apikeys:list", "API keys", "admin"),
 ]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import time
 import uuid
 from collections.abc import Callable
 
@@ -24,15 +26,34 @@ Handler = Callable[[HttpRequest], HttpResponse]
 
 
 class RequestIdMiddleware:
-    """Takes a sane X-Request-ID from the proxy or makes one; it is echoed back and stored in audit events."""
+    """Takes a sane X-Request-ID from the proxy or makes one; it is echoed back and stored in audit events.
+
+    With ``TRUSS_SERVER_TIMING=1`` (benchmarks, profiling; off by default: timings are nobody else's business)
+    every response also says how its time split: ``Server-Timing: app;dur=<Truss's own ms>,
+    upstream;dur=<ms waiting on Hydra/Kratos>`` (concurrent upstream calls count once)."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
+        self.timing = os.environ.get("TRUSS_SERVER_TIMING", "").lower() in ("1", "true", "yes")
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
         request.request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex  # type: ignore[attr-defined]
-        response = self.get_response(request)
+        if not self.timing:
+            response = self.get_response(request)
+        else:
+            calls: list[tuple[float, float]] = []
+            token = ory_http.upstream_calls.set(calls)
+            started = time.perf_counter()
+            try:
+                response = self.get_response(request)
+            finally:
+                ory_http.upstream_calls.reset(token)
+            total = (time.perf_counter() - started) * 1000
+            upstream_ms = ory_http.upstream_wall_ms(calls)
+            response["Server-Timing"] = (
+                f"app;dur={total - upstream_ms:.2f}, upstream;dur={upstream_ms:.2f}, calls;dur={len(calls)}"
+            )
         response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
         return response
 

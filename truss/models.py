@@ -1,8 +1,23 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+from django.core.cache import cache
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
+from django.db.models.signals import post_delete, post_save, pre_save
+from django.dispatch import receiver
+
+# Tenant by slug (with its ClaimsConfig) in Django's cache: the bridge reads it on every hop. Every write of a
+# Tenant or ClaimsConfig deletes the entry through the same cache backend (CACHE_URL: shared by all processes
+# and hosts), so an edit is seen everywhere at once; the TTL only bounds what a write bypassing the ORM's
+# signals (queryset.update(), raw SQL) could leave behind.
+TENANT_CACHE_TTL = 300
+
+
+def _tenant_key(slug: str) -> str:
+    return f"truss:tenant:v1:{slug}"
 
 
 class Tenant(models.Model):
@@ -36,7 +51,19 @@ class Tenant(models.Model):
         """The tenant a Hydra `owner` value names, if it is one of Truss's."""
         if not owner or not owner.startswith(cls.OWNER_PREFIX):
             return None
-        return cls.objects.filter(slug=owner.removeprefix(cls.OWNER_PREFIX)).first()
+        return cls.cached(owner.removeprefix(cls.OWNER_PREFIX))
+
+    @classmethod
+    def cached(cls, slug: str) -> Tenant | None:
+        """The tenant with this slug and its claims configuration (``tenant.claims_config``, loaded with it in
+        the same query), from the shared cache; invalidated by every save/delete of either (see below)."""
+        key = _tenant_key(slug)
+        hit: tuple[Tenant | None] | None = cache.get(key)
+        if hit is not None:
+            return hit[0]
+        tenant = cls.objects.filter(slug=slug).select_related("claims_config").first()
+        cache.add(key, (tenant,), TENANT_CACHE_TTL)  # add: never overwrite a newer value another writer put
+        return tenant
 
 
 class Role(models.TextChoices):
@@ -141,6 +168,20 @@ class AuditChainHead(models.Model):
         return self.last_hash
 
 
+class AuditOutbox(models.Model):
+    """An audit event written ahead, in one INSERT before the answer leaves, and chained into AuditEvent right
+    after the answer (truss/audit.py: ``record_soon``, ``drain_outbox``). A row outlives a process that dies in
+    between and is chained by the next drain in any process: no event is lost, none is chained twice (the row
+    is deleted in the transaction that appends it)."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    chain = models.CharField(max_length=40)
+    event = models.JSONField()  # AuditEvent's fields, already redacted and JSON-normalised
+
+    def __str__(self) -> str:
+        return f"outbox #{self.pk} ({self.chain})"
+
+
 class ClaimsConfig(models.Model):
     """A tenant's custom token claims: claim name -> template such as "{{traits.email}}" (see truss/claims.py).
 
@@ -162,3 +203,36 @@ class ClaimsConfig(models.Model):
     @property
     def is_empty(self) -> bool:
         return not (self.id_token_claims or self.access_token_claims)
+
+
+# --- Keeping the tenant cache right ------------------------------------------------------------------------
+
+
+def forget_tenant(slug: str) -> None:
+    """Drop the cached tenant now and again once the write commits: a reader that loaded the old row in between
+    (before the commit) cannot leave it in the cache."""
+    key = _tenant_key(slug)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
+
+
+@receiver(pre_save, sender=Tenant)
+def _tenant_renamed(sender: Any, instance: Tenant, **kwargs: Any) -> None:
+    if instance.pk is not None:
+        old = Tenant.objects.filter(pk=instance.pk).values_list("slug", flat=True).first()
+        if old and old != instance.slug:
+            forget_tenant(old)
+
+
+@receiver(post_save, sender=Tenant)
+@receiver(post_delete, sender=Tenant)
+def _tenant_changed(sender: Any, instance: Tenant, **kwargs: Any) -> None:
+    forget_tenant(instance.slug)
+
+
+@receiver(post_save, sender=ClaimsConfig)
+@receiver(post_delete, sender=ClaimsConfig)
+def _claims_changed(sender: Any, instance: ClaimsConfig, **kwargs: Any) -> None:
+    slug = Tenant.objects.filter(pk=instance.tenant_id).values_list("slug", flat=True).first()
+    if slug:
+        forget_tenant(slug)

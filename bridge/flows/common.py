@@ -7,9 +7,12 @@ user back to the client with an error. A 410 (expired) carries ``redirect_to``; 
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
@@ -20,6 +23,8 @@ from bridge.links import is_kratos_url
 from truss import audit
 from truss.models import AuditEvent, Tenant
 from truss.ory import hydra, kratos
+
+T = TypeVar("T")
 
 ACCESS_DENIED = "The resource owner denied the request"
 # How long a "sent to Kratos" marker stays valid (Kratos's login flows live 10 minutes here).
@@ -43,6 +48,22 @@ class Stop:
     reason: str
     status: int = 400
     context: dict[str, Any] = field(default_factory=dict)
+
+
+# --- Independent upstream calls, at the same time ----------------------------------------------------------
+
+# A hop's independent Hydra/Kratos calls (the browser's Kratos session and Hydra's request; the replay check
+# and the accept) overlap, so a hop costs about its slowest call instead of their sum. HTTP only: nothing on
+# these threads touches the database. Each pool thread has its own pooled session (truss.ory.http).
+_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="truss-bridge")
+# Every upstream call has its own (shorter) timeout; this only bounds the wait for the future itself.
+FUTURE_TIMEOUT = 30.0
+
+
+def in_background(call: Callable[[], T]) -> Future[T]:
+    """Start ``call`` on the bridge's small pool (with this request's context: Server-Timing counts it)."""
+    context = contextvars.copy_context()
+    return _pool.submit(context.run, call)
 
 
 # --- The original authorization request -------------------------------------------------------------------
@@ -144,9 +165,13 @@ def record(
     outcome: str = AuditEvent.Outcome.SUCCESS,
     after: Any = None,
     detail: str = "",
+    soon: bool = False,
 ) -> None:
-    """One audit event; ``subject`` is the identity that acted (None: nobody signed in)."""
-    audit.record(
+    """One audit event; ``subject`` is the identity that acted (None: nobody signed in).
+
+    ``soon``: the success of an accept on the redirect's critical path is written ahead (audit.record_soon:
+    committed before the redirect leaves, chained right after it); everything else is chained at once."""
+    (audit.record_soon if soon else audit.record)(
         request,
         action,
         tenant=tenant,

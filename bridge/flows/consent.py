@@ -12,6 +12,7 @@ a replay is shown as "already answered" and audited as a failure instead of a su
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -20,10 +21,12 @@ from django.http import HttpRequest
 from bridge import i18n
 from bridge.flows.common import (
     ACCESS_DENIED,
+    FUTURE_TIMEOUT,
     Redirect,
     Stop,
     cookies,
     end_kratos_session,
+    in_background,
     prompt_values,
     record,
     tenant_for_client,
@@ -51,7 +54,7 @@ def token_claims(
     tenant: Tenant | None, subject: str, scopes: list[str], identity: kratos.Identity | None = None
 ) -> claims.Claims:
     """Standard and the tenant's custom claims for ``subject``, from its Kratos identity."""
-    config = ClaimsConfig.objects.filter(tenant=tenant).first() if tenant is not None else None
+    config = _claims_config(tenant)
     id_config = config.id_token_claims if config is not None else {}
     access_config = config.access_token_claims if config is not None else {}
     if not (id_config or access_config or {"email", "profile"} & set(scopes)):
@@ -64,6 +67,26 @@ def token_claims(
     return claims.build(identity, scopes, id_config, access_config)
 
 
+def _claims_config(tenant: Tenant | None) -> ClaimsConfig | None:
+    """The tenant's claims configuration: read with the tenant itself (Tenant.cached), so no extra query."""
+    if tenant is None:
+        return None
+    try:
+        return tenant.claims_config
+    except ClaimsConfig.DoesNotExist:
+        return None
+
+
+def _load_with_session(
+    request: HttpRequest, challenge: str
+) -> tuple[hydra.OAuth2ConsentRequest, Tenant | None, Future[kratos.Session | None]]:
+    """_load, with the browser's Kratos session asked for at the same time (it does not depend on Hydra's answer)."""
+    jar = cookies(request)
+    whoami = in_background(lambda: kratos.whoami(jar))
+    consent_request, tenant = _load(request, challenge)
+    return consent_request, tenant, whoami
+
+
 def _load(request: HttpRequest, challenge: str) -> tuple[hydra.OAuth2ConsentRequest, Tenant | None]:
     consent_request = hydra.get_consent_request(challenge)
     i18n.use(request, consent_request.oidc_context.ui_locales if consent_request.oidc_context else None)
@@ -71,10 +94,14 @@ def _load(request: HttpRequest, challenge: str) -> tuple[hydra.OAuth2ConsentRequ
 
 
 def _session_for_subject(
-    request: HttpRequest, consent_request: hydra.OAuth2ConsentRequest, tenant: Tenant | None, action: str
+    request: HttpRequest,
+    consent_request: hydra.OAuth2ConsentRequest,
+    tenant: Tenant | None,
+    action: str,
+    whoami: Future[kratos.Session | None] | None = None,
 ) -> kratos.Session | Stop:
-    """Only the person the challenge was issued to may see or answer it."""
-    session = kratos.whoami(cookies(request))
+    """Only the person the challenge was issued to may see or answer it (``whoami``: the session, already asked)."""
+    session = whoami.result(timeout=FUTURE_TIMEOUT) if whoami is not None else kratos.whoami(cookies(request))
     if session is not None and session.identity.id == consent_request.subject:
         return session
     record(
@@ -100,6 +127,18 @@ def already_answered(consent_request: hydra.OAuth2ConsentRequest) -> bool:
     return any(s.consent_request.login_challenge == flow_id for s in sessions)
 
 
+def _replay_stop(
+    request: HttpRequest,
+    consent_request: hydra.OAuth2ConsentRequest,
+    tenant: Tenant | None,
+    action: str | None,
+) -> Stop:
+    if action is not None:
+        record(request, action, tenant=tenant, client=consent_request.client, subject=consent_request.subject,
+               outcome=AuditEvent.Outcome.FAILURE, detail="replay: Hydra already completed this consent request")  # fmt: skip
+    return Stop("already_answered", status=409, context={"tenant": tenant})
+
+
 def _replayed(
     request: HttpRequest,
     consent_request: hydra.OAuth2ConsentRequest,
@@ -108,15 +147,12 @@ def _replayed(
 ) -> Stop | None:
     if not already_answered(consent_request):
         return None
-    if action is not None:
-        record(request, action, tenant=tenant, client=consent_request.client, subject=consent_request.subject,
-               outcome=AuditEvent.Outcome.FAILURE, detail="replay: Hydra already completed this consent request")  # fmt: skip
-    return Stop("already_answered", status=409, context={"tenant": tenant})
+    return _replay_stop(request, consent_request, tenant, action)
 
 
 def consent(request: HttpRequest, challenge: str) -> Redirect | ConsentScreen | Stop:
     """Skip (accept at once) when Hydra or the client allows it; otherwise what the consent screen needs."""
-    consent_request, tenant = _load(request, challenge)
+    consent_request, tenant, whoami = _load_with_session(request, challenge)
     forced = "consent" in prompt_values(consent_request.request_url)
     # A device flow is never skipped, not even for a trusted client (RFC 8628 §5.4, remote phishing): whoever
     # holds a user code can send its link to a signed-in victim, and this screen is their only chance to notice
@@ -124,12 +160,9 @@ def consent(request: HttpRequest, challenge: str) -> Redirect | ConsentScreen | 
     device = is_device_request(consent_request.request_url)
     skip = not device and (consent_request.skip or (bool(consent_request.client.skip_consent) and not forced))
     action = "bridge.consent.accept" if skip else "bridge.consent.view"
-    checked = _session_for_subject(request, consent_request, tenant, action)
+    checked = _session_for_subject(request, consent_request, tenant, action, whoami)
     if isinstance(checked, Stop):
         return checked
-    replay = _replayed(request, consent_request, tenant, "bridge.consent.accept" if skip else None)
-    if replay is not None:
-        return replay
     if skip:
         # Hydra keeps no claims from the earlier consent: they are supplied again on every accept.
         return _accept_consent(
@@ -141,7 +174,11 @@ def consent(request: HttpRequest, challenge: str) -> Redirect | ConsentScreen | 
             remember=False,
             identity=checked.identity,
             detail="skipped: remembered" if consent_request.skip else "skipped: client.skip_consent",
+            check_replay=True,
         )
+    replay = _replayed(request, consent_request, tenant, None)
+    if replay is not None:
+        return replay
     return ConsentScreen(consent_request, tenant, checked.identity)
 
 
@@ -168,9 +205,9 @@ def decide_consent(
     error_description: str = ACCESS_DENIED,
 ) -> Redirect | Stop:
     """The user's answer. The request is fetched again: nothing posted is trusted beyond the choice itself."""
-    consent_request, tenant = _load(request, challenge)
+    consent_request, tenant, whoami = _load_with_session(request, challenge)
     action = "bridge.consent.accept" if accept else "bridge.consent.reject"
-    checked = _session_for_subject(request, consent_request, tenant, action)
+    checked = _session_for_subject(request, consent_request, tenant, action, whoami)
     if isinstance(checked, Stop):
         return checked
     replay = _replayed(request, consent_request, tenant, action)
@@ -206,9 +243,14 @@ def _accept_consent(
     remember: bool,
     identity: kratos.Identity | None = None,
     detail: str = "",
-) -> Redirect:
+    check_replay: bool = False,
+) -> Redirect | Stop:
+    """Accept with the claims. ``check_replay``: look for the flow among the subject's consent sessions at the
+    same time as accepting; a replayed challenge's accept (Hydra v2.3 answers it with a fresh redirect whose
+    verifier it then refuses, and stores nothing) is thrown away unseen, answered and audited as a replay."""
     remember_for = int(settings.BRIDGE_REMEMBER_CONSENT_FOR) if remember else 0
     token = token_claims(tenant, consent_request.subject, grant, identity)
+    replayed = in_background(lambda: already_answered(consent_request)) if check_replay else None
     try:
         accepted = hydra.accept_consent_request(
             challenge,
@@ -220,9 +262,13 @@ def _accept_consent(
             access_token_claims=token.access_token,
         )
     except hydra.HydraError as exc:
+        if replayed is not None and replayed.result(timeout=FUTURE_TIMEOUT):
+            return _replay_stop(request, consent_request, tenant, "bridge.consent.accept")
         record(request, "bridge.consent.accept", tenant=tenant, client=consent_request.client,
                subject=consent_request.subject, outcome=AuditEvent.Outcome.FAILURE, detail=str(exc))  # fmt: skip
         raise
+    if replayed is not None and replayed.result(timeout=FUTURE_TIMEOUT):
+        return _replay_stop(request, consent_request, tenant, "bridge.consent.accept")
     record(
         request,
         "bridge.consent.accept",
@@ -237,6 +283,7 @@ def _accept_consent(
             "claims": sorted(token.id_token) + sorted(f"at:{name}" for name in token.access_token),
         },
         detail=detail,
+        soon=True,
     )
     return Redirect(accepted.redirect_to)
 

@@ -12,9 +12,11 @@ from django.utils import timezone
 
 from bridge import i18n
 from bridge.flows.common import (
+    FUTURE_TIMEOUT,
     Redirect,
     Stop,
     cookies,
+    in_background,
     max_age,
     prompt_values,
     query_value,
@@ -38,11 +40,13 @@ def _remember_for(session: kratos.Session) -> int:
 
 def login(request: HttpRequest, challenge: str, sent: str | None = None) -> Redirect | Stop:
     """Accept Hydra's login from the browser's Kratos session, or send the browser to Kratos's login."""
+    jar = cookies(request)
+    whoami = in_background(lambda: kratos.whoami(jar))  # independent of Hydra's answer: at the same time
     login_request = hydra.get_login_request(challenge)
     i18n.use(request, login_request.oidc_context.ui_locales if login_request.oidc_context else None)
     tenant = tenant_for_client(login_request.client)
     try:
-        session = kratos.whoami(cookies(request))
+        session = whoami.result(timeout=FUTURE_TIMEOUT)
     except kratos.KratosForbidden as exc:
         # session_aal2_required: Kratos names the step-up URL.
         if is_kratos_url(exc.redirect_to):
@@ -53,7 +57,8 @@ def login(request: HttpRequest, challenge: str, sent: str | None = None) -> Redi
             # Hydra remembers this subject and Kratos confirms it: accept with exactly it, no UI.
             accepted = hydra.accept_login_request(challenge, subject=login_request.subject)
             record(request, "bridge.login.accept", tenant=tenant, client=login_request.client,
-                   subject=login_request.subject, detail="remembered by Hydra, Kratos session confirmed")  # fmt: skip
+                   subject=login_request.subject, detail="remembered by Hydra, Kratos session confirmed",
+                   soon=True)  # fmt: skip
             return Redirect(accepted.redirect_to)
         if session is not None:
             return _forget_remembered_login(request, login_request, tenant, session)
@@ -134,6 +139,7 @@ def _accept_login(
             "acr": session.authenticator_assurance_level,
             "remember_for": remember_for,
         },
+        soon=True,
     )
     return Redirect(accepted.redirect_to)
 

@@ -116,7 +116,7 @@ class ClientForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if not hydra.version_at_least("v25.4.0"):
+        if not clients.device_flow_supported():
             field = self.fields["grant_types"]
             field.choices = [c for c in field.choices if c[0] != clients.DEVICE_GRANT]  # type: ignore[attr-defined]
             field.help_text = "The device code grant needs Hydra v25.4 or newer."
@@ -177,14 +177,16 @@ class TokenConfigForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # The advanced matrix: one optional field per Hydra per-grant lifespan.
-        for name in hydra.LIFESPAN_FIELDS:
+        # The advanced matrix: one optional field per per-grant lifespan of the running Hydra (the device
+        # grant's only on Hydra >= v25.4).
+        self.lifespan_fields = clients.lifespan_fields()
+        for name in self.lifespan_fields:
             label = name.removesuffix("_lifespan").replace("_grant_", " grant: ").replace("_", " ")
             self.fields[name] = forms.IntegerField(required=False, min_value=1, label=label)
 
     @property
     def matrix(self) -> list[forms.BoundField]:
-        return [self[name] for name in hydra.LIFESPAN_FIELDS]
+        return [self[name] for name in self.lifespan_fields]
 
     def payload(self, current: dict[str, int | None]) -> dict[str, Any]:
         """TTLs apply to every grant of their kind; then each matrix cell the operator changed (blank = Hydra's
@@ -193,9 +195,7 @@ class TokenConfigForm(forms.Form):
         payload: dict[str, Any] = {
             k: data[k] for k in ("access_token_ttl", "refresh_token_ttl", "id_token_ttl") if data.get(k)
         }
-        payload["lifespans"] = {
-            n: data.get(n) for n in hydra.LIFESPAN_FIELDS if data.get(n) != current.get(n)
-        }
+        payload["lifespans"] = {n: data.get(n) for n in self.lifespan_fields if data.get(n) != current.get(n)}
         if data.get("access_token_strategy"):
             payload["access_token_strategy"] = data["access_token_strategy"]
         return payload

@@ -61,6 +61,30 @@ TTL_FIELDS: dict[str, tuple[str, ...]] = {
         "refresh_token_grant_id_token_lifespan",
     ),
 }
+# Hydra >= v25.4 also has the device grant's lifespans; they join each TTL only on such a Hydra.
+DEVICE_TTL_FIELDS: dict[str, tuple[str, ...]] = {
+    "access_token_ttl": ("device_authorization_grant_access_token_lifespan",),
+    "refresh_token_ttl": ("device_authorization_grant_refresh_token_lifespan",),
+    "id_token_ttl": ("device_authorization_grant_id_token_lifespan",),
+}
+DEVICE_FLOW_SINCE = "v25.4.0"
+
+
+def device_flow_supported() -> bool:
+    """Whether the running Hydra has the device grant (and its lifespans); cached by the Hydra client."""
+    return hydra.version_at_least(DEVICE_FLOW_SINCE)
+
+
+def lifespan_fields() -> tuple[str, ...]:
+    """The per-grant lifespans the running Hydra knows: a v2.3 Hydra is never sent the device ones."""
+    return hydra.LIFESPAN_FIELDS + (hydra.DEVICE_LIFESPAN_FIELDS if device_flow_supported() else ())
+
+
+def ttl_fields() -> dict[str, tuple[str, ...]]:
+    """TTL_FIELDS for the running Hydra."""
+    if not device_flow_supported():
+        return dict(TTL_FIELDS)
+    return {ttl: fields + DEVICE_TTL_FIELDS[ttl] for ttl, fields in TTL_FIELDS.items()}
 
 
 class ClientInputError(Exception):
@@ -349,7 +373,7 @@ def parse(data: Mapping[str, Any]) -> ClientIn:
 
 
 def _require_supported_grants(data: ClientIn) -> None:
-    if DEVICE_GRANT in data.grant_types and not hydra.version_at_least("v25.4.0"):
+    if DEVICE_GRANT in data.grant_types and not device_flow_supported():
         raise ClientInputError({"grant_types": ["the device_code grant needs Hydra v25.4 or newer"]})
 
 
@@ -425,9 +449,10 @@ def _write(
         body.pop(name, None)
     body.update(data.model_dump(exclude_none=True))
     if lifespans is not None:
+        # Only the named lifespans change; the others (e.g. the device ones on an ordinary edit) are kept.
         body.update({k: v for k, v in lifespans.items() if v})
-        for name in hydra.LIFESPAN_FIELDS:
-            if not lifespans.get(name):
+        for name, value in lifespans.items():
+            if not value:
                 body.pop(name, None)
     body["owner"] = tenant.hydra_owner
     return hydra.set_client(current.client_id, body)
@@ -514,11 +539,11 @@ class TokenConfigIn(BaseModel):
     @field_validator("lifespans")
     @classmethod
     def _known_lifespans(cls, value: dict[str, int | None]) -> dict[str, int | None]:
-        unknown = sorted(set(value) - set(hydra.LIFESPAN_FIELDS))
+        # The device ones pass here; set_token_config refuses them on a Hydra older than v25.4.
+        known = hydra.LIFESPAN_FIELDS + hydra.DEVICE_LIFESPAN_FIELDS
+        unknown = sorted(set(value) - set(known))
         if unknown:
-            raise ValueError(
-                f"unknown lifespan {unknown[0]!r}; use one of: {', '.join(hydra.LIFESPAN_FIELDS)}"
-            )
+            raise ValueError(f"unknown lifespan {unknown[0]!r}; use one of: {', '.join(known)}")
         for name, seconds in value.items():
             if seconds is not None and not 1 <= seconds <= 10 * 365 * 86400:
                 raise ValueError(f"{name} must be between 1 second and 10 years")
@@ -526,7 +551,11 @@ class TokenConfigIn(BaseModel):
 
 
 def lifespans_in_seconds(client: hydra.OAuth2Client) -> dict[str, int | None]:
-    return {name: _go_duration_seconds(value) for name, value in client.lifespans.items()}
+    """Every per-grant lifespan the client's Hydra has. A Hydra with the device grant answers its lifespans as
+    extra fields of the model, so this needs no version check (read paths stay free of Hydra calls)."""
+    extra = client.model_extra or {}
+    names = hydra.LIFESPAN_FIELDS + tuple(f for f in hydra.DEVICE_LIFESPAN_FIELDS if f in extra)
+    return {name: _go_duration_seconds(getattr(client, name, None)) for name in names}
 
 
 def _go_duration_seconds(value: str | None) -> int | None:
@@ -563,11 +592,17 @@ def set_token_config(
             config = TokenConfigIn.model_validate(payload)
         except ValidationError as exc:
             raise ClientInputError(_fields(exc), "The token settings are invalid.") from exc
+        device = sorted(set(config.lifespans) & set(hydra.DEVICE_LIFESPAN_FIELDS))
+        if device and not device_flow_supported():
+            raise ClientInputError(
+                {f"lifespans.{device[0]}": ["device-grant lifespans need Hydra v25.4 or newer"]},
+                "The token settings are invalid.",
+            )
         current = get_for(tenant, client_id)
         event.before = public_view(current)
         _check_version(current, if_match)
         seconds = lifespans_in_seconds(current)
-        for ttl, fields in TTL_FIELDS.items():
+        for ttl, fields in ttl_fields().items():
             value = getattr(config, ttl)
             if value is not None:
                 seconds.update(dict.fromkeys(fields, value))

@@ -84,8 +84,8 @@ ERROR_HELP: dict[str, tuple[str, str]] = {
 }
 UNKNOWN_ERROR = ("The sign-in did not complete.", "Read the description below and Hydra's log.")
 
-_ERROR_RE = re.compile(r"^[a-z0-9_]{1,64}$")
-_CODE_RE = re.compile(r"^[A-Za-z0-9_\-.~]{1,2000}$")
+ERROR_RE = re.compile(r"^[a-z0-9_]{1,64}$")
+CODE_RE = re.compile(r"^[A-Za-z0-9_\-.~]{1,2000}$")
 
 T = TypeVar("T")
 
@@ -283,11 +283,11 @@ def receive_callback(run: dict[str, Any], query: Mapping[str, str]) -> None:
         return  # a reload of the callback page: the first arrival counts
     code = query.get("code", "")
     error = query.get("error", "")
-    if code and _CODE_RE.match(code):
+    if code and CODE_RE.match(code):
         run["code"] = code
         run["callback"] = {"ok": True, "code": mask(code), "scope": query.get("scope", "")[:500]}
     else:
-        name = error if _ERROR_RE.match(error) else "unknown_error"
+        name = error if ERROR_RE.match(error) else "unknown_error"
         what, fix = ERROR_HELP.get(name, UNKNOWN_ERROR)
         run["callback"] = {"ok": False, "error": name, "what": what, "fix": fix,
                            "error_description": query.get("error_description", "")[:500],
@@ -394,7 +394,9 @@ def _introspect(run: dict[str, Any], token: str, title: str) -> dict[str, Any] |
     return found
 
 
-def _use_tokens(run: dict[str, Any], tokens: dict[str, Any], *, nonce: str | None, userinfo: bool = True) -> None:
+def _use_tokens(
+    run: dict[str, Any], tokens: dict[str, Any], *, nonce: str | None, userinfo: bool = True
+) -> None:
     run["tokens"] = tokens
     run["revoked"] = False
     jwks = hydra.public_jwks()

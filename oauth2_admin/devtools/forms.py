@@ -24,7 +24,9 @@ PROMPTS = [
 
 def _client_choices(clients: list[hydra.OAuth2Client], grant: str) -> list[tuple[str, str]]:
     return [
-        (c.client_id, f"{c.client_name or '(unnamed)'} — {c.client_id}") for c in clients if grant in c.grant_types
+        (c.client_id, f"{c.client_name or '(unnamed)'} — {c.client_id}")
+        for c in clients
+        if grant in c.grant_types
     ]
 
 

@@ -1,16 +1,27 @@
-"""Developer tools: the OIDC discovery document, readable, and the demo client's callback page."""
+"""Developer tools: the discovery document, the flow tester and its callback page (also the demo client's)."""
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import UTC, datetime
+from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.timesince import timesince, timeuntil
 from django.views.decorators.clickjacking import xframe_options_deny
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
-from truss import tenancy
+from oauth2_admin.clients import service as clients
+from oauth2_admin.devtools import flows, snippets
+from oauth2_admin.devtools.forms import AuthorizeForm, ClientCredentialsForm, SecretForm
+from truss import audit, htmx, tenancy
 from truss.http import TenantRequest
+from truss.models import Role
 from truss.ory import hydra
 
 
@@ -19,49 +30,407 @@ from truss.ory import hydra
 def discovery(request: TenantRequest) -> HttpResponse:
     """Hydra's OpenID Connect discovery document, readable."""
     doc = hydra.discovery()
-    return TemplateResponse(request, "console/devtools/discovery.html", {"doc": doc})
+    raw = doc.model_dump(mode="json", exclude_none=True)
+    endpoints = [(k, v) for k, v in raw.items() if k.endswith(("_endpoint", "_uri")) and isinstance(v, str)]
+    lists = [
+        (k, v)
+        for k, v in raw.items()
+        if k.endswith("_supported") and isinstance(v, list) and k not in _LIST_ORDER
+    ]
+    try:
+        registration: bool | None = hydra.dynamic_registration_enabled()
+    except hydra.HydraError:
+        registration = None
+    context = {
+        "doc": doc, "endpoints": endpoints, "raw_json": _pretty(raw), "registration": registration,
+        "lists": [(k, raw.get(k) or []) for k in _LIST_ORDER] + lists,
+        "flags": [(k, v) for k, v in raw.items() if isinstance(v, bool)],
+    }  # fmt: skip
+    return TemplateResponse(request, "console/devtools/discovery.html", context)
 
 
-# Plain words for the OAuth errors a demo sign-in can end with (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6).
-_ERRORS = {
-    "access_denied": "The user (or the sign-in service) refused: the application got no access.",
-    "login_required": "The application asked to sign in without any screen (prompt=none), but nobody is signed in.",
-    "consent_required": "The application asked for no screen (prompt=none), but the user has not agreed yet.",
-    "interaction_required": "The sign-in needs the user to do something, but the application asked for no screen.",
-    "invalid_request": "The application's request was malformed or reused.",
-    "invalid_scope": "The application asked for a scope it is not allowed to ask for.",
-    "unauthorized_client": "The application may not use this kind of sign-in.",
-    "unsupported_response_type": "The application asked for a response type it is not allowed to use.",
-    "request_forbidden": "This sign-in request was already used.",
-    "server_error": "The sign-in service failed. Try again.",
-    "temporarily_unavailable": "The sign-in service is busy or down. Try again shortly.",
+_LIST_ORDER = (
+    "grant_types_supported", "response_types_supported", "response_modes_supported", "scopes_supported",
+    "id_token_signing_alg_values_supported", "token_endpoint_auth_methods_supported",
+    "code_challenge_methods_supported", "subject_types_supported", "claim_types_supported", "claims_supported",
+)  # fmt: skip
+
+
+# --- flow tester -----------------------------------------------------------------------------------------
+
+# Registered claims (RFC 7519 §4.1, OIDC Core §2 and §5.1, RFC 9068) in words.
+CLAIMS = {
+    "iss": "Issuer: who made the token (Hydra's issuer URL).",
+    "sub": "Subject: the user (or, for client credentials, the client) the token is about.",
+    "aud": "Audience: who the token is for; an ID token's is the client id.",
+    "exp": "Expires at: not valid after this time.",
+    "nbf": "Not before: not valid before this time.",
+    "iat": "Issued at.",
+    "jti": "Token id: unique per token.",
+    "auth_time": "When the user last actively signed in.",
+    "nonce": "The value the client sent in the authorization request; proves the token answers that request.",
+    "acr": "Authentication context class: how strongly the user signed in.",
+    "amr": "Authentication methods used (password, otp, …).",
+    "azp": "Authorized party: the client the token was issued to.",
+    "at_hash": "Hash of the access token issued with this ID token (binds the two).",
+    "c_hash": "Hash of the authorization code (hybrid flow).",
+    "sid": "Session id at the sign-in service (used by logout).",
+    "scp": "Scopes granted to this access token.",
+    "client_id": "The client the token was issued to.",
+    "ext": "Extra claims Hydra adds to the access token (set at consent).",
+    "rat": "Requested at: when the authorization request was made (Hydra).",
+    "email": "The user's email address.",
+    "email_verified": "Whether the email address was verified.",
+    "name": "The user's full name.",
 }
-_CODE_RE = re.compile(r"^[A-Za-z0-9_\-.~]{1,2000}$")
-_ERROR_RE = re.compile(r"^[a-z0-9_]{1,64}$")
+_TIME_CLAIMS = ("exp", "nbf", "iat", "auth_time", "rat")
+_RUN_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def _clients(request: TenantRequest) -> list[hydra.OAuth2Client]:
+    return clients.list_for(request.tenant, page_size=200).items
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=False, ensure_ascii=False)
+
+
+def _times(claims: dict[str, Any]) -> list[dict[str, Any]]:
+    now = datetime.now(UTC)
+    out = []
+    for name in _TIME_CLAIMS:
+        value = claims.get(name)
+        if isinstance(value, int | float):
+            at = datetime.fromtimestamp(value, UTC)
+            relative = f"in {timeuntil(at, now)}" if at > now else f"{timesince(at, now)} ago"
+            out.append(
+                {"claim": name, "at": at, "relative": relative, "expired": name == "exp" and at <= now}
+            )
+    return out
+
+
+def _jwt_view(info: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not info or info.get("opaque"):
+        return info
+    claims = info.get("claims") or {}
+    return {
+        **info,
+        "header_json": _pretty(info.get("header", {})),
+        "claims_json": _pretty(claims),
+        "times": _times(claims),
+        "explained": [(k, CLAIMS[k]) for k in claims if k in CLAIMS],
+    }
+
+
+def _run_context(request: HttpRequest, run: dict[str, Any]) -> dict[str, Any]:
+    timeline = [
+        {
+            **e,
+            "form_json": _pretty(e["form"]) if e.get("form") else "",
+            "response_json": _pretty(e.get("response")),
+        }
+        for e in run.get("timeline", [])
+    ]
+    return {
+        "run": run,
+        "timeline": timeline,
+        "tokens_json": _pretty(run["tokens"]) if run.get("tokens") else "",
+        "id_token": _jwt_view(run.get("id_token")),
+        "access_token": _jwt_view(run.get("access_token")),
+        "userinfo_json": _pretty(run["userinfo"]) if run.get("userinfo") else "",
+        "introspection_json": _pretty(run["introspection"]) if run.get("introspection") else "",
+        "params": [(k, v, _PARAM_TEXT.get(k, "")) for k, v in (run.get("params") or {}).items()],
+        "needs_secret": run.get("auth_method") != "none",
+        "secret_form": SecretForm(),
+        "can_run": tenancy.role_at_least(getattr(request, "role", Role.VIEWER), Role.MEMBER),
+    }
+
+
+_PARAM_TEXT = {
+    "response_type": "code: the authorization-code flow (the only one RFC 9700 recommends).",
+    "client_id": "Which client asks.",
+    "redirect_uri": "Where Hydra sends the browser back; must be registered for the client exactly.",
+    "scope": "What the client asks for; openid makes it an OpenID Connect sign-in with an ID token.",
+    "state": "Random, kept by Truss; the callback must bring it back unchanged (CSRF protection).",
+    "nonce": "Random, kept by Truss; must come back inside the ID token (replay protection).",
+    "code_challenge": "SHA-256 of a random verifier Truss keeps; the token request proves it (PKCE, RFC 7636).",
+    "code_challenge_method": "S256: the challenge is a SHA-256 hash (never use plain).",
+    "prompt": "Whether Hydra must (login, consent) or must not (none) show screens.",
+    "max_age": "Sign in again if the last sign-in is older than this many seconds.",
+    "ui_locales": "Preferred languages of the screens.",
+    "acr_values": "Requested authentication context classes.",
+}
+
+
+def _no_store(response: HttpResponse, referrer: str = "same-origin") -> HttpResponse:
+    """Run pages hold tokens: never cached. Their URLs carry state/code: never sent to another origin (the
+    operator's pages keep same-origin referrers, or browsers send `Origin: null` and CSRF refuses the forms)."""
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = referrer
+    return response
+
+
+@require_safe
+@tenancy.tenant_view()
+def flow(request: TenantRequest) -> HttpResponse:
+    """The flow tester: start a run (auth code + PKCE, client credentials) for one of the tenant's clients."""
+    items = _clients(request)
+    return _flow_page(request, items, AuthorizeForm(clients=items), ClientCredentialsForm(clients=items))
+
+
+def _flow_page(
+    request: TenantRequest,
+    items: list[hydra.OAuth2Client],
+    authorize_form: AuthorizeForm,
+    cc_form: ClientCredentialsForm,
+    status: int = 200,
+) -> HttpResponse:
+    callback = flows.callback_url()
+    context = {
+        "authorize_form": authorize_form,
+        "cc_form": cc_form,
+        "callback_url": callback,
+        "code_clients": [
+            {"client": c, "registered": callback in c.redirect_uris}
+            for c in items
+            if "authorization_code" in c.grant_types
+        ],
+        "discouraged": [c for c in items if "implicit" in c.grant_types],
+        "runs": flows.recent(request.session, request.tenant.slug),
+        "can_run": tenancy.role_at_least(request.role, Role.MEMBER),
+    }
+    return _no_store(TemplateResponse(request, "console/devtools/flow.html", context, status=status))
+
+
+@require_POST
+@tenancy.tenant_view(min_role=Role.MEMBER)
+def flow_start(request: TenantRequest) -> HttpResponse:
+    """Start an auth-code + PKCE run: generate verifier, challenge, state and nonce, keep them in the session."""
+    items = _clients(request)
+    form = AuthorizeForm(request.POST, clients=items)
+    if not form.is_valid():
+        return _flow_page(request, items, form, ClientCredentialsForm(clients=items), status=400)
+    client = next(c for c in items if c.client_id == form.cleaned_data["client"])
+    run = flows.start_authorization(request.tenant.slug, client, form.cleaned_data)
+    flows.save(request.session, run)
+    return redirect("console:devtools:run", run_id=run["id"])
+
+
+@require_POST
+@tenancy.tenant_view(min_role=Role.MEMBER)
+def client_credentials(request: TenantRequest) -> HttpResponse:
+    """A client-credentials run: token response and introspection. The secret is used for this request only."""
+    items = _clients(request)
+    form = ClientCredentialsForm(request.POST, clients=items)
+    if not form.is_valid():
+        return _flow_page(request, items, AuthorizeForm(clients=items), form, status=400)
+    client = next(c for c in items if c.client_id == form.cleaned_data["client"])
+    data = form.cleaned_data
+    run = flows.client_credentials(
+        request.tenant.slug, client, data["secret"], data["scope"], data["audience"]
+    )
+    flows.save(request.session, run)
+    return redirect("console:devtools:run", run_id=run["id"])
+
+
+@require_POST
+@tenancy.tenant_view(min_role=Role.MEMBER)
+def add_redirect(request: TenantRequest) -> HttpResponse:
+    """Register the flow tester's callback as a redirect URI of the client (audited as a client update)."""
+    client_id = request.POST.get("client", "")
+    callback = flows.callback_url()
+    current = clients.get_for(request.tenant, client_id)  # 404 for another tenant's client
+    if callback not in current.redirect_uris:
+        try:
+            clients.update_for(
+                request, request.tenant, client_id, {"redirect_uris": [*current.redirect_uris, callback]}
+            )
+        except (clients.ClientInputError, clients.PreconditionFailed) as exc:
+            messages.error(request, f"Could not add the callback: {exc}")
+            return redirect("console:devtools:flow")
+    messages.success(request, f"{callback} is now a redirect URI of {current.client_name or client_id}.")
+    return redirect("console:devtools:flow")
+
+
+def _run_or_404(request: TenantRequest, run_id: str) -> dict[str, Any]:
+    run = flows.get(request.session, run_id, request.tenant.slug) if _RUN_ID_RE.match(run_id) else None
+    if run is None:
+        raise Http404("No such run in this browser session (runs expire after 30 minutes).")
+    return run
+
+
+@require_safe
+@tenancy.tenant_view()
+def run_detail(request: TenantRequest, run_id: str) -> HttpResponse:
+    run = _run_or_404(request, run_id)
+    return _no_store(TemplateResponse(request, "console/devtools/run.html", _run_context(request, run)))
+
+
+def _run_action(request: TenantRequest, run_id: str, action: str) -> HttpResponse:
+    run = _run_or_404(request, run_id)
+    form = SecretForm(request.POST)
+    secret = str(form.cleaned_data["secret"]) if form.is_valid() else ""
+    if run.get("auth_method") != "none" and not secret and action != "forget":
+        messages.error(request, "Type the client's secret: this client authenticates at the token endpoint.")
+        return redirect(_run_url(run))
+    if action == "exchange":
+        flows.exchange_code(run, secret)
+    elif action == "refresh":
+        flows.refresh(run, secret)
+    elif action == "revoke":
+        with audit.mutation(request, "devtools.flow.revoke", request.tenant, run["client_id"]) as event:
+            revoked = flows.revoke(run, secret)
+            event.success(after={"run": run["kind"], "revoked": revoked})
+    elif action == "forget":
+        flows.forget(request.session, run_id)
+        messages.success(request, "The run and its tokens are gone from this session.")
+        return redirect("console:devtools:flow")
+    flows.save(request.session, run)
+    return redirect(_run_url(run))
+
+
+def _run_url(run: dict[str, Any]) -> str:
+    """Auth-code runs live on the callback page they came back to; other runs on their own page."""
+    if run["kind"] == "authorization_code" and run.get("callback"):
+        return reverse("console:devtools:callback") + "?state=" + str(run["id"])
+    return reverse("console:devtools:run", kwargs={"run_id": run["id"]})
+
+
+@require_POST
+@tenancy.tenant_view(min_role=Role.MEMBER)
+def run_exchange(request: TenantRequest, run_id: str) -> HttpResponse:
+    return _run_action(request, run_id, "exchange")
+
+
+@require_POST
+@tenancy.tenant_view(min_role=Role.MEMBER)
+def run_refresh(request: TenantRequest, run_id: str) -> HttpResponse:
+    return _run_action(request, run_id, "refresh")
+
+
+@require_POST
+@tenancy.tenant_view(min_role=Role.MEMBER)
+def run_revoke(request: TenantRequest, run_id: str) -> HttpResponse:
+    return _run_action(request, run_id, "revoke")
+
+
+@require_POST
+@tenancy.tenant_view(min_role=Role.MEMBER)
+def run_forget(request: TenantRequest, run_id: str) -> HttpResponse:
+    return _run_action(request, run_id, "forget")
+
+
+# --- the callback page -----------------------------------------------------------------------------------
 
 
 def _mask(value: str) -> str:
     return value[:6] + "…" + f" ({len(value)} characters)" if len(value) > 6 else "…"
 
 
+def _operator_run(request: HttpRequest, state: str) -> dict[str, Any] | None:
+    """The flow-tester run this browser's operator session started with this state, if any."""
+    if not state or not _RUN_ID_RE.match(state) or not request.user.is_authenticated:
+        return None
+    resolved = tenancy.resolve(request)
+    if resolved is None:
+        return None
+    tenant, role = resolved
+    run = flows.get(request.session, state, tenant.slug)
+    if run is None or run["kind"] != "authorization_code":
+        return None
+    tenant_request = request
+    tenant_request.tenant, tenant_request.role = tenant, role  # type: ignore[attr-defined]
+    return run
+
+
 @require_safe
 @xframe_options_deny
 def callback(request: HttpRequest) -> HttpResponse:
-    """Where the demo client's sign-in ends (public: the end user is not an operator): the outcome in words.
+    """Where sign-ins end: a flow-tester run of this browser's operator session (matched by state) is shown with
+    its next steps; anything else (the demo client, started elsewhere) gets the public explanation page.
 
-    The code is only shown masked; nothing here redeems it or links anywhere else.
+    On the public page the code is only shown masked; nothing there redeems it or links anywhere else.
     """
+    run = _operator_run(request, request.GET.get("state", ""))
+    if run is not None:
+        if "code" in request.GET or "error" in request.GET:
+            flows.receive_callback(run, request.GET)
+            flows.save(request.session, run)
+        context = {**_run_context(request, run), "on_callback": True}
+        return _no_store(TemplateResponse(request, "console/devtools/run.html", context))
     code = request.GET.get("code", "")
     error = request.GET.get("error", "")
+    what, fix = flows.ERROR_HELP.get(error, flows.UNKNOWN_ERROR)
     context = {
-        "code": _mask(code) if _CODE_RE.match(code) else "",
+        "code": _mask(code) if flows.CODE_RE.match(code) else "",
         "state": request.GET.get("state", "")[:200],
         "scope": request.GET.get("scope", "")[:500],
-        "error": error if _ERROR_RE.match(error) else ("unknown_error" if error else ""),
-        "error_text": _ERRORS.get(error, "The sign-in did not complete."),
+        "error": error if flows.ERROR_RE.match(error) else ("unknown_error" if error else ""),
+        "error_text": what,
+        "error_fix": fix,
         "error_description": request.GET.get("error_description", "")[:500],
     }
     response = TemplateResponse(request, "console/devtools/callback.html", context, status=200)
-    response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
-    return response
+    return _no_store(response, referrer="no-referrer")
+
+
+# --- SDK snippets ----------------------------------------------------------------------------------------
+
+
+def _snippet_context(client: hydra.OAuth2Client) -> dict[str, Any]:
+    try:
+        device = (
+            "urn:ietf:params:oauth:grant-type:device_code" in client.grant_types
+            and hydra.version_at_least("25.4.0")
+        )
+    except hydra.HydraError:
+        device = False
+    target = snippets.target_for(client, hydra.discovery(), device=device)
+    groups: dict[str, list[snippets.Snippet]] = {}
+    for snippet in snippets.snippets(target):
+        groups.setdefault(snippet.flow, []).append(snippet)
+    return {"snippet_client": client, "snippet_groups": groups, "snippet_target": target}
+
+
+@require_safe
+@tenancy.tenant_view()
+def snippets_page(request: TenantRequest) -> HttpResponse:
+    """Ready-to-run snippets for one of the tenant's clients (picked with ?client=)."""
+    items = _clients(request)
+    chosen = request.GET.get("client", "")
+    client = next((c for c in items if c.client_id == chosen), items[0] if items else None)
+    context: dict[str, Any] = {"clients": items, "chosen": client.client_id if client else ""}
+    if client is not None:
+        context.update(_snippet_context(client))
+    return htmx.render(request, "console/devtools/snippets.html", context, partial="client-snippets")
+
+
+@require_safe
+@tenancy.tenant_view()
+def client_snippets(request: TenantRequest, client_id: str) -> HttpResponse:
+    """The snippets of one client as a fragment, for the client's own page (404 for another tenant's)."""
+    client = clients.get_for(request.tenant, client_id)
+    return TemplateResponse(
+        request, "console/devtools/snippets.html#client-snippets", _snippet_context(client)
+    )
+
+
+# --- JWT debugger ----------------------------------------------------------------------------------------
+
+
+@require_safe
+@tenancy.tenant_view()
+def jwt_debugger(request: TenantRequest) -> HttpResponse:
+    """Decode and verify a JWT in the browser (static/js/jwt-debugger.js): the page carries Hydra's public
+    JWKS; the token never reaches the server. Hydra down: the page still decodes, and says it cannot verify."""
+    try:
+        keys: dict[str, Any] | None = {
+            "issuer": hydra.discovery().issuer,
+            "keys": [
+                k.model_dump(mode="json", exclude_none=True, by_alias=True) for k in hydra.public_jwks().keys
+            ],
+        }
+    except hydra.HydraError:
+        keys = None
+    context = {"jwks": keys, "claim_text": CLAIMS}
+    return TemplateResponse(request, "console/devtools/jwt.html", context)

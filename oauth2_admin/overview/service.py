@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
+from django.db.models import Count
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from truss.models import AuditEvent, Tenant
 from truss.ory import hydra, kratos
 
 
@@ -33,3 +41,83 @@ def health() -> list[ServiceHealth]:
                 version = None
         out.append(ServiceHealth(name=name, ready=ready, version=version, url=url))
     return out
+
+
+# --- Dashboard ---------------------------------------------------------------------------------------------
+
+DAYS = 14
+ACTIVITY_ACTIONS = {
+    "bridge.login.accept": "sign-ins",
+    "bridge.consent.accept": "consents given",
+    "bridge.consent.reject": "consents refused",
+}
+
+
+@dataclass(frozen=True)
+class ClientStats:
+    total: int
+    by_grant: list[tuple[str, int]]
+    truncated: bool
+
+
+def client_stats(tenant: Tenant, *, limit: int = 1000) -> ClientStats | None:
+    """How many clients the tenant has, per grant type; None while Hydra is unavailable (a card state)."""
+    counts: Counter[str] = Counter()
+    total, token = 0, None
+    try:
+        while total < limit:
+            page = hydra.list_clients(owner=tenant.hydra_owner, page_size=200, page_token=token)
+            for client in page.items:
+                total += 1
+                counts.update(set(client.grant_types))
+            token = page.next_page_token
+            if not token:
+                break
+    except hydra.HydraError:
+        return None
+    return ClientStats(total=total, by_grant=counts.most_common(), truncated=bool(token) and total >= limit)
+
+
+def activity(tenant: Tenant, today: date | None = None) -> dict[str, Any]:
+    """Sign-ins and consent decisions per day (UTC) over the last DAYS days, from the audit log in one grouped
+    query, plus failed/denied bridge outcomes."""
+    today = today or timezone.now().astimezone(UTC).date()
+    start = today - timedelta(days=DAYS - 1)
+    rows = (
+        AuditEvent.objects.filter(
+            tenant=tenant, action__startswith="bridge.",
+            created_at__gte=datetime.combine(start, time.min, tzinfo=UTC),
+        )
+        .annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .values("day", "action", "outcome")
+        .annotate(n=Count("id"))
+    )  # fmt: skip
+    series = {
+        label: {start + timedelta(days=i): 0 for i in range(DAYS)} for label in ACTIVITY_ACTIONS.values()
+    }
+    failed = 0
+    for row in rows:
+        if row["outcome"] != AuditEvent.Outcome.SUCCESS:
+            failed += row["n"]
+            continue
+        label = ACTIVITY_ACTIONS.get(row["action"])
+        if label and row["day"] in series[label]:
+            series[label][row["day"]] += row["n"]
+    days = [start + timedelta(days=i) for i in range(DAYS)]
+    table = [{"day": d, "values": [series[label][d] for label in series]} for d in days]
+    ticks = [{"x": 40 + i * 44, "day": d} for i, d in enumerate(days) if i % 2 == 0]
+    peak = max([1] + [v for s in series.values() for v in s.values()])
+    bars = []
+    for i, d in enumerate(days):
+        for j, label in enumerate(series):
+            value = series[label][d]
+            height = round(100 * value / peak)
+            bars.append({"x": 40 + i * 44 + j * 12, "y": 110 - height, "h": height, "value": value,
+                         "label": label, "kind": j, "day": d})  # fmt: skip
+    totals = {label: sum(s.values()) for label, s in series.items()}
+    return {"days": days, "labels": list(series), "table": table, "bars": bars, "totals": totals,
+            "failed": failed, "ticks": ticks, "width": 40 + DAYS * 44}  # fmt: skip
+
+
+def recent_events(tenant: Tenant, n: int = 8) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(tenant=tenant).order_by("-id")[:n])

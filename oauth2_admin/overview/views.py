@@ -24,6 +24,9 @@ def overview(request: TenantRequest) -> HttpResponse:
     """Hydra and Kratos at a glance for the current tenant, and the last bridge check."""
     context = {
         "services": service.health(),
+        "clients": service.client_stats(request.tenant),
+        "activity": service.activity(request.tenant),
+        "events": service.recent_events(request.tenant),
         "bridge": bridge_check.last_deep(request.tenant),
         "bridge_rate_limit": bridge_check.RATE_LIMIT_SECONDS,
     }

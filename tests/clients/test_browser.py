@@ -108,7 +108,7 @@ def test_it_creates_edits_rotates_and_deletes_a_client(operator_page, ory, tenan
     page.click("button:has-text('Copy')")  # after a rotation: copying works, nothing violates the CSP
 
     page.click("a:has-text('Delete…')")
-    assert page.is_visible("text=deletes its access and refresh tokens with it")
+    page.wait_for_selector("text=deletes its access and refresh tokens with it")
     page.fill("#id_confirm", "Browser app v2")
     page.click("button:has-text('Delete client')")
     page.wait_for_selector("text=Deleted “Browser app v2”.")

@@ -32,12 +32,12 @@ def test_it_navigates_the_console_without_full_reloads(signed_in, live_server):
     assert page.get_attribute("nav >> text=Discovery", "aria-current") == "page"
     assert page.evaluate("window.__marker") == "same-document"  # htmx boost swapped, no reload
     page.click("nav >> text=JWKS")
-    page.wait_for_selector("h1:has-text('Public signing keys')")
+    page.wait_for_selector("h1:has-text('Signing keys')")
     assert page.locator("tbody tr").count() >= 1
     page.click("nav >> text=Audit log")
     page.wait_for_selector("h1:has-text('Audit log')")
     page.go_back()
-    page.wait_for_selector("h1:has-text('Public signing keys')")
+    page.wait_for_selector("h1:has-text('Signing keys')")
 
 
 def test_it_creates_shows_once_and_revokes_an_api_key(signed_in, tenant, settings):

@@ -95,3 +95,48 @@ def test_the_demo_sign_in_ends_on_a_truss_page_showing_the_code(page, ory, live_
     assert_accessible(page)
     # The page is Truss's own, not a debug 404, and answers without an operator login.
     assert requests.get(page.url, timeout=10).status_code == 200
+
+
+@pytest.mark.browser
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_sign_in_started_from_the_flow_tester_ends_on_the_callback_with_verified_tokens(
+    page, ory, live_server, settings
+):
+    settings.TRUSS_PUBLIC_URL = live_server.url
+    call_command("seed_demo", stdout=io.StringIO())
+    client = hydra.list_clients(
+        owner="truss:demo", client_name=seed_demo.DEMO_CLIENT_NAME, page_size=1
+    ).items[0]
+    secret = "demo-secret-" + secrets.token_urlsafe(16)  # the printed one is shown once: set a known one
+    hydra.patch_client(client.client_id, [{"op": "replace", "path": "/client_secret", "value": secret}])
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "demo")
+    page.fill("#id_password", "demo-operator-pw")
+    page.press("#id_password", "Enter")
+    page.wait_for_selector("text=Start here")
+    page.click("nav >> text=Flow tester")
+    page.wait_for_selector("h1:has-text('Flow tester')")
+    assert_accessible(page)
+    page.select_option("#id_client", client.client_id)
+    page.click("text=Build the authorization URL")
+    page.wait_for_selector("h2:has-text('1. Authorization request')")
+    assert_accessible(page)
+    page.click("[data-testid=open-authorization]")
+    sign_in(page, {"email": seed_demo.DEMO_USER_EMAIL, "password": seed_demo.DEMO_USER_PASSWORD})
+    page.wait_for_selector("button[value=accept]")
+    page.click("button[value=accept]")
+    page.wait_for_url(f"{seed_demo.demo_callback_url()}?**")
+    page.wait_for_selector("text=state matches")
+    page.fill("#id_secret", secret)
+    page.click("text=Exchange the code for tokens")
+    page.wait_for_selector("[data-testid=id-token-verdict]")
+    assert page.url.startswith(seed_demo.demo_callback_url() + "?state=")
+    assert page.inner_text("[data-testid=id-token-verdict]").startswith("verified")
+    assert seed_demo.DEMO_USER_EMAIL in page.inner_text("[data-testid=userinfo]")
+    assert secret not in page.content()
+    assert_accessible(page)
+    assert violations == []

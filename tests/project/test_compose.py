@@ -6,18 +6,32 @@ from pathlib import Path
 
 import environ
 import yaml
-from django.urls import resolve
+from django.urls import resolve, reverse
 
-from truss.devstack import versions
+from truss.devstack import DEVICE_FLOW_SINCE, version_tuple, versions
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
 
 
-def test_it_pins_the_same_ory_versions_as_the_tests():
+def test_it_pins_the_versions_the_suite_was_run_against():
     images = {s["image"] for s in COMPOSE["services"].values() if "image" in s}
-    assert f"oryd/hydra:{versions()['HYDRA_VERSION']}" in images
-    assert f"oryd/kratos:{versions()['KRATOS_VERSION']}" in images
+    hydra_images = {i for i in images if i.startswith("oryd/hydra:")}
+    kratos_images = {i for i in images if i.startswith("oryd/kratos:")}
+    assert hydra_images == {f"oryd/hydra:{versions()['COMPOSE_HYDRA_VERSION']}"}
+    assert kratos_images == {f"oryd/kratos:{versions()['COMPOSE_KRATOS_VERSION']}"}
+
+
+def test_it_points_the_device_flow_at_the_bridge_when_compose_runs_a_hydra_that_has_it():
+    hydra_env = COMPOSE["services"]["hydra"]["environment"]
+    if version_tuple(versions()["COMPOSE_HYDRA_VERSION"]) < DEVICE_FLOW_SINCE:
+        assert not any(key.startswith("URLS_DEVICE") for key in hydra_env)  # older schemas refuse the keys
+        return
+    for key, name in (
+        ("URLS_DEVICE_VERIFICATION", "bridge:device"),
+        ("URLS_DEVICE_SUCCESS", "bridge:device_done"),
+    ):
+        assert hydra_env[key].split("truss.example.com", 1)[1] == reverse(name)
 
 
 def test_it_migrates_before_serving():

@@ -63,7 +63,8 @@ def test_it_lists_both_client_mounts_with_written_out_operation_ids(doc):
         documented = {
             (m, p, op["operationId"])
             for m, p, op in operations(doc)
-            if p.startswith(prefix + "/clients") and {"clients", "clients (API key)"} & set(op.get("tags", []))
+            if p.startswith(prefix + "/clients")
+            and {"clients", "clients (API key)"} & set(op.get("tags", []))
         }
         assert documented == expected  # nothing undocumented, nothing extra
 

@@ -6,8 +6,10 @@ idempotent reads only, and a single place that turns HTTP outcomes into a per-se
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.cookiejar import DefaultCookiePolicy
@@ -259,6 +261,27 @@ def session() -> requests.Session:
     return current
 
 
+# --- Time spent waiting on Hydra/Kratos (Server-Timing) ---------------------------------------------------
+
+# The (start, end) of every upstream call made for the current request, when something measures it
+# (truss.middleware.RequestIdMiddleware with TRUSS_SERVER_TIMING=1). A contextvar, so calls made on a
+# thread pool on the request's behalf (copied contexts) count too.
+upstream_calls: contextvars.ContextVar[list[tuple[float, float]] | None] = contextvars.ContextVar(
+    "truss_upstream_calls", default=None
+)
+
+
+def upstream_wall_ms(calls: list[tuple[float, float]]) -> float:
+    """Wall time covered by the calls (overlapping concurrent calls count once), in ms."""
+    total, end = 0.0, float("-inf")
+    for start, stop in sorted(calls):
+        if stop <= end:
+            continue
+        total += stop - max(start, end)
+        end = stop
+    return total * 1000
+
+
 # --- Requests and error mapping ---------------------------------------------------------------------------
 
 ErrorHook = Callable[[int, Any], OryError | None]
@@ -340,6 +363,8 @@ def request(
     ``allow_redirect_status`` says otherwise (Kratos's browser logout answers 303).
     """
     errors = service.errors
+    calls = upstream_calls.get()
+    started = time.perf_counter()
     try:
         response = session().request(
             method,
@@ -360,6 +385,9 @@ def request(
         raise errors.unavailable(description="connection failed") from exc
     except requests.RequestException as exc:
         raise errors.base(description="request failed") from exc
+    finally:
+        if calls is not None:
+            calls.append((started, time.perf_counter()))
 
     status = response.status_code
     if 200 <= status < 300 or (allow_redirect_status and 300 <= status < 400):

@@ -936,7 +936,11 @@ def token_client_auth(
 
 
 def token_grant(
-    form: Mapping[str, str], *, client_id: str, client_secret: str | None = None, auth_method: str | None = None
+    form: Mapping[str, str],
+    *,
+    client_id: str,
+    client_secret: str | None = None,
+    auth_method: str | None = None,
 ) -> dict[str, Any]:
     """One token-endpoint request (authorization_code, refresh_token, client_credentials …) as the client;
     the whole JSON answer (Hydra may add members), checked to carry a token."""
@@ -989,3 +993,17 @@ def userinfo(access_token: str) -> dict[str, Any]:
     # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oidc/operation/getOidcUserInfo
     data = _json("GET", _public("/userinfo"), headers={"Authorization": f"Bearer {access_token}"})
     return dict(data) if isinstance(data, dict) else {}
+
+
+def dynamic_registration_enabled() -> bool:
+    """Whether Hydra serves OIDC Dynamic Client Registration (``oidc.dynamic_client_registration.enabled``).
+
+    Probed with a body that can never register anything (a JSON array): 404 means switched off, 400 on."""
+    # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oidc/operation/createOidcDynamicClient
+    try:
+        ory_http.request(_SERVICE, "POST", _public("/oauth2/register"), json=[])
+    except HydraNotFound:
+        return False
+    except HydraBadRequest:
+        return True
+    return True

@@ -1,0 +1,95 @@
+"""The overview dashboard: client counts per grant, sign-in activity per day from one grouped audit query,
+failed flows, recent events; charts as server-rendered SVG with a table; Hydra down is a card state."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from oauth2_admin.overview import service
+from truss.models import AuditEvent
+
+pytestmark = [pytest.mark.django_db]
+
+
+def _event(tenant, action, outcome="success", days_ago=0):
+    return AuditEvent.objects.create(
+        tenant=tenant, action=action, outcome=outcome, actor="system", target="c1",
+        created_at=datetime.now(UTC) - timedelta(days=days_ago), hash=uuid.uuid4().hex,
+    )  # fmt: skip
+
+
+def test_it_counts_sign_ins_and_consent_decisions_per_utc_day_in_one_query(tenant, other_tenant):
+    for _ in range(3):
+        _event(tenant, "bridge.login.accept")
+    _event(tenant, "bridge.consent.accept", days_ago=2)
+    _event(tenant, "bridge.consent.reject", days_ago=2)
+    _event(tenant, "bridge.login.accept", outcome="failure")
+    _event(tenant, "bridge.login.accept", days_ago=20)  # outside the window
+    _event(other_tenant, "bridge.login.accept")  # another tenant's
+    with CaptureQueriesContext(connection) as queries:
+        data = service.activity(tenant)
+    assert len(queries) == 1
+    assert data["totals"] == {"sign-ins": 3, "consents given": 1, "consents refused": 1}
+    assert data["failed"] == 1 and len(data["table"]) == service.DAYS
+    assert data["table"][-1]["values"] == [3, 0, 0] and data["table"][-3]["values"] == [0, 1, 1]
+    tallest = max(data["bars"], key=lambda b: b["h"])
+    assert tallest["h"] == 100 and tallest["value"] == 3
+
+
+def test_it_says_clients_are_unavailable_when_hydra_is_down_and_still_renders(console, tenant, hydra_down):
+    _event(tenant, "bridge.login.accept")
+    response = console("viewer").get(reverse("console:overview"))
+    body = response.content.decode()
+    assert response.status_code == 200 and "client counts return with it" in body
+    assert (
+        'data-testid="activity-chart"' in body and '<desc id="activity-desc">Bar chart of 1 sign-ins' in body
+    )
+    assert "bridge.login.accept" in body  # recent events
+
+
+@pytest.mark.integration
+def test_it_counts_the_tenants_clients_per_grant(ory, tenant, other_tenant, make_hydra_client, console):
+    make_hydra_client(owner=tenant.hydra_owner)
+    make_hydra_client(owner=tenant.hydra_owner, grant_types=["authorization_code", "refresh_token"],
+                      response_types=["code"], redirect_uris=["https://a.example.com/cb"])  # fmt: skip
+    make_hydra_client(owner=other_tenant.hydra_owner)
+    stats = service.client_stats(tenant)
+    assert stats.total == 2 and dict(stats.by_grant) == {"client_credentials": 1, "authorization_code": 1,
+                                                          "refresh_token": 1}  # fmt: skip
+    body = console("viewer").get(reverse("console:overview")).content.decode()
+    assert 'data-testid="client-count">2<' in body
+
+
+@pytest.mark.browser
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_the_overview_and_new_devtools_pages_render_without_csp_violations_and_pass_axe(
+    page, ory, live_server, make_operator, tenant, make_hydra_client
+):
+    from tests.bridge.test_browser import assert_accessible
+
+    make_hydra_client(owner=tenant.hydra_owner)
+    _event(tenant, "bridge.login.accept")
+    csp: list[str] = []
+    page.on("console", lambda m: csp.append(m.text) if "Content Security Policy" in m.text else None)
+    make_operator(tenant, "member", username="otto")
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "otto")
+    page.fill("#id_password", "pw-for-tests-123")
+    page.press("#id_password", "Enter")
+    page.wait_for_selector("[data-testid=activity-chart]")
+    assert page.locator("[data-testid=activity-chart] rect.bar").count() == 3 * service.DAYS
+    assert page.inner_text("[data-testid=client-count]") == "1"
+    assert_accessible(page)
+    for label, ready in (("SDK snippets", "#client-snippets"), ("Discovery", "#discovery-json"),
+                         ("Flow tester", "#cc-title")):  # fmt: skip
+        page.click(f"nav >> text={label}")
+        page.wait_for_selector(ready)
+        assert_accessible(page)
+    assert csp == []

@@ -1,0 +1,102 @@
+"""Audit events written ahead (audit.record_soon): off the redirect's critical path, never lost.
+
+The bridge's accepts write one outbox row before answering and chain it right after the answer
+(request_finished). A process that dies in between leaves the row, and the next drain in any process chains
+it exactly once; the hash chain still verifies."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.signals import request_finished
+from django.db import close_old_connections
+
+from truss import audit
+from truss.models import AuditEvent, AuditOutbox
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.django_db
+def test_the_answer_is_followed_by_the_chained_event(tenant):
+    audit.record_soon(None, "bridge.login.accept", tenant=tenant, target="app", actor="identity:u1",
+                      after={"client_secret": "s3cret", "amr": ["pwd"]})  # fmt: skip
+    assert AuditOutbox.objects.count() == 1 and not AuditEvent.objects.exists()  # durable, not yet chained
+    # What the WSGI server sends once the response is written. Django's own close_old_connections listener
+    # is kept out, as the test client does: it would close the test transaction's connection on PostgreSQL.
+    request_finished.disconnect(close_old_connections)
+    try:
+        request_finished.send(sender=None)
+    finally:
+        request_finished.connect(close_old_connections)
+    event = AuditEvent.objects.get()
+    assert (event.action, event.actor, event.target, event.chain) == (
+        "bridge.login.accept",
+        "identity:u1",
+        "app",
+        f"tenant:{tenant.pk}",
+    )
+    assert event.after["client_secret"] != "s3cret" and event.after["amr"] == ["pwd"]  # redacted as ever
+    assert not AuditOutbox.objects.exists()
+    assert audit.verify_chain().ok
+
+
+@pytest.mark.django_db
+def test_drained_events_and_direct_ones_share_one_verifiable_chain(tenant, other_tenant):
+    audit.record(None, "a.direct", tenant=tenant)
+    audit.record_soon(None, "b.ahead", tenant=tenant)
+    audit.record_soon(None, "c.ahead", tenant=other_tenant)
+    audit.record_soon(None, "d.ahead", tenant=None)
+    audit.record(None, "e.direct", tenant=tenant)
+    assert audit.drain_outbox() == 3 and audit.drain_outbox() == 0  # never twice
+    assert list(AuditEvent.objects.filter(tenant=tenant).order_by("id").values_list("action", flat=True)) == [
+        "a.direct",
+        "e.direct",
+        "b.ahead",
+    ]
+    report = audit.verify_chain()
+    assert report.ok and report.checked == 5
+
+
+# A real process: migrates its own SQLite file, writes an event ahead, then dies (os._exit) before the
+# request_finished that would chain it. A second process drains and verifies.
+_SCRIPT = """
+import json, os, sys, django
+django.setup()
+from django.core.management import call_command
+from truss import audit
+from truss.models import AuditEvent, AuditOutbox, Tenant
+if sys.argv[1] == "answer-then-die":
+    call_command("migrate", verbosity=0)
+    tenant = Tenant.objects.create(slug="durable", name="Durable")
+    audit.record(None, "before.crash", tenant=tenant)
+    audit.record_soon(None, "bridge.consent.accept", tenant=tenant, target="app", actor="identity:u1",
+                      after={"grant_scope": ["openid"]})
+    os._exit(0)  # killed after answering: request_finished never comes
+else:
+    pending = AuditOutbox.objects.count()
+    drained = audit.drain_outbox()
+    report = audit.verify_chain()
+    print(json.dumps({"pending": pending, "drained": drained, "again": audit.drain_outbox(), "ok": report.ok,
+                      "checked": report.checked,
+                      "actions": list(AuditEvent.objects.order_by("id").values_list("action", flat=True))}))
+"""
+
+
+def test_an_event_written_ahead_survives_a_process_that_dies_after_answering(tmp_path):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'crash.sqlite3'}"}  # fmt: skip
+    died = subprocess.run([sys.executable, "-c", _SCRIPT, "answer-then-die"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert died.returncode == 0, died.stderr
+    after = subprocess.run([sys.executable, "-c", _SCRIPT, "next-process"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert after.returncode == 0, after.stderr
+    result = json.loads(after.stdout.strip().splitlines()[-1])
+    assert result == {"pending": 1, "drained": 1, "again": 0, "ok": True, "checked": 2,
+                      "actions": ["before.crash", "bridge.consent.accept"]}  # fmt: skip

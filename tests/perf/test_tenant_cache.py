@@ -1,0 +1,142 @@
+"""The per-tenant configuration cache (Tenant.cached): one query on a miss, none on a hit, and an edit made by
+one app process is seen by another at once, because invalidation goes through the shared cache backend."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bridge.flows.consent import token_claims
+from truss.models import ClaimsConfig, Tenant, _tenant_key
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# The other app process: same settings and the same shared cache backend; it answers what a bridge hop in
+# that process would find in the cache for a key: "MISS" (it would read the database) or the cached values.
+_OTHER = """
+import sys, django
+django.setup()
+from django.core.cache import cache
+for line in sys.stdin:
+    hit = cache.get(line.strip())
+    if hit is None:
+        print("MISS", flush=True)
+    elif hit[0] is None:
+        print("NONE", flush=True)
+    else:
+        tenant = hit[0]
+        config = getattr(tenant, "_state").fields_cache.get("claims_config")
+        print(tenant.name, config.id_token_claims if config else {}, flush=True)
+"""
+
+
+@pytest.fixture
+def shared_cache(settings, tmp_path: Path) -> Path:
+    """A cache every process on this host shares (FileBasedCache; Redis in production: CACHE_URL)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path),
+        }
+    }
+    return tmp_path
+
+
+@pytest.fixture
+def other_process(shared_cache: Path) -> Iterator[subprocess.Popen[str]]:
+    # It never reaches the database here: it only reports what the shared cache tells it.
+    env = {"DJANGO_SETTINGS_MODULE": "tests.settings", "CACHE_URL": f"filecache://{shared_cache}",
+           "PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:///:memory:"}  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-c", _OTHER], cwd=ROOT, env=env, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def _ask(proc: subprocess.Popen[str], key: str) -> str:
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(key + "\n")
+    proc.stdin.flush()
+    return proc.stdout.readline().strip()
+
+
+def test_it_reads_the_tenant_and_its_claims_in_one_query_then_from_the_cache(
+    shared_cache, make_tenant, django_assert_num_queries
+):
+    tenant = make_tenant()
+    ClaimsConfig.objects.create(tenant=tenant, id_token_claims={"org": "{{metadata_public.org}}"})
+    with django_assert_num_queries(1):
+        first = Tenant.for_owner(tenant.hydra_owner)
+        assert first is not None and first.claims_config.id_token_claims == {"org": "{{metadata_public.org}}"}
+    with django_assert_num_queries(0):
+        again = Tenant.for_owner(tenant.hydra_owner)
+        assert again is not None and again.pk == tenant.pk
+        assert again.claims_config.id_token_claims == {"org": "{{metadata_public.org}}"}
+    with django_assert_num_queries(1):
+        assert Tenant.for_owner("truss:nobody") is None
+    with django_assert_num_queries(0):
+        assert Tenant.for_owner("truss:nobody") is None  # the absence is cached too
+        assert Tenant.for_owner("not-ours") is None
+
+
+def test_an_edit_in_one_process_is_seen_by_the_other_at_once(other_process, make_tenant):
+    tenant = make_tenant(name="Old Name")
+    key = _tenant_key(tenant.slug)
+    assert _ask(other_process, key) == "MISS"
+    Tenant.for_owner(tenant.hydra_owner)  # this process serves a hop: the cache now holds the tenant
+    assert _ask(other_process, key) == "Old Name {}"
+
+    tenant.name = "New Name"
+    tenant.save()  # an operator edits the tenant here …
+    assert _ask(other_process, key) == "MISS"  # … and the other process reads it afresh at once
+    assert Tenant.for_owner(tenant.hydra_owner).name == "New Name"  # type: ignore[union-attr]
+    assert _ask(other_process, key) == "New Name {}"
+
+    config = ClaimsConfig.objects.create(tenant=tenant, id_token_claims={"a": "{{id}}"})
+    assert _ask(other_process, key) == "MISS"
+    Tenant.for_owner(tenant.hydra_owner)
+    assert _ask(other_process, key) == "New Name {'a': '{{id}}'}"
+    config.id_token_claims = {"b": "{{traits.email}}"}
+    config.save()
+    assert _ask(other_process, key) == "MISS"
+    Tenant.for_owner(tenant.hydra_owner)
+    assert _ask(other_process, key) == "New Name {'b': '{{traits.email}}'}"
+
+    config.delete()
+    assert _ask(other_process, key) == "MISS"
+    old_slug = tenant.slug
+    Tenant.for_owner(tenant.hydra_owner)
+    tenant.slug = f"{old_slug}-renamed"
+    tenant.save()
+    assert _ask(other_process, _tenant_key(old_slug)) == "MISS"
+    assert Tenant.for_owner(f"truss:{old_slug}") is None
+    tenant.delete()
+    assert _ask(other_process, _tenant_key(tenant.slug)) == "MISS"
+
+
+def test_the_bridge_claims_follow_an_edit_at_once(shared_cache, make_tenant):
+    from truss.ory import kratos
+
+    tenant = make_tenant()
+    identity = kratos.Identity.model_validate(
+        {
+            "id": "u1",
+            "schema_id": "default",
+            "traits": {"email": "a@example.test", "name": "A"},
+            "metadata_public": {"org": "acme"},
+        }  # fmt: skip
+    )
+    config = ClaimsConfig.objects.create(tenant=tenant, id_token_claims={"org": "{{metadata_public.org}}"})
+    cached = Tenant.for_owner(tenant.hydra_owner)
+    assert token_claims(cached, "u1", ["openid"], identity).id_token == {"org": "acme"}
+    config.id_token_claims = {"who": "{{traits.name}}"}
+    config.save()
+    cached = Tenant.for_owner(tenant.hydra_owner)
+    assert token_claims(cached, "u1", ["openid"], identity).id_token == {"who": "A"}
