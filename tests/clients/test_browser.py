@@ -53,7 +53,9 @@ def test_it_creates_edits_rotates_and_deletes_a_client(operator_page, ory, tenan
     expect(page.locator("#id_redirect_uris-note-0")).to_contain_text("absolute URI")
     rows.nth(0).fill("https://app.example.com/cb")
     expect(page.locator("#id_redirect_uris-note-0")).to_have_text("")
-    expect(rows.nth(0)).not_to_have_attribute("aria-invalid", "true")  # waits: the check answers asynchronously
+    expect(rows.nth(0)).not_to_have_attribute(
+        "aria-invalid", "true"
+    )  # waits: the check answers asynchronously
     page.click("#id_redirect_uris .add-row")
     page.locator("#id_redirect_uris input").nth(1).fill("https://app.example.com/cb")
     expect(page.locator("#id_redirect_uris-note-1")).to_contain_text("duplicate")
