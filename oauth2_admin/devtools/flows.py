@@ -385,6 +385,95 @@ def client_credentials(
     return run
 
 
+# --- device authorization (RFC 8628; Hydra >= v25.4) ------------------------------------------------------
+
+DEVICE_SINCE = "25.4.0"
+SLOW_DOWN_STEP = 5  # RFC 8628 §3.5: on slow_down, poll 5 seconds less often from then on
+DEFAULT_INTERVAL = 5  # RFC 8628 §3.2: when the server names no interval
+# Token-endpoint answers while polling (RFC 8628 §3.5): the run's state afterwards and what it means.
+DEVICE_ANSWERS: dict[str, tuple[str, str]] = {
+    "authorization_pending": ("pending", "The user has not finished yet: keep polling."),
+    "slow_down": ("pending", "Hydra asks to poll less often: the interval grows by 5 seconds."),
+    "expired_token": ("expired", "The device code expired before the user finished. Start a new run."),
+    "access_denied": ("denied", "The user refused on the consent screen: the device gets no tokens."),
+    "invalid_grant": ("failed", "Hydra does not know this device code (already redeemed?). Start a new run."),
+    "invalid_client": (
+        "pending",
+        "Hydra refused the client's credentials: check the secret; polling goes on.",
+    ),
+}
+
+
+def device_supported() -> bool:
+    """Whether the running Hydra has the device authorization grant. Raises HydraUnavailable."""
+    return hydra.version_at_least(DEVICE_SINCE)
+
+
+def start_device(tenant_slug: str, client: hydra.OAuth2Client, secret: str, scope: str) -> dict[str, Any]:
+    """A new device run: Truss plays the device, asks Hydra for a device and a user code, then polls.
+
+    The device code stays in the session (like a PKCE verifier) until the tokens arrive; the secret does not."""
+    run = _new_run("device_code", tenant_slug, client)
+    form = {"scope": scope} if scope else {}
+    started = record(
+        run, "Device authorization request (RFC 8628 §3.1)", "POST", _hydra_public("/oauth2/device/auth"),
+        lambda: hydra.device_authorization(
+            client.client_id, scope=scope or None, client_secret=_secret_for(run, secret),
+            auth_method=run["auth_method"],
+        ).model_dump(mode="json", exclude_none=True),
+        form=form, auth_method=run["auth_method"], client_id=client.client_id,
+    )  # fmt: skip
+    if started is None:
+        run["device"] = {"state": "failed", "polls": 0, "note": "Hydra refused to start the device flow."}
+        return run
+    now = time.time()
+    run["device_code"] = started["device_code"]
+    run["device"] = {
+        "state": "pending", "polls": 0, "user_code": started["user_code"],
+        "verification_uri": started["verification_uri"],
+        "verification_uri_complete": started.get("verification_uri_complete") or "",
+        "interval": int(started.get("interval") or DEFAULT_INTERVAL),
+        "expires_at": now + int(started["expires_in"]), "note": DEVICE_ANSWERS["authorization_pending"][1],
+    }  # fmt: skip
+    return run
+
+
+def poll_device(run: dict[str, Any], secret: str) -> None:
+    """One poll of the token endpoint (one timeline entry), unless the run is over or its code expired."""
+    device = run.get("device") or {}
+    code = run.get("device_code")
+    if device.get("state") != "pending" or not code:
+        return
+    if time.time() >= float(device["expires_at"]):
+        run.pop("device_code", None)
+        device.update(state="expired", note=DEVICE_ANSWERS["expired_token"][1])
+        return
+    device["polls"] = int(device["polls"]) + 1
+    form = {"grant_type": hydra.DEVICE_GRANT, "device_code": code}
+    tokens = record(
+        run, f"Poll {device['polls']} (device_code grant)", "POST", _hydra_public("/oauth2/token"),
+        lambda: hydra.device_token(
+            run["client_id"], code, client_secret=_secret_for(run, secret), auth_method=run["auth_method"]
+        ).model_dump(mode="json", exclude_none=True),
+        form=form, auth_method=run["auth_method"], client_id=run["client_id"],
+    )  # fmt: skip
+    if tokens is not None:
+        run.pop("device_code", None)
+        device.update(state="done", note="The user finished: Hydra issued the tokens.")
+        _use_tokens(run, tokens, nonce=None)
+        return
+    response = run["timeline"][-1].get("response") or {}
+    error = str(response.get("error") or "")
+    state, note = DEVICE_ANSWERS.get(
+        error, ("failed", f"Hydra refused the poll: {error or 'unknown error'}.")
+    )
+    if error == "slow_down":
+        device["interval"] = int(device["interval"]) + SLOW_DOWN_STEP
+    if state != "pending":
+        run.pop("device_code", None)
+    device.update(state=state, note=note, last_error=error)
+
+
 def _introspect(run: dict[str, Any], token: str, title: str) -> dict[str, Any] | None:
     url = str(settings.HYDRA_ADMIN_URL).rstrip("/") + "/admin/oauth2/introspect"
     found = record(

@@ -73,6 +73,18 @@ class ClientCredentialsForm(_ClientForm):
         return str(self.cleaned_data.get("audience") or "").split()
 
 
+class DeviceForm(_ClientForm):
+    grant = hydra.DEVICE_GRANT
+    client = forms.ChoiceField(label="Client")
+    secret = forms.CharField(
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}), max_length=500,
+        required=False, label="Client secret (confidential clients only)",
+        help_text="Used for the device authorization request only, never stored; the run page asks again for polling.",
+    )  # fmt: skip
+    scope = forms.CharField(required=False, max_length=1000, validators=[_SCOPE],
+                            help_text="Space-separated; empty asks for all of the client's scopes.")  # fmt: skip
+
+
 class SecretForm(forms.Form):
     secret = forms.CharField(
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}), max_length=500,

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime
 from typing import Any
 
+import segno
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince, timeuntil
 from django.views.decorators.clickjacking import xframe_options_deny
 from django.views.decorators.http import require_POST, require_safe
 
 from oauth2_admin.clients import service as clients
 from oauth2_admin.devtools import flows, snippets
-from oauth2_admin.devtools.forms import AuthorizeForm, ClientCredentialsForm, SecretForm
+from oauth2_admin.devtools.forms import AuthorizeForm, ClientCredentialsForm, DeviceForm, SecretForm
 from truss import audit, htmx, tenancy
 from truss.http import TenantRequest
 from truss.models import Role
@@ -143,6 +146,30 @@ def _run_context(request: HttpRequest, run: dict[str, Any]) -> dict[str, Any]:
         "needs_secret": run.get("auth_method") != "none",
         "secret_form": SecretForm(),
         "can_run": tenancy.role_at_least(getattr(request, "role", Role.VIEWER), Role.MEMBER),
+        **_device_context(run),
+    }
+
+
+def qr_svg(url: str) -> SafeString:
+    """A QR code of ``url`` as inline SVG (segno): paths and presentation attributes only, no style attribute,
+    so the CSP's style-src 'self' holds. The URL becomes path data, never markup: safe to mark safe."""
+    svg = segno.make(url, error="m").svg_inline(
+        scale=4, title="QR code of the verification URL", svgclass="qr", lineclass="qr-dark", light="#fff"
+    )
+    return mark_safe(svg)  # noqa: S308 - segno's output, the URL only as path data
+
+
+def _device_context(run: dict[str, Any]) -> dict[str, Any]:
+    device = run.get("device")
+    if run.get("kind") != "device_code" or not device:
+        return {}
+    complete = str(device.get("verification_uri_complete") or "")
+    left = max(0, int(float(device.get("expires_at", 0)) - time.time()))
+    return {
+        "device": device,
+        "device_qr": qr_svg(complete) if complete and device.get("state") == "pending" else "",
+        "device_polling": device.get("state") == "pending" and left > 0,
+        "device_left": left,
     }
 
 
@@ -178,17 +205,28 @@ def flow(request: TenantRequest) -> HttpResponse:
     return _flow_page(request, items, AuthorizeForm(clients=items), ClientCredentialsForm(clients=items))
 
 
+def _device_support() -> dict[str, Any]:
+    """Whether this Hydra has the device grant, and its version for the page (None: cannot tell now)."""
+    try:
+        return {"device_supported": flows.device_supported(), "hydra_version": hydra.get_version()}
+    except hydra.HydraError:
+        return {"device_supported": None, "hydra_version": ""}
+
+
 def _flow_page(
     request: TenantRequest,
     items: list[hydra.OAuth2Client],
     authorize_form: AuthorizeForm,
     cc_form: ClientCredentialsForm,
     status: int = 200,
+    device_form: DeviceForm | None = None,
 ) -> HttpResponse:
     callback = flows.callback_url()
     context = {
         "authorize_form": authorize_form,
         "cc_form": cc_form,
+        "device_form": device_form or DeviceForm(clients=items),
+        **_device_support(),
         "callback_url": callback,
         "code_clients": [
             {"client": c, "registered": callback in c.redirect_uris}
@@ -231,6 +269,64 @@ def client_credentials(request: TenantRequest) -> HttpResponse:
     )
     flows.save(request.session, run)
     return redirect("console:devtools:run", run_id=run["id"])
+
+
+@require_POST
+@tenancy.tenant_view(min_role=Role.MEMBER)
+def device_start(request: TenantRequest) -> HttpResponse:
+    """A device-authorization run: Truss plays the device (user code, verification URI, QR code), then polls.
+    A confidential client's secret is used for this request only; polling asks for it again."""
+    items = _clients(request)
+    form = DeviceForm(request.POST, clients=items)
+    forms_ = (AuthorizeForm(clients=items), ClientCredentialsForm(clients=items))
+    if not flows.device_supported():
+        messages.error(request, "This Hydra has no device authorization grant (it needs v25.4 or newer).")
+        return redirect("console:devtools:flow")
+    if not form.is_valid():
+        return _flow_page(request, items, *forms_, status=400, device_form=form)
+    client = next(c for c in items if c.client_id == form.cleaned_data["client"])
+    secret = str(form.cleaned_data["secret"] or "")
+    if client.token_endpoint_auth_method != "none" and not secret:
+        form.add_error(
+            "secret", "This client authenticates at Hydra: type its secret (used once, never stored)."
+        )
+        return _flow_page(request, items, *forms_, status=400, device_form=form)
+    scope = str(form.cleaned_data["scope"] or client.scope or "")
+    run = flows.start_device(request.tenant.slug, client, secret, scope)
+    flows.save(request.session, run)
+    return redirect("console:devtools:run", run_id=run["id"])
+
+
+@require_POST
+@tenancy.tenant_view(min_role=Role.MEMBER)
+def run_poll(request: TenantRequest, run_id: str) -> HttpResponse:
+    """One poll of a device run (one token request, one timeline entry). htmx calls it every `interval`
+    seconds while the run is pending and gets the status and timeline back; once the run is over (tokens,
+    expiry, denial) it answers with a redirect, so the page reloads with the result. A confidential client's
+    secret comes with each poll from the page's field and is used for that request only."""
+    run = _run_or_404(request, run_id)
+    if run["kind"] != "device_code":
+        raise Http404("Not a device run.")
+    form = SecretForm(request.POST)
+    secret = str(form.cleaned_data["secret"]) if form.is_valid() else ""
+    fragment = htmx.is_fragment_request(request)
+    unavailable = False
+    if run.get("auth_method") != "none" and not secret:
+        note = "Type the client's secret above to poll: it is used for each poll and never stored."
+        if not fragment:
+            messages.error(request, note)
+            return redirect(_run_url(run))
+        context = {**_run_context(request, run), "device_wait": note}
+        return _no_store(TemplateResponse(request, "console/devtools/_device_poll.html", context))
+    try:
+        flows.poll_device(run, secret)
+    except hydra.HydraUnavailable:
+        unavailable = True
+    flows.save(request.session, run)
+    if not fragment or run["device"]["state"] != "pending":
+        return redirect(_run_url(run))
+    context = {**_run_context(request, run), "device_unavailable": unavailable}
+    return _no_store(TemplateResponse(request, "console/devtools/_device_poll.html", context))
 
 
 @require_POST

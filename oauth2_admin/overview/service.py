@@ -11,6 +11,7 @@ from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from oauth2_admin.keys.models import Rotation
 from truss.models import AuditEvent, Tenant
 from truss.ory import hydra, kratos
 
@@ -117,6 +118,44 @@ def activity(tenant: Tenant, today: date | None = None) -> dict[str, Any]:
     totals = {label: sum(s.values()) for label, s in series.items()}
     return {"days": days, "labels": list(series), "table": table, "bars": bars, "totals": totals,
             "failed": failed, "ticks": ticks, "width": 40 + DAYS * 44}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SigningKeyStatus:
+    """One signing set on the dashboard: the key Hydra signs with, its age, and any staged rotation."""
+
+    set_id: str
+    purpose: str
+    exists: bool
+    kid: str
+    alg: str
+    created_at: datetime | None  # None: the key predates Truss (Hydra's JWK carries no date)
+    rotation: Rotation | None
+    next_step: str
+
+
+def key_status() -> list[SigningKeyStatus] | None:
+    """The ID-token and JWT access-token signing keys: signer, age (KeyRecord) and the open rotation's stage and
+    next step; None while Hydra is unavailable (a card state). Keys are global in Hydra, not per tenant."""
+    from oauth2_admin.keys import service as keys
+
+    out = []
+    try:
+        for set_id, purpose in keys.SIGNING_SETS.items():
+            view = keys.key_set(set_id)
+            signer = view.signer
+            rotation = keys.open_rotation(set_id)
+            out.append(
+                SigningKeyStatus(
+                    set_id=set_id, purpose=purpose, exists=view.exists and signer is not None,
+                    kid=signer.kid if signer else "", alg=signer.alg if signer else "",
+                    created_at=signer.created_at if signer else None, rotation=rotation,
+                    next_step=keys.next_step(rotation) if rotation else "",
+                )
+            )  # fmt: skip
+    except hydra.HydraError:
+        return None
+    return out
 
 
 def recent_events(tenant: Tenant, n: int = 8) -> list[AuditEvent]:

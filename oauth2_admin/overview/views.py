@@ -26,6 +26,7 @@ def overview(request: TenantRequest) -> HttpResponse:
         "services": service.health(),
         "clients": service.client_stats(request.tenant),
         "activity": service.activity(request.tenant),
+        "signing_keys": service.key_status(),
         "events": service.recent_events(request.tenant),
         "bridge": bridge_check.last_deep(request.tenant),
         "bridge_rate_limit": bridge_check.RATE_LIMIT_SECONDS,

@@ -93,3 +93,36 @@ def test_the_overview_and_new_devtools_pages_render_without_csp_violations_and_p
         page.wait_for_selector(ready)
         assert_accessible(page)
     assert csp == []
+
+
+def test_key_status_says_unavailable_when_hydra_is_down(console, hydra_down):
+    body = console("viewer").get(reverse("console:overview")).content.decode()
+    assert 'data-testid="key-status"' in body and "key status returns with it" in body
+    assert service.key_status() is None
+
+
+@pytest.mark.integration
+def test_key_status_shows_signing_key_age_and_the_staged_rotation(ory, console):
+    from oauth2_admin.keys import service as keys
+    from oauth2_admin.keys.models import KeyRecord, Rotation
+
+    signer = keys.key_set(keys.ID_TOKEN_SET).signer
+    record = KeyRecord.objects.create(set_id=keys.ID_TOKEN_SET, kid=signer.kid, algorithm=signer.alg)
+    KeyRecord.objects.filter(pk=record.pk).update(created_at=datetime.now(UTC) - timedelta(days=3, hours=1))
+    Rotation.objects.create(
+        set_id=keys.ID_TOKEN_SET, holding_set="truss.next.x", next_kid="next-kid-1", algorithm="RS256",
+        old_kids=[signer.kid], cache_window_seconds=3600, published_at=datetime.now(UTC),
+    )  # fmt: skip
+    status = {s.set_id: s for s in service.key_status()}
+    id_set = status[keys.ID_TOKEN_SET]
+    assert id_set.kid == signer.kid and id_set.created_at is not None
+    assert id_set.rotation is not None and id_set.next_step.startswith("Promote after")
+    assert status[keys.ACCESS_TOKEN_SET].rotation is None
+
+    body = console("viewer").get(reverse("console:overview")).content.decode()
+    assert signer.kid in body and "3\xa0days" in body
+    assert "Published, not signing" in body and "next-kid-1 starts signing" in body
+    access = status[keys.ACCESS_TOKEN_SET]
+    if access.exists and access.created_at is None:
+        assert "created before Truss: age unknown" in body
+    assert "none in progress" in body  # the access-token set has no rotation

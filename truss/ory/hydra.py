@@ -887,11 +887,16 @@ DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 
 def device_authorization(
-    client_id: str, *, scope: str | None = None, client_secret: str | None = None
+    client_id: str,
+    *,
+    scope: str | None = None,
+    client_secret: str | None = None,
+    auth_method: str | None = None,
 ) -> DeviceAuthorization:
-    """Start a device flow as the device would (public endpoint; confidential clients authenticate)."""
-    form = _only_set(client_id=client_id, scope=scope)
-    auth = _client_basic_auth(client_id, client_secret) if client_secret else None
+    """Start a device flow as the device would (public endpoint; confidential clients authenticate the way
+    they are registered, Basic unless ``auth_method`` says ``client_secret_post``)."""
+    extra, auth = token_client_auth(client_id, client_secret, auth_method)
+    form = {**_only_set(client_id=client_id, scope=scope), **extra}
     # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/oAuth2DeviceFlow
     data = _json("POST", _public("/oauth2/device/auth"), data=form, auth=auth)
     return ory_http.parse(_SERVICE, DeviceAuthorization, data)
@@ -910,11 +915,13 @@ def accept_user_code(device_challenge: str, user_code: str) -> RedirectTo:
     )
 
 
-def device_token(client_id: str, device_code: str, *, client_secret: str | None = None) -> TokenResponse:
+def device_token(
+    client_id: str, device_code: str, *, client_secret: str | None = None, auth_method: str | None = None
+) -> TokenResponse:
     """One poll of the token endpoint. Hydra answers 400 ``authorization_pending`` / ``slow_down`` /
     ``expired_token`` / ``access_denied`` until the user has finished (HydraBadRequest carries the code)."""
-    form = {"grant_type": DEVICE_GRANT, "device_code": device_code, "client_id": client_id}
-    auth = _client_basic_auth(client_id, client_secret) if client_secret else None
+    extra, auth = token_client_auth(client_id, client_secret, auth_method)
+    form = {"grant_type": DEVICE_GRANT, "device_code": device_code, "client_id": client_id, **extra}
     # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/oauth2TokenExchange
     data = _json("POST", _public("/oauth2/token"), data=form, auth=auth)
     return ory_http.parse(_SERVICE, TokenResponse, data)
