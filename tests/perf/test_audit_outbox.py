@@ -100,3 +100,14 @@ def test_an_event_written_ahead_survives_a_process_that_dies_after_answering(tmp
     result = json.loads(after.stdout.strip().splitlines()[-1])
     assert result == {"pending": 1, "drained": 1, "again": 0, "ok": True, "checked": 2,
                       "actions": ["before.crash", "bridge.consent.accept"]}  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_verify_audit_chains_what_waits_in_the_outbox_first(tenant, capsys):
+    from django.core.management import call_command
+
+    audit.record_soon(None, "bridge.consent.accept", tenant=tenant, target="app", actor="identity:u1")
+    call_command("verify_audit")
+    out = capsys.readouterr().out
+    assert "Chained 1 event(s) waiting in the audit outbox first." in out and "intact: 1 events" in out
+    assert not AuditOutbox.objects.exists() and AuditEvent.objects.get().action == "bridge.consent.accept"
