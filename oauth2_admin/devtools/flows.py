@@ -554,3 +554,170 @@ def inspect_jwt(
         out["nonce"] = "matches the one this run sent"
     out["verified"] = not out["problems"]
     return out
+
+
+# --- implicit and hybrid runs (discouraged: RFC 9700 §2.1.2) ----------------------------------------------
+
+# Response types that answer in the URL fragment: (run kind, whether an access token travels in the URL).
+FRONT_CHANNEL: dict[str, tuple[str, bool]] = {
+    "id_token token": ("implicit", True),
+    "id_token": ("implicit", False),
+    "code id_token": ("hybrid", False),
+    "code token": ("hybrid", True),
+    "code id_token token": ("hybrid", True),
+}
+FRONT_KINDS = ("implicit", "hybrid")
+# What a fragment may carry (OAuth 2.0 Multiple Response Types §5, RFC 6749 §4.2.2, RFC 9207); the rest is dropped.
+FRAGMENT_MEMBERS = (
+    "state", "code", "access_token", "token_type", "expires_in", "scope", "id_token", "iss",
+    "error", "error_description", "error_hint",
+)  # fmt: skip
+FRAGMENT_MAX = 8000
+ID_TOKEN_REFUSED = (
+    "The ID token in the answer failed a check (signature, issuer, audience, nonce or a hash): Truss refused the "
+    "answer and kept none of its tokens.",
+    "Start a new run. If it persists, the answer was not made for this run: another run's or someone else's "
+    "tokens were injected (the nonce check exists to catch exactly this).",
+)
+MISSING_MEMBER = (
+    "The answer lacks something this response type promises (a code, an access token or an ID token).",
+    "Check the client's response types in Hydra, then start a new run.",
+)
+# JWS algorithm → the hash at_hash/c_hash use (OIDC Core §3.3.2.11; EdDSA: Ed25519 uses SHA-512).
+_HASHES = {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}
+
+
+def front_channel_types(client: hydra.OAuth2Client) -> list[str]:
+    """The implicit/hybrid response types this client may use: registered for it, with the grants they need
+    (implicit for token/id_token, plus authorization_code for a code)."""
+    grants = set(client.grant_types)
+    allowed = []
+    for rtype in FRONT_CHANNEL:
+        if rtype not in client.response_types or "implicit" not in grants:
+            continue
+        if "code" in rtype.split() and "authorization_code" not in grants:
+            continue
+        allowed.append(rtype)
+    return allowed
+
+
+def token_hash(value: str, alg: str) -> str:
+    """at_hash / c_hash: base64url of the left half of the hash of the ASCII value (OIDC Core §3.3.2.11)."""
+    digest = _HASHES.get("512" if alg == "EdDSA" else alg[-3:], hashlib.sha256)(
+        value.encode("ascii")
+    ).digest()
+    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
+
+
+def start_front_channel(
+    tenant_slug: str, client: hydra.OAuth2Client, response_type: str, options: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A new implicit or hybrid run: like an auth-code run, but Hydra answers in the URL fragment. A hybrid
+    run's code is still bound to a PKCE verifier; an implicit run has no code and so no PKCE."""
+    kind, _ = FRONT_CHANNEL[response_type]
+    run = start_authorization(tenant_slug, client, options)
+    run["kind"] = kind
+    params = dict(run["params"], response_type=response_type)
+    if kind == "implicit":
+        run.pop("verifier", None)
+        params.pop("code_challenge", None)
+        params.pop("code_challenge_method", None)
+    run.update(
+        params=params, authorization_url=f"{hydra.discovery().authorization_endpoint}?{urlencode(params)}"
+    )
+    run["timeline"][0]["url"] = run["authorization_url"]
+    run["timeline"][0]["response"] = {
+        "note": "Hydra sends the browser through Truss's login and consent bridge, then back to the callback "
+        "with the answer in the URL fragment (#…), which only the browser sees."
+    }
+    return run
+
+
+def receive_fragment(run: dict[str, Any], fragment: Mapping[str, str]) -> None:
+    """What the callback page's script read from the URL fragment (state already matched): an OAuth error, or
+    tokens and/or a code. The ID token is verified (nonce, at_hash, c_hash included) before anything is kept."""
+    if run.get("callback"):
+        return  # a reload: the first arrival counts
+    got = {k: str(fragment[k])[:FRAGMENT_MAX] for k in FRAGMENT_MEMBERS if fragment.get(k)}
+    rtype = set(str(run["params"]["response_type"]).split())
+    entry: dict[str, Any] = {
+        "title": "Callback fragment (read by the browser, posted to Truss)", "method": "GET",
+        "url": run["redirect_uri"] + "#…", "headers": {}, "form": _masked(got), "status": None, "ok": False,
+        "response": {"state": "matches this run"}, "curl": "# A browser step: the fragment never reaches a server.",
+        "at": time.time(), "ms": 0,
+    }  # fmt: skip
+    run["timeline"].append(entry)
+    error = got.get("error", "")
+    code = got.get("code", "")
+    missing = ("code" in rtype and not CODE_RE.match(code)) or any(
+        not got.get(member)
+        for part, member in (("token", "access_token"), ("id_token", "id_token"))
+        if part in rtype
+    )
+    if error or missing:
+        name = (error if ERROR_RE.match(error) else "unknown_error") if error else "incomplete_answer"
+        what, fix = ERROR_HELP.get(name, UNKNOWN_ERROR) if error else MISSING_MEMBER
+        run["callback"] = {"ok": False, "error": name, "what": what, "fix": fix,
+                           "error_description": got.get("error_description", "")[:500],
+                           "error_hint": got.get("error_hint", "")[:500]}  # fmt: skip
+        return
+    id_info: dict[str, Any] | None = None
+    if "id_token" in rtype:
+        id_info = inspect_jwt(
+            got["id_token"], jwks=hydra.public_jwks(), issuer=hydra.discovery().issuer,
+            audience=run["client_id"], nonce=run["nonce"],
+        )  # fmt: skip
+        _check_hashes(id_info, access_token=got.get("access_token"), code=code or None)
+        if not id_info["verified"]:
+            what, fix = ID_TOKEN_REFUSED
+            run["callback"] = {"ok": False, "error": "id_token_refused", "what": what, "fix": fix,
+                               "error_description": "; ".join(id_info["problems"])[:500], "error_hint": ""}  # fmt: skip
+            entry["response"] = {
+                "state": "matches this run",
+                "id_token": "refused: " + "; ".join(id_info["problems"]),
+            }
+            return
+    entry["ok"] = True
+    tokens = {
+        k: v for k, v in got.items() if k in ("access_token", "token_type", "expires_in", "scope", "id_token")
+    }
+    if "expires_in" in tokens and tokens["expires_in"].isdigit():
+        tokens["expires_in"] = int(tokens["expires_in"])  # type: ignore[assignment]
+    run["callback"] = {"ok": True, "code": mask(code) if code else "", "scope": got.get("scope", "")[:500],
+                       "fragment": True}  # fmt: skip
+    if run["kind"] == "hybrid":
+        run["code"] = code
+        run["front"] = {"tokens": tokens, "id_token": id_info}
+        if tokens.get("access_token"):
+            access = str(tokens["access_token"])
+            run["front"]["introspection"] = _introspect(
+                run, access, "Introspection of the fragment's access token (admin API)"
+            )
+        return
+    if tokens.get("access_token"):
+        _use_tokens(run, tokens, nonce=run["nonce"])
+    else:  # response_type=id_token: a sign-in without any access token
+        run.update(tokens=tokens, revoked=False, access_token=None)
+    if id_info is not None:
+        run["id_token"] = id_info  # with the at_hash verdict
+
+
+def _check_hashes(info: dict[str, Any], *, access_token: str | None, code: str | None) -> None:
+    """at_hash and c_hash of an ID token from the front channel: each must be there when its value came with
+    it (OIDC Core §3.2.2.10, §3.3.2.11) and match. Sets ``hashes`` and updates ``problems``/``verified``."""
+    claims = info.get("claims") or {}
+    alg = str((info.get("header") or {}).get("alg", ""))
+    hashes = []
+    for claim, value in (("at_hash", access_token), ("c_hash", code)):
+        if value is None:
+            continue
+        if claim not in claims:
+            info["problems"].append(f"{claim} is missing, though the answer carried the value it should bind")
+        elif claims[claim] != token_hash(value, alg):
+            info["problems"].append(
+                f"{claim} does not match the {'access token' if claim == 'at_hash' else 'code'}"
+            )
+        else:
+            hashes.append(f"{claim} matches the {'access token' if claim == 'at_hash' else 'code'}")
+    info["hashes"] = hashes
+    info["verified"] = not info["problems"]

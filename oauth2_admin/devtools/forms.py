@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.core.validators import RegexValidator
 
+from oauth2_admin.devtools import flows
 from truss.ory import hydra
 
 _SCOPE = RegexValidator(r"^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$",
@@ -91,3 +92,44 @@ class SecretForm(forms.Form):
         required=False, label="Client secret",
         help_text="Used for this request only: never stored, logged or shown again.",
     )  # fmt: skip
+
+
+class FrontChannelForm(forms.Form):
+    """An implicit or hybrid run: only clients that may use one of these response types are offered, and the
+    chosen type must be one the client allows (flows.front_channel_types)."""
+
+    client = forms.ChoiceField(label="Client")
+    response_type = forms.ChoiceField(
+        label="response_type", choices=[(t, t) for t in flows.FRONT_CHANNEL],
+        help_text="Implicit: id_token token, id_token. Hybrid: code id_token, code token, code id_token token.",
+    )  # fmt: skip
+    scope = forms.CharField(
+        required=False, max_length=1000, validators=[_SCOPE],
+        help_text="Space-separated; empty asks for all of the client's scopes. An ID token needs openid.",
+    )  # fmt: skip
+    prompt = forms.ChoiceField(choices=PROMPTS, required=False)
+
+    def __init__(self, *args: Any, clients: list[hydra.OAuth2Client], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.allowed = {c.client_id: flows.front_channel_types(c) for c in clients}
+        field = self.fields["client"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [
+            (
+                c.client_id,
+                f"{c.client_name or '(unnamed)'} — {c.client_id} ({', '.join(self.allowed[c.client_id])})",
+            )
+            for c in clients
+            if self.allowed[c.client_id]
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        client, rtype = data.get("client"), data.get("response_type")
+        if client and rtype and rtype not in self.allowed.get(client, []):
+            self.add_error(
+                "response_type",
+                f"This client may not use {rtype!r}: it allows {', '.join(self.allowed[client])}. Add the "
+                "response type (and the implicit grant) to the client first.",
+            )
+        return data

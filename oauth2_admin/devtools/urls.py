@@ -9,9 +9,11 @@ urlpatterns = [
     path("discovery/", views.discovery, name="discovery"),
     # Public: the flow tester's and the demo client's redirect URI (manage.py seed_demo).
     path("devtools/callback", views.callback, name="callback"),
+    path("devtools/callback/fragment", views.callback_fragment, name="callback_fragment"),
     path("devtools/flow/", views.flow, name="flow"),
     path("devtools/flow/start", views.flow_start, name="flow_start"),
     path("devtools/flow/client-credentials", views.client_credentials, name="client_credentials"),
+    path("devtools/flow/front-channel", views.front_channel_start, name="front_channel_start"),
     path("devtools/flow/device", views.device_start, name="device_start"),
     path("devtools/flow/add-redirect", views.add_redirect, name="add_redirect"),
     path("devtools/flow/runs/<str:run_id>/", views.run_detail, name="run"),

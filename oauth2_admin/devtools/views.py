@@ -10,7 +10,7 @@ from typing import Any
 
 import segno
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -21,7 +21,13 @@ from django.views.decorators.http import require_POST, require_safe
 
 from oauth2_admin.clients import service as clients
 from oauth2_admin.devtools import flows, snippets
-from oauth2_admin.devtools.forms import AuthorizeForm, ClientCredentialsForm, DeviceForm, SecretForm
+from oauth2_admin.devtools.forms import (
+    AuthorizeForm,
+    ClientCredentialsForm,
+    DeviceForm,
+    FrontChannelForm,
+    SecretForm,
+)
 from truss import audit, htmx, tenancy
 from truss.http import TenantRequest
 from truss.models import Role
@@ -142,11 +148,56 @@ def _run_context(request: HttpRequest, run: dict[str, Any]) -> dict[str, Any]:
         "access_token": _jwt_view(run.get("access_token")),
         "userinfo_json": _pretty(run["userinfo"]) if run.get("userinfo") else "",
         "introspection_json": _pretty(run["introspection"]) if run.get("introspection") else "",
-        "params": [(k, v, _PARAM_TEXT.get(k, "")) for k, v in (run.get("params") or {}).items()],
+        "params": [(k, v, _param_text(run, k)) for k, v in (run.get("params") or {}).items()],
+        **_front_context(run),
         "needs_secret": run.get("auth_method") != "none",
         "secret_form": SecretForm(),
         "can_run": tenancy.role_at_least(getattr(request, "role", Role.VIEWER), Role.MEMBER),
         **_device_context(run),
+    }
+
+
+def _param_text(run: dict[str, Any], name: str) -> str:
+    if name == "response_type" and run.get("kind") in flows.FRONT_KINDS:
+        return _FRONT_TEXT[str(run["params"]["response_type"])]
+    return _PARAM_TEXT.get(name, "")
+
+
+# Each implicit/hybrid response type: what it returns, and why RFC 9700 discourages it, with what to use instead.
+_FRONT_TEXT = {
+    "id_token token": "Implicit: an ID token and an access token, both in the URL fragment; no code, no PKCE.",
+    "id_token": "Implicit, sign-in only: an ID token in the URL fragment, no access token.",
+    "code id_token": "Hybrid: a code and an ID token (with c_hash) in the fragment; the code is then exchanged.",
+    "code token": "Hybrid: a code and an access token in the fragment; the code is then exchanged.",
+    "code id_token token": "Hybrid: a code, an ID token and an access token in the fragment.",
+}
+DISCOURAGED_TOKEN = (
+    "RFC 9700 (OAuth 2.0 Security Best Current Practice) §2.1.2: clients SHOULD NOT use the implicit grant or any "
+    "other response type that makes the authorization server issue an access token in the authorization "
+    "response. This one does: the access token sits in the URL, where browser history, logs and referrers leak "
+    "it, it can be injected into another session, and it cannot be sender-constrained. Use the authorization "
+    "code with PKCE (response_type=code) instead; the flow tester runs it above."
+)
+DISCOURAGED_ID_TOKEN = (
+    "RFC 9700 §2.1.2 discourages response types that put an access token in the URL; this one puts an ID token "
+    "there instead, which still exposes the user's identity claims in the browser and needs the nonce and hash "
+    "checks below to be safe. RFC 9700 §2.1.1 recommends the authorization code with PKCE (response_type=code): "
+    "the ID token then comes from the token endpoint. Use that for new applications."
+)
+
+
+def _front_context(run: dict[str, Any]) -> dict[str, Any]:
+    if run.get("kind") not in flows.FRONT_KINDS:
+        return {}
+    rtype = str(run["params"]["response_type"])
+    _, token_in_url = flows.FRONT_CHANNEL[rtype]
+    front = run.get("front") or {}
+    return {
+        "front_channel": True,
+        "discouraged_text": DISCOURAGED_TOKEN if token_in_url else DISCOURAGED_ID_TOKEN,
+        "front_tokens_json": _pretty(front["tokens"]) if front.get("tokens") else "",
+        "front_id_token": _jwt_view(front.get("id_token")),
+        "front_introspection_json": _pretty(front["introspection"]) if front.get("introspection") else "",
     }
 
 
@@ -220,20 +271,22 @@ def _flow_page(
     cc_form: ClientCredentialsForm,
     status: int = 200,
     device_form: DeviceForm | None = None,
+    fc_form: FrontChannelForm | None = None,
 ) -> HttpResponse:
     callback = flows.callback_url()
     context = {
         "authorize_form": authorize_form,
         "cc_form": cc_form,
         "device_form": device_form or DeviceForm(clients=items),
+        "fc_form": fc_form or FrontChannelForm(clients=items),
+        "front_clients": [(c, flows.front_channel_types(c)) for c in items if flows.front_channel_types(c)],
         **_device_support(),
         "callback_url": callback,
         "code_clients": [
             {"client": c, "registered": callback in c.redirect_uris}
             for c in items
-            if "authorization_code" in c.grant_types
+            if {"authorization_code", "implicit"} & set(c.grant_types)
         ],
-        "discouraged": [c for c in items if "implicit" in c.grant_types],
         "runs": flows.recent(request.session, request.tenant.slug),
         "can_run": tenancy.role_at_least(request.role, Role.MEMBER),
     }
@@ -250,6 +303,24 @@ def flow_start(request: TenantRequest) -> HttpResponse:
         return _flow_page(request, items, form, ClientCredentialsForm(clients=items), status=400)
     client = next(c for c in items if c.client_id == form.cleaned_data["client"])
     run = flows.start_authorization(request.tenant.slug, client, form.cleaned_data)
+    flows.save(request.session, run)
+    return redirect("console:devtools:run", run_id=run["id"])
+
+
+@require_POST
+@tenancy.tenant_view(min_role=Role.MEMBER)
+def front_channel_start(request: TenantRequest) -> HttpResponse:
+    """Start an implicit or hybrid run (discouraged, RFC 9700 §2.1.2) for a client that allows the response type;
+    the answer comes back in the URL fragment, which the callback page's script posts to `callback_fragment`."""
+    items = _clients(request)
+    form = FrontChannelForm(request.POST, clients=items)
+    if not form.is_valid():
+        forms_ = (AuthorizeForm(clients=items), ClientCredentialsForm(clients=items))
+        return _flow_page(request, items, *forms_, status=400, fc_form=form)
+    client = next(c for c in items if c.client_id == form.cleaned_data["client"])
+    run = flows.start_front_channel(
+        request.tenant.slug, client, form.cleaned_data["response_type"], form.cleaned_data
+    )
     flows.save(request.session, run)
     return redirect("console:devtools:run", run_id=run["id"])
 
@@ -387,7 +458,7 @@ def _run_action(request: TenantRequest, run_id: str, action: str) -> HttpRespons
 
 def _run_url(run: dict[str, Any]) -> str:
     """Auth-code runs live on the callback page they came back to; other runs on their own page."""
-    if run["kind"] == "authorization_code" and run.get("callback"):
+    if run["kind"] in ("authorization_code", *flows.FRONT_KINDS) and run.get("callback"):
         return reverse("console:devtools:callback") + "?state=" + str(run["id"])
     return reverse("console:devtools:run", kwargs={"run_id": run["id"]})
 
@@ -432,7 +503,7 @@ def _operator_run(request: HttpRequest, state: str) -> dict[str, Any] | None:
         return None
     tenant, role = resolved
     run = flows.get(request.session, state, tenant.slug)
-    if run is None or run["kind"] != "authorization_code":
+    if run is None or run["kind"] not in ("authorization_code", *flows.FRONT_KINDS):
         return None
     tenant_request = request
     tenant_request.tenant, tenant_request.role = tenant, role  # type: ignore[attr-defined]
@@ -449,7 +520,7 @@ def callback(request: HttpRequest) -> HttpResponse:
     """
     run = _operator_run(request, request.GET.get("state", ""))
     if run is not None:
-        if "code" in request.GET or "error" in request.GET:
+        if run["kind"] == "authorization_code" and ("code" in request.GET or "error" in request.GET):
             flows.receive_callback(run, request.GET)
             flows.save(request.session, run)
         context = {**_run_context(request, run), "on_callback": True}
@@ -468,6 +539,29 @@ def callback(request: HttpRequest) -> HttpResponse:
     }
     response = TemplateResponse(request, "console/devtools/callback.html", context, status=200)
     return _no_store(response, referrer="no-referrer")
+
+
+@require_POST
+def callback_fragment(request: HttpRequest) -> HttpResponse:
+    """The answer of an implicit or hybrid run, read from the URL fragment by the callback page's script
+    (static/js/devtools-fragment.js) and posted here with the page's CSRF token. Only this browser's operator
+    session's run with that state takes it; the answer is checked (ID token, nonce, at_hash, c_hash) before any
+    token is kept. Answers JSON: where the run is shown, or why nothing was taken."""
+    run = _operator_run(request, request.POST.get("state", ""))
+    if run is None or run["kind"] not in flows.FRONT_KINDS:
+        response = JsonResponse(
+            {"message": "This answer belongs to no implicit or hybrid run of your console session: Truss kept "
+             "nothing of it. It was removed from the address bar."},
+            status=404,
+        )  # fmt: skip
+        return _no_store(response, referrer="no-referrer")
+    try:
+        flows.receive_fragment(run, request.POST)
+    except hydra.HydraUnavailable:
+        flows.save(request.session, run)
+        return _no_store(JsonResponse({"message": "Hydra is unavailable: try the run again."}, status=503))
+    flows.save(request.session, run)
+    return _no_store(JsonResponse({"location": _run_url(run), "ok": bool(run["callback"]["ok"])}))
 
 
 # --- SDK snippets ----------------------------------------------------------------------------------------

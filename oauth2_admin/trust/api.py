@@ -68,7 +68,7 @@ def _require_admin(request: HttpRequest, action: str, target: str = "") -> None:
 
 @_answers
 def list_trust(request: HttpRequest) -> HttpResponse:
-    return json_response({"items": [t.as_json() for t in trust.list_for(tenant_of(request))]})
+    return json_response({"items": [t.as_json() for t in trust.list_for(tenant_of(request), request)]})
 
 
 @_answers
@@ -82,7 +82,7 @@ def create_trust(request: HttpRequest) -> HttpResponse:
 
 @_answers
 def get_trust(request: HttpRequest, trust_id: str) -> HttpResponse:
-    return json_response(trust.get_for(tenant_of(request), trust_id).as_json())
+    return json_response(trust.get_for(tenant_of(request), trust_id, request).as_json())
 
 
 @_answers

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -25,13 +27,18 @@ from oauth2_admin.keys.service import thumbprint
 from oauth2_admin.trust.models import TrustRecord
 from truss import audit
 from truss.models import Tenant
+from truss.ory import http as ory_http
 from truss.ory import hydra
+
+logger = logging.getLogger(__name__)
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "k", "oth")
 _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 §3.3 scope-token
 # Hydra's oauth2.grant.jwt defaults (Truss cannot read Hydra's config): jti and iat required, 720h max_ttl.
 JWT_GRANT_RULES = {"jti_optional": False, "iat_optional": False, "max_ttl_seconds": 720 * 3600}
+# The trust pages warn this long before a trust expires (Hydra cannot extend one: a new trust must be created).
+EXPIRY_WARNING = timedelta(days=7)
 
 
 class TrustInputError(Exception):
@@ -123,7 +130,7 @@ def parse_public_key(value: Any) -> dict[str, Any]:
     return jwk
 
 
-# --- input ---------------------------------------------------------------------------------------------------
+# --- input -------------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -199,17 +206,36 @@ def parse(data: dict[str, Any]) -> TrustIn:
                    list(dict.fromkeys(scope)), expires, jwk)  # fmt: skip
 
 
-# --- operations ----------------------------------------------------------------------------------------------
+# --- a trust as shown --------------------------------------------------------------------------------------------
 
 
 @dataclass
 class Trust:
     record: TrustRecord
-    hydra: hydra.TrustedJwtGrantIssuer | None  # None: gone from Hydra (e.g. the janitor removed it)
+    # None: gone from Hydra (Truss removed it at expiry, or something else did, e.g. `hydra janitor --grants`)
+    hydra: hydra.TrustedJwtGrantIssuer | None
 
     @property
     def expired(self) -> bool:
         return self.record.expires_at <= timezone.now()
+
+    @property
+    def expires_soon(self) -> bool:
+        """Not expired yet, but within EXPIRY_WARNING of it: the pages warn."""
+        left = self.record.expires_at - timezone.now()
+        return timedelta(0) < left <= EXPIRY_WARNING
+
+    @property
+    def status(self) -> str:
+        """active · expiring (within EXPIRY_WARNING) · expired (still in Hydra: the next sweep removes it) ·
+        removed (Truss deleted it in Hydra at expiry) · gone (missing from Hydra for another reason)."""
+        if self.record.removed_at is not None and self.hydra is None:
+            return "removed"
+        if self.hydra is None:
+            return "gone"
+        if self.expired:
+            return "expired"
+        return "expiring" if self.expires_soon else "active"
 
     def as_json(self) -> dict[str, Any]:
         r = self.record
@@ -217,6 +243,7 @@ class Trust:
             "id": r.hydra_id, "issuer": r.issuer, "subject": r.subject or None,
             "allow_any_subject": r.allow_any_subject, "scope": r.scope, "expires_at": r.expires_at,
             "created_at": r.created_at, "created_by": r.created_by or None, "expired": self.expired,
+            "status": self.status, "removed_at": r.removed_at,
             "in_hydra": self.hydra is not None, "public_jwk": r.public_jwk,
             "thumbprint_sha256": thumbprint(hydra.JsonWebKey.model_validate(r.public_jwk)),
             "public_key": {"set": self.hydra.public_key.set, "kid": self.hydra.public_key.kid}
@@ -224,18 +251,96 @@ class Trust:
         }  # fmt: skip
 
 
-def list_for(tenant: Tenant) -> list[Trust]:
+# --- expiry: Hydra v2.3.0 accepts an expired trust (assertion naming its kid), so Truss deletes it ---------------
+
+
+@dataclass
+class ExpiryReport:
+    removed: list[str] = field(default_factory=list)  # Hydra ids Truss deleted (or found already gone)
+    failed: list[str] = field(default_factory=list)  # Hydra ids left for the next sweep (Hydra unreachable…)
+
+
+def _due(records: list[TrustRecord]) -> list[TrustRecord]:
+    now = timezone.now()
+    return [r for r in records if r.removed_at is None and r.expires_at <= now]
+
+
+def expire_due(
+    tenant: Tenant | None = None,
+    *,
+    request: HttpRequest | None = None,
+    records: list[TrustRecord] | None = None,
+    via: str = "expire_trusts",
+) -> ExpiryReport:
+    """Delete in Hydra every trust relationship whose expiry passed and that Truss has not removed yet (of one
+    tenant, of the given records, or all). Each removal is one ``oauth2.trust.expire`` event by ``system`` in the
+    trust's tenant chain. Hydra first, then the row is marked with a conditional UPDATE: a crash in between leaves
+    the row due (the next sweep finds Hydra's 404 and marks it), and concurrent sweeps audit each trust once. A
+    Hydra failure leaves the row due and stops the sweep (the next one retries); it never raises."""
+    if records is None:
+        query = TrustRecord.objects.filter(removed_at=None, expires_at__lte=timezone.now()).select_related(
+            "tenant"
+        )
+        records = list(query.filter(tenant=tenant) if tenant is not None else query)
+    report = ExpiryReport()
+    due = _due(records)
+    for index, record in enumerate(due):
+        already_gone = False
+        try:
+            hydra.delete_trusted_issuer(record.hydra_id)
+        except hydra.HydraNotFound:
+            already_gone = True  # e.g. `hydra janitor --grants`, or a sweep that died before marking
+        except ory_http.OryError as exc:
+            logger.warning("could not remove expired trust %s from Hydra (%s); the next sweep retries",
+                           record.hydra_id, exc)  # fmt: skip
+            report.failed.extend(r.hydra_id for r in due[index:])
+            break
+        now = timezone.now()
+        if not TrustRecord.objects.filter(pk=record.pk, removed_at=None).update(removed_at=now):
+            record.refresh_from_db(fields=["removed_at"])  # another sweep marked (and audited) it meanwhile
+            continue
+        record.removed_at = now
+        report.removed.append(record.hydra_id)
+        _audit_expiry(request, record, already_gone, via)
+    return report
+
+
+def _audit_expiry(request: HttpRequest | None, record: TrustRecord, already_gone: bool, via: str) -> None:
+    detail = (
+        f"expired at {record.expires_at.isoformat()}; "
+        + ("already gone from Hydra" if already_gone else "deleted in Hydra")
+        + f" ({via})"
+    )
+    try:
+        audit.record(request, "oauth2.trust.expire", tenant=record.tenant, actor="system",
+                     target=f"{record.issuer} ({record.hydra_id})"[:300], detail=detail,
+                     before={"id": record.hydra_id, "issuer": record.issuer, "expires_at": record.expires_at,
+                             "kid": record.public_jwk.get("kid")},
+                     after={"removed_at": record.removed_at})  # fmt: skip
+    except DatabaseError:  # the trust is gone from Hydra either way: say so loudly, never fail the caller
+        logger.critical("audit event NOT WRITTEN: oauth2.trust.expire %s (%s)", record.hydra_id, detail,
+                        exc_info=True)  # fmt: skip
+
+
+# --- operations --------------------------------------------------------------------------------------------------
+
+
+def list_for(tenant: Tenant, request: HttpRequest | None = None) -> list[Trust]:
     records = list(TrustRecord.objects.filter(tenant=tenant))
     if not records:
         return []
+    if _due(records):  # cheap: only when a row's expiry passed and Truss has not removed it yet
+        expire_due(tenant, request=request, records=records, via="swept when listed")
     in_hydra = {t.id: t for t in hydra.list_trusted_issuers()}
     return [Trust(r, in_hydra.get(r.hydra_id)) for r in records]
 
 
-def get_for(tenant: Tenant, trust_id: str) -> Trust:
+def get_for(tenant: Tenant, trust_id: str, request: HttpRequest | None = None) -> Trust:
     record = TrustRecord.objects.filter(tenant=tenant, hydra_id=trust_id).first()
     if record is None:
         raise TrustNotFound(trust_id)
+    if _due([record]):
+        expire_due(tenant, request=request, records=[record], via="swept when viewed")
     try:
         found: hydra.TrustedJwtGrantIssuer | None = hydra.get_trusted_issuer(trust_id)
     except hydra.HydraNotFound:

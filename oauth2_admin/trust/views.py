@@ -19,7 +19,7 @@ from truss.models import AuditEvent, Role
 
 def _trust_or_404(request: TenantRequest, trust_id: str) -> trust.Trust:
     try:
-        return trust.get_for(request.tenant, trust_id)
+        return trust.get_for(request.tenant, trust_id, request)
     except trust.TrustNotFound as exc:
         raise Http404("No such trusted issuer in this tenant.") from exc
 
@@ -27,7 +27,7 @@ def _trust_or_404(request: TenantRequest, trust_id: str) -> trust.Trust:
 @require_safe
 @tenancy.tenant_view()
 def trust_list(request: TenantRequest) -> HttpResponse:
-    context = {"trusts": trust.list_for(request.tenant),
+    context = {"trusts": trust.list_for(request.tenant, request),
                "can_edit": tenancy.role_at_least(request.role, Role.ADMIN)}  # fmt: skip
     return TemplateResponse(request, "console/trust/list.html", context)
 

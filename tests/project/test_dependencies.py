@@ -29,6 +29,7 @@ USES: dict[str, tuple[str, str]] = {
     "pydantic": ("app", r"^from pydantic\b"),
     "jsonpatch": ("app", r"^import jsonpatch\b"),
     "redis": ("compose.yaml", r"CACHE_URL: redis://"),  # Django's RedisCache imports it
+    "segno": ("app", r"^import segno\b"),  # the device run's QR code
 }
 
 

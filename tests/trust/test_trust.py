@@ -1,8 +1,10 @@
 """Trusted jwt-bearer issuers through Truss against the real Hydra: the grant works end to end with a trusted
-key and is refused for an untrusted key, an expired trust and a wrong subject; tenants see only their own."""
+key and is refused for an untrusted key, a wrong subject and an expired trust (once Truss's sweep removed it);
+tenants see only their own."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import uuid
@@ -14,6 +16,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from django.core.management import CommandError, call_command
 
 from oauth2_admin.trust.models import TrustRecord
 from truss.models import AuditEvent
@@ -68,7 +71,9 @@ def exchange(ory: Any, app: dict[str, Any], token: str, scope: str = "inventory:
                          data={"grant_type": GRANT, "assertion": token, "scope": scope}, timeout=10)  # fmt: skip
 
 
-def test_it_exchanges_a_trusted_assertion_and_refuses_the_three_bad_ones(ory, v1, make_hydra_client, issuer):
+def test_it_exchanges_a_trusted_assertion_and_refuses_an_untrusted_key_and_a_wrong_subject(
+    ory, v1, make_hydra_client, issuer
+):
     key = ec.generate_private_key(ec.SECP256R1())
     created = v1("POST", body={"issuer": issuer, "subject": "svc-orders", "scope": ["inventory:read"],
                                "expires_at": future(days=1), "public_key": pem(key)})  # fmt: skip
@@ -88,20 +93,60 @@ def test_it_exchanges_a_trusted_assertion_and_refuses_the_three_bad_ones(ory, v1
     wrong_subject = exchange(ory, app, assertion(ory, key, issuer, "svc-billing", kid))
     assert wrong_subject.status_code == 400 and wrong_subject.json()["error"] == "invalid_grant"
 
-    short = v1("POST", body={"issuer": issuer + "/short", "subject": "svc-orders", "scope": ["inventory:read"],
+
+@pytest.mark.parametrize("sweep", ["command", "api_list", "console_detail"])
+def test_it_removes_an_expired_trust_so_hydra_refuses_it(ory, v1, console, make_hydra_client, issuer, sweep):
+    # Hydra v2.3.0 alone keeps accepting an expired trust for an assertion that names its kid (GetPublicKey has
+    # no expiry condition): Truss's sweep deletes it in Hydra, and then Hydra refuses.
+    key = ec.generate_private_key(ec.SECP256R1())
+    short = v1("POST", body={"issuer": issuer, "subject": "svc-orders", "scope": ["inventory:read"],
                              "expires_at": future(seconds=2), "public_key": pem(key)})  # fmt: skip
-    assert short.status_code == 201
-    assert exchange(ory, app, assertion(ory, key, issuer + "/short", "svc-orders", kid)).status_code == 200
+    assert short.status_code == 201, short.content
+    trust_id, kid = short.json()["id"], short.json()["public_jwk"]["kid"]
+    app = make_hydra_client(grant_types=[GRANT], scope="inventory:read")
+    assert exchange(ory, app, assertion(ory, key, issuer, "svc-orders", kid)).status_code == 200
     time.sleep(3)
-    # Hydra v2.3.0 still accepts an expired trust for an assertion that names its kid: GetPublicKey has no
-    # expiry condition (persister_grant_jwk.go). Pinned here; Truss marks it expired, and deleting it (what
-    # `hydra janitor --grants` does to expired trusts) makes Hydra refuse it.
-    late = exchange(ory, app, assertion(ory, key, issuer + "/short", "svc-orders", kid))
-    assert late.status_code == 200, "Hydra now enforces trust expiry: tighten this test"
-    assert v1("GET", f"/{short.json()['id']}").json()["expired"] is True
-    assert v1("DELETE", f"/{short.json()['id']}").status_code == 204
-    gone = exchange(ory, app, assertion(ory, key, issuer + "/short", "svc-orders", kid))
-    assert gone.status_code == 400 and gone.json()["error"] == "invalid_grant"
+
+    if sweep == "command":
+        out = io.StringIO()
+        call_command("expire_trusts", stdout=out)
+        assert "removed 1 expired trusts" in out.getvalue()
+    elif sweep == "api_list":
+        listed = v1("GET").json()["items"]
+        assert [(t["id"], t["status"], t["in_hydra"]) for t in listed] == [(trust_id, "removed", False)]
+    else:
+        page = console("viewer").get(f"/console/trust/{trust_id}/")
+        assert page.status_code == 200 and b"Truss removed it at expiry" in page.content
+
+    assert not any(t["id"] == trust_id for t in hydra_trusts(ory))
+    late = exchange(ory, app, assertion(ory, key, issuer, "svc-orders", kid))
+    assert late.status_code == 400 and late.json()["error"] == "invalid_grant", late.text
+    shown = v1("GET", f"/{trust_id}").json()
+    assert shown["expired"] is True and shown["status"] == "removed" and shown["removed_at"]
+    call_command("expire_trusts", stdout=io.StringIO())  # nothing left to do: audited once
+    event = AuditEvent.objects.get(action="oauth2.trust.expire")
+    assert (event.actor, event.outcome, event.tenant_id) == ("system", "success", TrustRecord.objects.get(
+        hydra_id=trust_id).tenant_id)  # fmt: skip
+    assert trust_id in event.target and "deleted in Hydra" in event.detail and event.before["kid"] == kid
+    # Deleting the removed trust still works (Hydra's 404 is fine) and forgets it.
+    assert v1("DELETE", f"/{trust_id}").status_code == 204
+    assert not TrustRecord.objects.filter(hydra_id=trust_id).exists()
+
+
+def test_it_warns_before_a_trust_expires(ory, v1, console, issuer):
+    key = ec.generate_private_key(ec.SECP256R1())
+    soon = v1("POST", body={"issuer": issuer, "subject": "s", "expires_at": future(days=2),
+                            "public_key": pem(key)}).json()  # fmt: skip
+    later = v1("POST", body={"issuer": issuer + "/later", "subject": "s", "expires_at": future(days=30),
+                             "public_key": pem(key)}).json()  # fmt: skip
+    assert (soon["status"], later["status"]) == ("expiring", "active")
+    viewer = console("viewer")
+    page = viewer.get(f"/console/trust/{soon['id']}/").content.decode()
+    assert 'id="trust-expiry-warning"' in page and "Expires in 1\xa0day" in page
+    assert 'id="trust-expiry-warning"' not in viewer.get(f"/console/trust/{later['id']}/").content.decode()
+    listing = viewer.get("/console/trust/").content.decode()
+    assert "expires in 1\xa0day" in listing and "active" in listing
+    assert not AuditEvent.objects.filter(action="oauth2.trust.expire").exists()
 
 
 @pytest.mark.parametrize(
@@ -236,6 +281,11 @@ def test_it_answers_503_when_hydra_is_down(hydra_down, v1, issuer, tenant):
     TrustRecord.objects.create(tenant=tenant, hydra_id="x", issuer=issuer, expires_at=datetime.now(UTC),
                                public_jwk={"kty": "EC"})  # fmt: skip
     assert v1("GET").status_code == 503
+    # The expired row could not be removed: it stays due (the next sweep retries), nothing is audited as expired.
+    assert TrustRecord.objects.get(hydra_id="x").removed_at is None
+    assert not AuditEvent.objects.filter(action="oauth2.trust.expire").exists()
+    with pytest.raises(CommandError, match="could not be removed"):
+        call_command("expire_trusts", stdout=io.StringIO())
     key = ec.generate_private_key(ec.SECP256R1())
     response = v1("POST", body={"issuer": issuer, "subject": "s", "scope": [], "expires_at": future(days=1),
                                 "public_key": pem(key)})  # fmt: skip
