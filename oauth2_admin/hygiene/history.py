@@ -185,8 +185,11 @@ def _writable(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def lifespans_of(state: dict[str, Any]) -> dict[str, int | None]:
+    """Every lifespan the running Hydra has, as the version had it: one the version lacks (e.g. a device
+    lifespan set after it, on Hydra >= v25.4) is cleared by a restore, not left behind."""
     client = hydra.OAuth2Client.model_validate({"client_id": "x", **state})
-    return clients.lifespans_in_seconds(client)
+    seconds = clients.lifespans_in_seconds(client)
+    return {name: seconds.get(name) for name in clients.lifespan_fields()}
 
 
 def restore(

@@ -70,7 +70,7 @@ class Truss:
                "GUNICORN_THREADS": "4"}  # fmt: skip
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
-                [str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "truss.wsgi"],
+                [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "truss.wsgi"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
         deadline = time.monotonic() + 30
