@@ -12,12 +12,13 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from ninja import Router, Schema
 from ninja.errors import HttpError
 from ninja.security.base import AuthBase
 
 from oauth2_admin.clients import service as clients
-from oauth2_admin.hygiene import drift, history
+from oauth2_admin.hygiene import drift, history, snapshot
 from oauth2_admin.hygiene import service as hygiene
 from truss.apikit import (
     AUTH_ERRORS,
@@ -56,9 +57,14 @@ class ClientFindingsOut(Schema):
     findings: list[FindingOut]
 
 
+class ReportItemOut(ClientFindingsOut):
+    changed_outside_truss: list[str] = []
+
+
 class ReportOut(Schema):
-    items: list[ClientFindingsOut]
+    items: list[ReportItemOut]
     counts: dict[str, int]
+    as_of: datetime
 
 
 class ChangeOut(Schema):
@@ -145,14 +151,25 @@ def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: li
         "/findings",
         auth=read_auth,
         response=answers({200: ReportOut}, AUTH_ERRORS, UPSTREAM_ERRORS),
-        summary="Security findings of every client of the tenant (RFC 9700 linter)",
+        summary="Security findings of every client of the tenant (RFC 9700 linter), from the findings snapshot",
+        description="Rows follow every client write made through Truss at once; changes made in Hydra directly "
+        "appear after a refresh or `sweep_drift` (`as_of`). Secret age, idle and PKCE are evaluated now.",
         operation_id=f"{op}_hygiene_report",
     )
     def report(request: HttpRequest) -> HttpResponse:
-        rows = hygiene.report(tenant_of(request))
+        tenant = tenant_of(request)
+        state = snapshot.state_for(tenant)
+        now = timezone.now()
+        selected = snapshot.select(snapshot.read_time(tenant, now=now), sort="name")
+        rows = snapshot.rows(tenant, selected, now=now)
         items = [{"client_id": r.client_id, "name": r.name, "score": r.score,
-                  "findings": [f.as_dict() for f in r.findings]} for r in rows]  # fmt: skip
-        return json_response({"items": items, "counts": hygiene.counts(rows)})
+                  "findings": [f.as_dict() for f in r.findings],
+                  "changed_outside_truss": r.drift_fields} for r in rows]  # fmt: skip
+        counts = dict.fromkeys(hygiene.SEVERITIES, 0)
+        for r in rows:
+            for f in r.findings:
+                counts[f.severity] += 1
+        return json_response({"items": items, "counts": counts, "as_of": state.refreshed_at.isoformat()})
 
     @router.get(
         "/clients/{client_id}/findings",

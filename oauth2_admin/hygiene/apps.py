@@ -1,4 +1,5 @@
-"""Client hygiene as its own Django app (label ``console_hygiene``): it owns the per-tenant linter thresholds.
+"""Client hygiene as its own Django app (label ``console_hygiene``): it owns the per-tenant linter thresholds and
+the findings snapshot the report reads (hygiene.snapshot).
 
 Versions and drift need no table of their own: they are read from the audit log's before/after."""
 
@@ -12,3 +13,17 @@ class HygieneConfig(AppConfig):
     label = "console_hygiene"
     verbose_name = "Client hygiene"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_save
+
+        from oauth2_admin.hygiene import snapshot
+        from oauth2_admin.hygiene.models import Thresholds
+        from truss.models import AuditEvent
+
+        # Every client write Truss makes is an audit event (drained outbox events are saved too): the snapshot
+        # follows those events, so the client service needs no knowledge of hygiene.
+        post_save.connect(snapshot.on_audit_event, sender=AuditEvent, dispatch_uid="console_hygiene.snapshot")
+        post_save.connect(
+            snapshot.on_thresholds_saved, sender=Thresholds, dispatch_uid="console_hygiene.thresholds"
+        )

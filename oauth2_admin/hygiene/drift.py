@@ -93,12 +93,16 @@ class SweepResult:
     recorded: bool
 
 
-def sweep(tenant: Tenant, *, record: bool = True) -> list[SweepResult]:
-    """Every client of the tenant against its last known version: one paged listing, one audit query. Records
-    one `oauth2.client.drift_detected` event per drifted client, unless the same drift was already recorded."""
+def sweep(
+    tenant: Tenant, *, record: bool = True, listed: list[hydra.OAuth2Client] | None = None
+) -> list[SweepResult]:
+    """Every client of the tenant against its last known version: one paged listing (or `listed`), one audit
+    query. Records one `oauth2.client.drift_detected` event per drifted client, unless the same drift was already
+    recorded."""
     from oauth2_admin.hygiene.service import all_clients
 
-    listed = all_clients(tenant)
+    if listed is None:
+        listed = all_clients(tenant)
     known = history.latest_by_client(tenant, None)
     already: dict[str, Any] = {}
     if record:

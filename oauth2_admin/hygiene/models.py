@@ -29,3 +29,54 @@ class Thresholds(models.Model):
     def for_tenant(cls, tenant: Tenant) -> Thresholds:
         """The saved row, or an unsaved one holding the defaults."""
         return cls.objects.filter(tenant=tenant).first() or cls(tenant=tenant)
+
+
+class FindingsSnapshot(models.Model):
+    """One client's linter result as of its last Truss write or full refresh (see hygiene.snapshot).
+
+    `findings` holds the rules that depend only on the client and the thresholds; the time- and deployment-
+    dependent ones (secret age, idle, PKCE) are evaluated when the report is read, from the inputs kept here."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    client_id = models.CharField(max_length=255)
+    name = models.CharField(max_length=255)
+    client = models.JSONField(default=dict)  # the client's public view (no secrets)
+    findings = models.JSONField(default=list)  # static findings, Finding.as_dict()
+    penalty = models.PositiveIntegerField(default=0)  # sum of the static findings' weights
+    high = models.PositiveSmallIntegerField(default=0)
+    medium = models.PositiveSmallIntegerField(default=0)
+    low = models.PositiveSmallIntegerField(default=0)
+    rules = models.CharField(max_length=1000, blank=True)  # ",rule-a,rule-b," of the static findings
+    # Inputs of the rules evaluated at read time.
+    uses_secret = models.BooleanField(default=False)
+    interactive = models.BooleanField(default=False)
+    public_code = models.BooleanField(default=False)
+    secret_set_at = models.DateTimeField(null=True, blank=True)
+    last_consent_at = models.DateTimeField(null=True, blank=True)
+    client_created_at = models.DateTimeField(null=True, blank=True)
+    client_updated_at = models.DateTimeField(null=True, blank=True)
+    # Changed in Hydra outside Truss (seen by a refresh or the drift sweep); cleared by the next Truss write.
+    drifted = models.BooleanField(default=False)
+    drift_fields = models.JSONField(default=list, blank=True)
+    drift_seen_at = models.DateTimeField(null=True, blank=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "client_id"], name="hygiene_snapshot_client")
+        ]
+
+    def __str__(self) -> str:
+        return f"findings of {self.client_id}"
+
+
+class SnapshotRefresh(models.Model):
+    """When the tenant's snapshot was last rebuilt from Hydra's full listing."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="+")
+    refreshed_at = models.DateTimeField()
+    source = models.CharField(max_length=20)  # "refresh", "sweep" or "first view"
+    clients = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"snapshot of {self.tenant} at {self.refreshed_at}"

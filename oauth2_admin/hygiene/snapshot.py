@@ -1,0 +1,386 @@
+"""The findings snapshot: one row per client, so the report reads a table instead of linting Hydra's whole list.
+
+Kept fresh by
+- every successful client write Truss makes: a `post_save` receiver on AuditEvent (connected in the app's
+  ready(); drained outbox events are saved too) re-lints the client from the event's `after`, which is the
+  client's public view, so no Hydra call; a delete removes the row, a rotation moves the secret clock, a
+  consent moves the idle clock;
+- a thresholds change: the stored clients are re-linted (no Hydra call);
+- a full refresh from one paged Hydra listing: the report's "Refresh now", `manage.py sweep_drift`, and the
+  tenant's first view of the report. It also marks clients changed outside Truss (drift) since.
+
+Rules that depend on time or on the deployment (secret age, idle client, PKCE enforcement) are never stored as
+findings: their inputs are, and they are evaluated when the report is read (in SQL for sorting and filtering,
+with the real rule functions for the rows shown), so they are right at view time however old the row is.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from oauth2_admin.clients import service as clients
+from oauth2_admin.hygiene import service as hygiene
+from oauth2_admin.hygiene.models import FindingsSnapshot, SnapshotRefresh, Thresholds
+from truss.models import AuditEvent, Tenant
+from truss.ory import hydra
+
+log = logging.getLogger(__name__)
+
+DYNAMIC = frozenset({"public-client-pkce", "secret-age", "idle-client"})
+STATIC_RULES = tuple(rule for rule in hygiene.RULES if rule.id not in DYNAMIC)
+DYNAMIC_RULES = tuple(rule for rule in hygiene.RULES if rule.id in DYNAMIC)
+RULE_ORDER = {rule.id: i for i, rule in enumerate(hygiene.RULES)}
+CLIENT_WRITES = (
+    "oauth2.client.create", "oauth2.client.update", "oauth2.client.patch", "oauth2.client.token_config",
+    "oauth2.client.drift_adopt",
+)  # fmt: skip
+ROTATE, DELETE = "oauth2.client.rotate_secret", "oauth2.client.delete"
+FIELDS = [
+    "name", "client", "findings", "penalty", "high", "medium", "low", "rules", "uses_secret", "interactive",
+    "public_code", "secret_set_at", "last_consent_at", "client_created_at", "client_updated_at", "drifted",
+    "drift_fields", "drift_seen_at", "computed_at",
+]  # fmt: skip
+
+
+# --- writing rows ----------------------------------------------------------------------------------------------
+
+
+def _static(client: hydra.OAuth2Client, facts: hygiene.Facts) -> list[hygiene.Finding]:
+    found = []
+    for rule in STATIC_RULES:
+        hit = rule.check(client, facts)
+        if hit is not None:
+            detail, fix = hit
+            found.append(hygiene.Finding(rule.id, rule.severity, rule.title, rule.reason, detail, fix))
+    return found
+
+
+def _lint_into(row: FindingsSnapshot, client: hydra.OAuth2Client, facts: hygiene.Facts) -> FindingsSnapshot:
+    found = _static(client, facts)
+    row.name = (client.client_name or "(unnamed)")[:255]
+    row.client = clients.public_view(client)
+    row.findings = [f.as_dict() for f in found]
+    row.penalty = sum(hygiene.SEVERITY_WEIGHT[f.severity] for f in found)
+    row.high, row.medium, row.low = (sum(1 for f in found if f.severity == s) for s in hygiene.SEVERITIES)
+    row.rules = "," + ",".join(f.rule for f in found) + "," if found else ""
+    row.uses_secret = client.token_endpoint_auth_method in ("client_secret_basic", "client_secret_post")
+    row.interactive = bool({"authorization_code", "implicit"} & set(client.grant_types))
+    row.public_code = client.is_public and "authorization_code" in client.grant_types
+    row.client_created_at, row.client_updated_at = client.created_at, client.updated_at
+    row.secret_set_at = facts.secret_set_at.get(client.client_id)
+    row.last_consent_at = facts.last_consent_at.get(client.client_id)
+    row.computed_at = facts.now
+    return row
+
+
+def _upsert(rows: Sequence[FindingsSnapshot]) -> None:
+    FindingsSnapshot.objects.bulk_create(
+        rows,
+        batch_size=200,
+        update_conflicts=True,
+        unique_fields=["tenant", "client_id"],
+        update_fields=FIELDS,
+    )
+
+
+def store(tenant: Tenant, client: hydra.OAuth2Client) -> FindingsSnapshot:
+    """Lint one client Truss just wrote and store it (drift cleared: Truss's write is what Hydra holds)."""
+    facts = hygiene.facts_for(tenant, [client.client_id])
+    row = _lint_into(FindingsSnapshot(tenant=tenant, client_id=client.client_id), client, facts)
+    _upsert([row])
+    return row
+
+
+def refresh(
+    tenant: Tenant,
+    *,
+    listed: list[hydra.OAuth2Client] | None = None,
+    drifted: dict[str, list[str]] | None = None,
+    source: str = "refresh",
+) -> SnapshotRefresh:
+    """Rebuild the tenant's rows from one paged Hydra listing (or `listed`, already fetched) and two audit
+    queries; `drifted` (client id -> fields changed outside Truss) is computed here unless the caller has it."""
+    from oauth2_admin.hygiene import drift, history
+
+    started = timezone.now()
+    if listed is None:
+        listed = hygiene.all_clients(tenant)
+    if drifted is None:
+        known = history.latest_by_client(tenant, None)
+        drifted = {}
+        for client in listed:
+            found = drift.compare(client, known.get(client.client_id))
+            if found.drifted:
+                drifted[client.client_id] = [c.field for c in found.changes]
+    facts = hygiene.facts_for(tenant, now=started)
+    with transaction.atomic():
+        existing = {
+            r.client_id: r
+            for r in FindingsSnapshot.objects.filter(tenant=tenant).only(
+                "client_id", "computed_at", "drift_fields", "drift_seen_at"
+            )
+        }
+        rows = []
+        for client in listed:
+            old = existing.get(client.client_id)
+            if old is not None and old.computed_at > started:
+                continue  # Truss wrote it after this listing was taken: the row is newer than the listing
+            row = _lint_into(FindingsSnapshot(tenant=tenant, client_id=client.client_id), client, facts)
+            fields = drifted.get(client.client_id, [])
+            row.drifted, row.drift_fields = bool(fields), fields
+            if fields:
+                same = old is not None and old.drift_fields == fields and old.drift_seen_at is not None
+                row.drift_seen_at = old.drift_seen_at if same and old is not None else started
+            rows.append(row)
+        _upsert(rows)
+        listed_ids = {c.client_id for c in listed}
+        gone = [cid for cid, r in existing.items() if cid not in listed_ids and r.computed_at <= started]
+        if gone:
+            FindingsSnapshot.objects.filter(tenant=tenant, client_id__in=gone).delete()
+        state, _ = SnapshotRefresh.objects.update_or_create(
+            tenant=tenant, defaults={"refreshed_at": started, "source": source, "clients": len(listed)}
+        )
+    return state
+
+
+def rescore(tenant: Tenant) -> int:
+    """Re-lint the stored clients with the tenant's current thresholds (no Hydra call)."""
+    facts = hygiene.Facts(thresholds=Thresholds.for_tenant(tenant), now=timezone.now())
+    rows = list(FindingsSnapshot.objects.filter(tenant=tenant))
+    for row in rows:
+        keep = (row.secret_set_at, row.last_consent_at, row.computed_at)
+        _lint_into(row, hydra.OAuth2Client.model_validate(row.client), facts)
+        row.secret_set_at, row.last_consent_at, row.computed_at = keep
+    FindingsSnapshot.objects.bulk_update(
+        rows, ["findings", "penalty", "high", "medium", "low", "rules"], batch_size=200
+    )
+    return len(rows)
+
+
+def apply_event(event: AuditEvent) -> None:
+    """Fold one audit event into the snapshot (see on_audit_event)."""
+    if event.outcome != AuditEvent.Outcome.SUCCESS or event.tenant_id is None or not event.target:
+        return
+    rows = FindingsSnapshot.objects.filter(tenant_id=event.tenant_id, client_id=event.target)
+    if event.action == hygiene.CONSENT_ACTION:
+        rows.filter(Q(last_consent_at__isnull=True) | Q(last_consent_at__lt=event.created_at)).update(
+            last_consent_at=event.created_at
+        )
+    elif event.action == DELETE:
+        rows.delete()
+    elif event.action == ROTATE:
+        after = event.after if isinstance(event.after, dict) else {}
+        updated = parse_datetime(str(after.get("updated_at") or ""))
+        rows.update(secret_set_at=event.created_at, **({"client_updated_at": updated} if updated else {}))
+    elif event.action in CLIENT_WRITES and isinstance(event.after, dict) and "grant_types" in event.after:
+        # `after` is the client's public view as Hydra answered the write (grant_types is always there)
+        client = hydra.OAuth2Client.model_validate(event.after)
+        if client.client_id == event.target:
+            tenant = Tenant.objects.get(pk=event.tenant_id)
+            store(tenant, client)
+
+
+def on_audit_event(sender: Any, instance: AuditEvent, created: bool = False, **kwargs: Any) -> None:
+    """post_save receiver on AuditEvent. It runs inside the audit append's transaction, so a snapshot problem
+    must never undo the audit event (or the write it records): it is logged, and the next refresh repairs it."""
+    if not created or not (
+        instance.action.startswith("oauth2.client.") or instance.action == hygiene.CONSENT_ACTION
+    ):
+        return
+    try:
+        with transaction.atomic():
+            apply_event(instance)
+    except Exception:
+        log.exception("hygiene snapshot: could not apply audit event %s", instance.pk)
+
+
+def on_thresholds_saved(sender: Any, instance: Thresholds, **kwargs: Any) -> None:
+    try:
+        with transaction.atomic():
+            rescore(instance.tenant)
+    except Exception:
+        log.exception("hygiene snapshot: could not re-score tenant %s", instance.tenant_id)
+
+
+# --- reading -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadTime:
+    """The read-time rules as SQL over one tenant's rows (plain CASE expressions: the ORM's expression trees cost
+    more to build than the query takes to run). `sql` maps a name to (expression, params)."""
+
+    tenant: Tenant
+    sql: dict[str, tuple[str, list[Any]]]
+
+
+def read_time(tenant: Tenant, *, now: datetime | None = None, limits: Thresholds | None = None) -> ReadTime:
+    now = now or timezone.now()
+    limits = limits or Thresholds.for_tenant(tenant)
+    pkce_on = str(getattr(settings, "HYDRA_PKCE_ENFORCED", "off")).lower() not in ("public", "all")
+    ops = connection.ops
+    secret_cut = ops.adapt_datetimefield_value(now - timedelta(days=limits.secret_max_age_days))
+    idle_cut = ops.adapt_datetimefield_value(now - timedelta(days=limits.idle_days))
+    secret = ("(CASE WHEN uses_secret AND (secret_set_at IS NULL OR secret_set_at < %s) THEN 1 ELSE 0 END)",
+              [secret_cut])  # fmt: skip
+    idle = ("(CASE WHEN interactive AND COALESCE(last_consent_at, client_created_at) < %s THEN 1 ELSE 0 END)",
+            [idle_cut])  # fmt: skip
+    pkce: tuple[str, list[Any]] = ("(CASE WHEN public_code THEN 1 ELSE 0 END)" if pkce_on else "0", [])
+    found = (f"(high + medium + low + {pkce[0]} + {secret[0]} + {idle[0]})", [*pkce[1], *secret[1], *idle[1]])
+    penalty = (
+        f"(penalty + 30 * {pkce[0]} + 12 * {secret[0]} + 4 * {idle[0]})",
+        [*pkce[1], *secret[1], *idle[1]],
+    )
+    score = (f"(CASE WHEN {penalty[0]} > 100 THEN 0 ELSE 100 - {penalty[0]} END)", penalty[1] * 2)
+    sql = {
+        "hit_secret": secret, "hit_idle": idle, "hit_pkce": pkce,
+        "n_high": (f"(high + {pkce[0]})", pkce[1]), "n_medium": (f"(medium + {secret[0]})", secret[1]),
+        "n_low": (f"(low + {idle[0]})", idle[1]), "n_findings": found, "score": score,
+    }  # fmt: skip
+    return ReadTime(tenant, sql)
+
+
+def select(
+    rt: ReadTime, *, severity: str = "", rule: str = "", sort: str = "score"
+) -> QuerySet[FindingsSnapshot]:
+    """The tenant's rows, filtered and sorted with the read-time rules applied, client JSON left out."""
+    sql = rt.sql
+    qs = (
+        FindingsSnapshot.objects.filter(tenant=rt.tenant)
+        .only(
+            "client_id",
+            "name",
+            "findings",
+            "secret_set_at",
+            "last_consent_at",
+            "drift_fields",
+            "drift_seen_at",
+            "computed_at",
+        )  # fmt: skip
+        .annotate(
+            **{name: RawSQL(sql[name][0], sql[name][1]) for name in ("hit_secret", "hit_idle", "hit_pkce")}
+        )
+    )
+    where: list[tuple[str, list[Any]]] = []
+    if severity:
+        expr, params = sql[f"n_{severity}"]
+        where.append((f"{expr} > 0", params))
+    read_time_rules = {
+        "secret-age": "hit_secret",
+        "idle-client": "hit_idle",
+        "public-client-pkce": "hit_pkce",
+    }
+    if rule in read_time_rules:
+        expr, params = sql[read_time_rules[rule]]
+        where.append((f"{expr} = 1", params))
+    elif rule:
+        qs = qs.filter(rules__contains=f",{rule},")
+    if where:
+        qs = qs.extra(where=[w for w, _ in where], params=[p for _, ps in where for p in ps])  # noqa: S610
+    score, found = RawSQL(*sql["score"]), RawSQL(*sql["n_findings"])
+    orders: dict[str, list[Any]] = {
+        "score": [score.asc(), Lower("name"), "client_id"],
+        "-score": [score.desc(), Lower("name"), "client_id"],
+        "name": [Lower("name"), "client_id"],
+        "findings": [found.desc(), score.asc(), "client_id"],
+    }
+    return qs.order_by(*orders.get(sort, orders["score"]))
+
+
+def totals(rt: ReadTime) -> dict[str, int]:
+    """Clients, clean ones, changed outside Truss, and findings per severity: one aggregate query."""
+    sql = rt.sql
+    parts = [
+        ("total", "COUNT(*)", []),
+        ("clean", f"SUM(CASE WHEN {sql['n_findings'][0]} = 0 THEN 1 ELSE 0 END)", sql["n_findings"][1]),
+        ("drifted_count", "SUM(CASE WHEN drifted THEN 1 ELSE 0 END)", []),
+        *((f"{s}_sum", f"SUM({sql['n_' + s][0]})", sql["n_" + s][1]) for s in hygiene.SEVERITIES),
+    ]
+    table = FindingsSnapshot._meta.db_table
+    query = f"SELECT {', '.join(p[1] for p in parts)} FROM {table} WHERE tenant_id = %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(query, [p for part in parts for p in part[2]] + [rt.tenant.pk])
+        got = cursor.fetchone()
+    return {name: int(value or 0) for (name, _, _), value in zip(parts, got, strict=True)}
+
+
+@dataclass(frozen=True)
+class Row:
+    client_id: str
+    name: str
+    score: int
+    findings: list[hygiene.Finding]
+    drift_fields: list[str]
+    drift_seen_at: datetime | None
+    computed_at: datetime
+
+    @property
+    def worst(self) -> str:
+        return self.findings[0].severity if self.findings else ""
+
+
+def _finding(data: dict[str, Any]) -> hygiene.Finding:
+    fix = data.get("fix")
+    return hygiene.Finding(
+        data["rule"], data["severity"], data["title"], data["reason"], data["detail"],
+        hygiene.Fix(fix["summary"], fix.get("changes") or {}, fix.get("token_config") or {}) if fix else None,
+    )  # fmt: skip
+
+
+def rows(
+    tenant: Tenant,
+    records: Iterable[FindingsSnapshot],
+    *,
+    now: datetime | None = None,
+    limits: Thresholds | None = None,
+) -> list[Row]:
+    """Findings of the given (annotated) rows: the stored ones, plus the read-time rules evaluated now with the
+    real rule functions, only for rows whose SQL hit columns say one fires (their stored client is then read in
+    one query, so a page's query can leave that column out)."""
+    now = now or timezone.now()
+    limits = limits or Thresholds.for_tenant(tenant)
+    pkce = str(getattr(settings, "HYDRA_PKCE_ENFORCED", "off")).lower()
+    records = list(records)
+    hits = [r.client_id for r in records if r.hit_secret or r.hit_idle or r.hit_pkce]  # type: ignore[attr-defined]
+    stored: dict[str, Any] = {}
+    if hits:
+        stored = dict(
+            FindingsSnapshot.objects.filter(tenant=tenant, client_id__in=hits).values_list(
+                "client_id", "client"
+            )
+        )
+    out = []
+    for record in records:
+        found = [_finding(d) for d in record.findings]
+        if record.client_id in stored:
+            facts = hygiene.Facts(thresholds=limits, now=now, pkce_enforced=pkce)
+            if record.secret_set_at:
+                facts.secret_set_at[record.client_id] = record.secret_set_at
+            if record.last_consent_at:
+                facts.last_consent_at[record.client_id] = record.last_consent_at
+            client = hydra.OAuth2Client.model_validate(stored[record.client_id])
+            for rule in DYNAMIC_RULES:
+                if (hit := rule.check(client, facts)) is not None:
+                    found.append(hygiene.Finding(rule.id, rule.severity, rule.title, rule.reason, *hit))
+            found.sort(key=lambda f: (hygiene.SEVERITIES.index(f.severity), RULE_ORDER[f.rule]))
+        out.append(Row(record.client_id, record.name, hygiene.score(found), found, list(record.drift_fields),
+                       record.drift_seen_at, record.computed_at))  # fmt: skip
+    return out
+
+
+def state_for(tenant: Tenant) -> SnapshotRefresh:
+    """The tenant's last full refresh; the first time (never refreshed), one refresh from Hydra now."""
+    state = SnapshotRefresh.objects.filter(tenant=tenant).first()
+    return state if state is not None else refresh(tenant, source="first view")
