@@ -79,9 +79,16 @@ def client_list(request: TenantRequest) -> HttpResponse:
     """The tenant's clients, a page at a time (Hydra's page tokens), with an exact-name search."""
     name = request.GET.get("name", "").strip()[:200]
     token = request.GET.get("page_token") or None
-    page = clients.list_for(request.tenant, page_size=PAGE_SIZE, page_token=token, name=name or None)
+    status = 200
+    try:
+        page = clients.list_for(request.tenant, page_size=PAGE_SIZE, page_token=token, name=name or None)
+    except clients.BadPageToken:
+        # An edited or stale link: say so and show the first page (Hydra never sees the token).
+        messages.error(request, "That page link is not valid for this list; showing the first page.")
+        token, status = None, 400
+        page = clients.list_for(request.tenant, page_size=PAGE_SIZE, name=name or None)
     context = {"page": page, "rows": _rows(page), "name": name, "paged": bool(token)}
-    return htmx.render(request, "console/clients/list.html", context, partial="client-table")
+    return htmx.render(request, "console/clients/list.html", context, partial="client-table", status=status)
 
 
 def _detail(

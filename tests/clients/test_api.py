@@ -384,3 +384,22 @@ class TestLinterAndTokens:
         foreign = make_hydra_client(owner="truss:someone-else")
         response = api.call("POST", f"/{foreign['client_id']}/tokens/revoke")
         assert response.status_code == 404
+
+
+class TestPageTokens:
+    def test_it_pages_with_its_own_tokens_and_refuses_others(self, ory, api, tenant, make_hydra_client,
+                                                           other_tenant, make_api_key, client):  # fmt: skip
+        for i in range(3):
+            make_hydra_client(owner=tenant.hydra_owner, client_name=f"paged-{i}")
+        first = api.call("GET", "?page_size=2").json()
+        second = api.call("GET", f"?page_size=2&page_token={first['next_page_token']}").json()
+        names = {c["client_name"] for c in first["items"] + second["items"]}
+        assert {"paged-0", "paged-1", "paged-2"} <= names
+        for forged in ("eyJvZmZzZXQiOiIyNSIsInYiOjJ9", "[Filtered]", first["next_page_token"][:-2] + "xx"):
+            response = api.call("GET", f"?page_token={forged}")
+            assert response.status_code == 400, forged
+            assert "page_token" in response.json()["fields"]
+        # Another tenant's token (valid signature, other tenant) is not accepted either.
+        other_key = {"apikey": make_api_key(other_tenant)}
+        foreign = client.get(f"/v1/oauth2/clients?page_token={first['next_page_token']}", headers=other_key)
+        assert foreign.status_code == 400

@@ -113,6 +113,17 @@ class TestListAndDetail:
         assert names == {f"app-{i:02d}" for i in range(27)}
         assert b"not-mine" not in first.content + second.content
 
+    def test_it_refuses_a_page_token_it_did_not_hand_out_and_shows_the_first_page(
+        self, ory, console, tenant, make_hydra_client
+    ):
+        make_hydra_client(owner=tenant.hydra_owner, client_name="only-one")
+        # A raw Hydra v2.3 offset token: forwarded as is, Hydra v26.2.0 panics on this shape.
+        forged = "eyJvZmZzZXQiOiIyNSIsInYiOjJ9"
+        response = console("viewer").get(reverse("console:clients:list"), {"page_token": forged})
+        assert response.status_code == 400
+        assert b"That page link is not valid for this list" in response.content
+        assert b"only-one" in response.content
+
     def test_it_searches_by_exact_name(self, ory, console, tenant, make_hydra_client):
         make_hydra_client(owner=tenant.hydra_owner, client_name="Billing")
         make_hydra_client(owner=tenant.hydra_owner, client_name="Billing v2")
