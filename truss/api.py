@@ -26,6 +26,7 @@ from oauth2_admin.tokens import api as tokens_api
 from oauth2_admin.trust import api as trust_api
 from truss import upstream
 from truss.apikit import BadBody, JsonParser, audit_refusal, error, session_auth
+from truss.errors import InputError
 from truss.models import AuditEvent
 from truss.ory import http as ory_http
 
@@ -109,8 +110,9 @@ def _upstream_error(request: HttpRequest, exc: ory_http.OryError) -> HttpRespons
 api.add_exception_handler(ory_http.OryError, _upstream_error)  # type: ignore[arg-type]
 
 
-@api.exception_handler(clients_service.ClientInputError)
-def on_client_input_error(request: HttpRequest, exc: clients_service.ClientInputError) -> HttpResponse:
+@api.exception_handler(InputError)
+def on_input_error(request: HttpRequest, exc: InputError) -> HttpResponse:
+    """Every service's bad-input refusal (clients, keys, trust, …): one 400 with field messages."""
     return error(request, 400, "invalid_request", exc.message, fields=exc.fields)
 
 

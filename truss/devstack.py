@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -149,11 +150,11 @@ class Stack:
     def _render(self, name: str) -> Path:
         """Copy ory/<name> into the state dir with this stack's ports, Truss URL and schema path."""
         text = (ORY_DIR / name).read_text()
-        for key, default in DEFAULT_PORTS.items():
-            port = self.ports[key]
-            text = text.replace(f"{HOST}:{default}", f"{HOST}:{port}").replace(
-                f"port: {default}", f"port: {port}"
-            )
+        # One pass over the defaults: replacing them one after another could rewrite part of a port chosen a
+        # moment earlier (4445 inside a fresh 44450 → an invalid 6-digit port, seen as a rare start-up failure).
+        ports = {str(default): str(self.ports[key]) for key, default in DEFAULT_PORTS.items()}
+        pattern = re.compile(rf"(\b{re.escape(HOST)}:|\bport: )({'|'.join(ports)})\b")
+        text = pattern.sub(lambda m: m.group(1) + ports[m.group(2)], text)
         text = text.replace(DEFAULT_TRUSS_URL, self.truss_url.rstrip("/"))
         schema = (ORY_DIR / "identity.schema.json").resolve()
         text = text.replace("file:///etc/config/kratos/identity.schema.json", f"file://{schema}")

@@ -24,6 +24,7 @@ from django.http import HttpRequest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from truss import audit
+from truss.errors import InputError
 from truss.models import Tenant
 from truss.ory import hydra
 
@@ -88,15 +89,10 @@ def ttl_fields() -> dict[str, tuple[str, ...]]:
     return {ttl: fields + DEVICE_TTL_FIELDS[ttl] for ttl, fields in TTL_FIELDS.items()}
 
 
-class ClientInputError(Exception):
+class ClientInputError(InputError):
     """Bad input: field → messages. Nothing was sent to Hydra."""
 
-    def __init__(
-        self, fields: Mapping[str, list[str]], message: str = "The client settings are invalid."
-    ) -> None:
-        self.fields = dict(fields)
-        self.message = message
-        super().__init__(message)
+    default_message = "The client settings are invalid."
 
 
 class PreconditionFailed(Exception):

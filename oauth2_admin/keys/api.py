@@ -38,14 +38,12 @@ def jwks(request: HttpRequest) -> HttpResponse:
 
 
 def _answers(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """The service's refusals as the API's error body (Hydra's own errors go to truss.api's handler)."""
+    """The service's refusals as the API's error body (bad input and Hydra's own errors: truss.api's handlers)."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
-        except keys.KeyInputError as exc:
-            return error(request, 400, "invalid_request", exc.message, fields=exc.fields)
         except keys.NotPlatformAdmin as exc:
             return error(request, 403, "forbidden", str(exc))
         except keys.KeyConflict as exc:

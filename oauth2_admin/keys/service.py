@@ -25,6 +25,7 @@ from django.utils import timezone
 from oauth2_admin.clients import service as clients
 from oauth2_admin.keys.models import KeyRecord, Rotation
 from truss import audit
+from truss.errors import InputError
 from truss.models import AuditEvent, Tenant
 from truss.ory import hydra
 
@@ -59,11 +60,8 @@ _ACCESS_TOKEN_LIFESPANS = (
 )
 
 
-class KeyInputError(Exception):
-    def __init__(self, fields: dict[str, list[str]], message: str = "The request is invalid.") -> None:
-        super().__init__(message)
-        self.fields = fields
-        self.message = message
+class KeyInputError(InputError):
+    """Bad key input (field → messages); nothing was sent to Hydra."""
 
 
 class KeyConflict(Exception):

@@ -35,8 +35,6 @@ def _answers(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
-        except trust.TrustInputError as exc:
-            return error(request, 400, "invalid_request", exc.message, fields=exc.fields)
         except trust.TrustNotFound:
             return error(request, 404, "not_found", "No such trusted issuer in this tenant.")
 

@@ -26,6 +26,7 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 from oauth2_admin.keys.service import thumbprint
 from oauth2_admin.trust.models import TrustRecord
 from truss import audit
+from truss.errors import InputError
 from truss.models import Tenant
 from truss.ory import http as ory_http
 from truss.ory import hydra
@@ -41,11 +42,8 @@ JWT_GRANT_RULES = {"jti_optional": False, "iat_optional": False, "max_ttl_second
 EXPIRY_WARNING = timedelta(days=7)
 
 
-class TrustInputError(Exception):
-    def __init__(self, fields: dict[str, list[str]], message: str = "The request is invalid.") -> None:
-        super().__init__(message)
-        self.fields = fields
-        self.message = message
+class TrustInputError(InputError):
+    """Bad trust input (field → messages); nothing was sent to Hydra."""
 
 
 class TrustNotFound(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -188,3 +189,16 @@ def test_it_keeps_truss_settings_out_of_the_ory_environment(tmp_path, monkeypatc
         assert all(stack.ready().values())
     finally:
         stack.stop()
+
+
+def test_it_renders_each_port_once_even_when_a_new_port_contains_a_default(tmp_path) -> None:
+    # 44450 contains hydra_admin's default 4445: a naive replace chain would turn it into a 6-digit port.
+    ports = {"hydra_public": 44450, "hydra_admin": 44451, "kratos_public": 44330, "kratos_admin": 44341}
+    stack = Stack(state_dir=tmp_path, ports=ports, truss_url="http://127.0.0.1:8123")
+    hydra_yml = stack._render("hydra.yml").read_text()
+    assert "port: 44450" in hydra_yml and "port: 44451" in hydra_yml
+    assert "issuer: http://127.0.0.1:44450/" in hydra_yml
+    kratos_yml = stack._render("kratos.yml").read_text()
+    assert "127.0.0.1:44330" in kratos_yml and "127.0.0.1:44341" in kratos_yml
+    for text in (hydra_yml, kratos_yml):
+        assert not re.search(r"(port: |127\.0\.0\.1:)\d{6}", text), text
