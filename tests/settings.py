@@ -28,3 +28,13 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; n
 # Serve static files from the finders: tests never run collectstatic.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+# SQLite: a file-backed test database, not the shared in-memory one. Live-server threads then get their own
+# connections (as under `make run`), so concurrent requests (lazy htmx fragments, the concurrency tests) do not
+# share one connection across threads.
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    import tempfile as _tempfile
+
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = os.path.join(  # noqa: F405
+        _tempfile.gettempdir(), f"truss-test-{os.getpid()}.sqlite3"
+    )
