@@ -1,8 +1,9 @@
 """Token introspection through Truss's API vs Hydra's admin introspection directly, side by side.
 
-Usage: .venv/bin/python bench/introspection.py [--rounds 7] [--per-round 60]
-Starts a private Hydra + Kratos on free ports with SQLite *file* databases, creates a tenant client and an
-opaque access token, then runs interleaved rounds; within a round the calls alternate request by request:
+Usage: .venv/bin/python bench/introspection.py [--rounds 7] [--per-round 60] [--sqlite]
+Starts a private Hydra + Kratos (bench/common.py: PostgreSQL by default, as in production; `--sqlite` for SQLite
+files; never DSN=memory), creates a tenant client and an opaque access token, then runs interleaved rounds;
+within a round the calls alternate request by request:
   - Truss /v1/oauth2/introspect (service_role API key; in-process Django test client, like bench/client_list.py),
   - Truss /api/hydra/introspect (operator session),
   - Truss GET /healthz (no Hydra call): the floor of a request through Django's middleware and test client,
@@ -17,46 +18,35 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+import requests
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
-import django  # noqa: E402
-import requests  # noqa: E402
-
-from truss.devstack import Stack, free_port  # noqa: E402
+from bench.common import bench, load  # noqa: E402
+from truss.devstack import binary_version  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--per-round", type=int, default=60)
+    parser.add_argument("--sqlite", action="store_true", help="SQLite files instead of PostgreSQL")
     args = parser.parse_args()
     assert args.rounds >= 5, "at least 5 rounds"
 
-    ports = {k: free_port() for k in ("hydra_public", "hydra_admin", "kratos_public", "kratos_admin")}
-    stack = Stack(state_dir=Path(tempfile.mkdtemp()), ports=ports, persistent=True)
-    stack.start()
-    try:
-        for key, value in stack.env().items():
-            os.environ[key] = value
-        django.setup()
-        from django.conf import settings
+    with bench(args.sqlite) as (b, _env):
+        stack = b.stack
         from django.contrib.auth.models import User
-        from django.core.management import call_command
         from django.test import Client
 
         from truss import apikeys
         from truss.models import Membership, Tenant
 
-        for key, value in stack.env().items():
-            setattr(settings, key, value)
-        call_command("migrate", verbosity=0)
+        os.environ.pop("TRUSS_SERVER_TIMING", None)  # in-process: no Server-Timing bookkeeping on either side
         tenant = Tenant.objects.create(slug="bench", name="Bench")
         user = User.objects.create_user("bench")
         Membership.objects.create(user=user, tenant=tenant, role="viewer")
@@ -98,8 +88,8 @@ def main() -> None:
             for name, values in samples.items():
                 rounds[name].append(statistics.median(values))
 
-        print(f"\nintrospection of one opaque token, Hydra v2.3.0 on a SQLite file; {args.rounds} interleaved "
-              f"rounds × {args.per_round} calls per case")  # fmt: skip
+        print(f"\nintrospection of one opaque token, Hydra {binary_version('hydra')} on {b.backend}; "
+              f"{args.rounds} interleaved rounds × {args.per_round} calls per case; {load()}")  # fmt: skip
         print(f"  {'':<28} {'median ms':>10} {'spread (round medians)':>24}")
         medians = {}
         for name, values in rounds.items():
@@ -110,8 +100,6 @@ def main() -> None:
             per_round = [t / h for t, h in zip(rounds[name], rounds["Hydra admin direct"], strict=True)]
             print(f"  ratio {name} / Hydra: {medians[name] / base:.2f}x "
                   f"(per round {min(per_round):.2f}–{max(per_round):.2f}x)")  # fmt: skip
-    finally:
-        stack.stop()
 
 
 if __name__ == "__main__":

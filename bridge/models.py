@@ -1,1 +1,45 @@
-"""The bridge keeps no models of its own: what it reads (tenants, claims) lives in truss.models."""
+"""What the bridge keeps of its own: which consent flows it has accepted (tenants and claims live in truss.models)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+# Hydra forgets a login/consent request after `ttl.login_consent_request` (30 minutes by default); a day of
+# marks is more than enough to recognise every replay Hydra would still describe.
+KEEP_MARKS = timedelta(days=1)
+_PRUNE_EVERY = 256
+
+
+class AnsweredConsent(models.Model):
+    """A consent flow this bridge accepted. A replay is recognised by one indexed lookup here; only a flow that
+    has a mark costs the slower question to Hydra (was the flow completed?)."""
+
+    flow = models.CharField(max_length=64, unique=True)  # SHA-256 of Hydra's flow id, never the challenge
+    answered_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"consent flow {self.flow[:12]}… answered {self.answered_at:%Y-%m-%d %H:%M}"
+
+
+def _key(flow_id: str) -> str:
+    return hashlib.sha256(flow_id.encode()).hexdigest()
+
+
+def was_answered(flow_id: str) -> bool:
+    return AnsweredConsent.objects.filter(flow=_key(flow_id)).exists()
+
+
+def mark_answered(flow_id: str) -> bool:
+    """Record the flow as answered; False if it already was (by this request's twin, or a replay)."""
+    try:
+        with transaction.atomic():
+            mark = AnsweredConsent.objects.create(flow=_key(flow_id))
+    except IntegrityError:
+        return False
+    if mark.pk % _PRUNE_EVERY == 0:  # keep the table small without a scheduled job
+        AnsweredConsent.objects.filter(answered_at__lt=timezone.now() - KEEP_MARKS).delete()
+    return True

@@ -12,10 +12,11 @@ from typing import Any, TypeVar, cast
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_deny
 
 from bridge import branding, i18n
-from bridge.flows.common import Redirect, Stop
+from bridge.flows.common import LOGIN_PASS_COOKIE, LOGIN_PASS_MAX_AGE, Redirect, Stop
 from bridge.links import InvalidChallenge
 from truss import upstream
 from truss.models import Tenant
@@ -91,6 +92,10 @@ def respond(request: HttpRequest, result: Redirect | Stop) -> HttpResponse:
         if result.brand:
             response.set_signed_cookie(BRAND_COOKIE, result.brand, salt=_BRAND_SALT, max_age=_BRAND_MAX_AGE,
                                        httponly=True, samesite="Lax", secure=request.is_secure())  # fmt: skip
+        if result.login_pass:  # already signed; read only by the consent hop
+            response.set_cookie(LOGIN_PASS_COOKIE, result.login_pass, max_age=LOGIN_PASS_MAX_AGE,
+                                path=reverse("bridge:consent"), httponly=True, samesite="Lax",
+                                secure=request.is_secure())  # fmt: skip
         return response
     return problem(request, result.reason, result.status, **result.context)
 

@@ -8,4 +8,4 @@ class TrussConfig(AppConfig):
     verbose_name = "Truss"
 
     def ready(self) -> None:
-        from truss import checks  # noqa: F401  (registers system checks)
+        from truss import authcache, checks  # noqa: F401  (registers the cache's signal receivers, system checks)

@@ -190,6 +190,20 @@ BRIDGE_REMEMBER_CONSENT_FOR = env.int("BRIDGE_REMEMBER_CONSENT_FOR", default=30 
 # Cache: per-process memory by default (dev, tests, one process); CACHE_URL=redis://host:6379/0 selects
 # Django's built-in RedisCache, shared by every worker and host (see README, "Scaling out").
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# Whether every process reads and writes the same cache. Only then are sessions, the signed-in user and their
+# tenants cached (truss/authcache.py): a logout, password change or removed membership deletes the entry for all
+# processes at once. A per-process cache would keep a revoked session or membership alive in the other workers.
+SHARED_CACHE = env.bool(
+    "TRUSS_SHARED_CACHE",
+    default=CACHES["default"]["BACKEND"]
+    not in ("django.core.cache.backends.locmem.LocMemCache", "django.core.cache.backends.dummy.DummyCache"),
+)
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db" if SHARED_CACHE else "django.contrib.sessions.backends.db"
+)
+# Django's ModelBackend, reading the user through the cache when SHARED_CACHE. (Sessions signed in before it was
+# configured name ModelBackend: Django signs those out once.)
+AUTHENTICATION_BACKENDS = ["truss.authcache.CachedModelBackend"]
 
 # --- API keys and audit -----------------------------------------------------------------------------------
 API_KEY_LAST_USED_RESOLUTION = env.int("API_KEY_LAST_USED_RESOLUTION", default=60)  # seconds between writes

@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from truss import audit
+from truss import audit, authcache
 from truss.http import TenantRequest
 from truss.models import ApiKey, AuditEvent, Membership, Role, Tenant
 
@@ -51,9 +51,13 @@ def role_at_least(role: str, minimum: str) -> bool:
 
 
 def tenants_for(user: Any) -> list[tuple[Tenant, str]]:
-    """(tenant, role) pairs the user may act in."""
+    """(tenant, role) pairs the user may act in; from the shared cache when there is one (truss/authcache.py)."""
     if not user.is_authenticated:
         return []
+    return authcache.cached_tenants(user.pk, lambda: _tenants_from_db(user))
+
+
+def _tenants_from_db(user: Any) -> list[tuple[Tenant, str]]:
     if user.is_superuser:
         return [(t, Role.ADMIN.value) for t in Tenant.objects.order_by("name")]
     memberships = Membership.objects.filter(user=user).select_related("tenant").order_by("tenant__name")
@@ -85,7 +89,8 @@ def _resolve(request: HttpRequest) -> tuple[Tenant, str] | None:
     chosen = request.session.get(SESSION_KEY) or _remembered(request)
     for tenant, role in options:
         if tenant.slug == chosen:
-            request.session[SESSION_KEY] = tenant.slug
+            if request.session.get(SESSION_KEY) != tenant.slug:  # an unchanged session is not written back
+                request.session[SESSION_KEY] = tenant.slug
             return tenant, role
     return options[0]
 

@@ -6,8 +6,9 @@ audited as "denied" with whoever tried as the actor.
 
 Hydra v2.3 answers a handled consent challenge as if it were new, and accepting it again returns a redirect
 whose verifier Hydra then refuses. Once Hydra has used the verifier, the handled flow is listed among the
-subject's consent sessions under the same ``login_challenge`` (the flow id): the bridge looks for it first, so
-a replay is shown as "already answered" and audited as a failure instead of a success.
+subject's consent sessions under the same ``login_challenge`` (the flow id): a replay is shown as "already
+answered" and audited as a failure instead of a success. Asking Hydra costs a slow call, so the bridge marks
+each flow it accepts (bridge.models.AnsweredConsent) and asks Hydra only about flows that carry a mark.
 """
 
 from __future__ import annotations
@@ -26,13 +27,17 @@ from bridge.flows.common import (
     Stop,
     cookies,
     end_kratos_session,
+    flow_key,
+    has_login_pass,
     in_background,
     prompt_values,
     record,
+    session_from_login_pass,
     tenant_for_client,
 )
 from bridge.flows.device import is_device_request
 from bridge.links import is_hydra_url, public_url
+from bridge.models import mark_answered, was_answered
 from truss import claims
 from truss.models import AuditEvent, ClaimsConfig, Tenant
 from truss.ory import hydra, kratos
@@ -80,10 +85,20 @@ def _claims_config(tenant: Tenant | None) -> ClaimsConfig | None:
 def _load_with_session(
     request: HttpRequest, challenge: str
 ) -> tuple[hydra.OAuth2ConsentRequest, Tenant | None, Future[kratos.Session | None]]:
-    """_load, with the browser's Kratos session asked for at the same time (it does not depend on Hydra's answer)."""
+    """_load, with the browser's Kratos session: from the login hop's pass when this browser has one for this
+    flow and subject, else asked of Kratos at the same time as Hydra (it does not depend on Hydra's answer)."""
     jar = cookies(request)
-    whoami = in_background(lambda: kratos.whoami(jar))
+    passed = has_login_pass(request)
+    whoami = None if passed else in_background(lambda: kratos.whoami(jar))
     consent_request, tenant = _load(request, challenge)
+    if whoami is None:
+        flow = flow_key(consent_request.request_url, consent_request.login_session_id)
+        session = session_from_login_pass(request, flow, consent_request.subject)
+        if session is None:
+            whoami = in_background(lambda: kratos.whoami(jar))
+        else:
+            whoami = Future()
+            whoami.set_result(session)
     return consent_request, tenant, whoami
 
 
@@ -117,7 +132,14 @@ def _session_for_subject(
 
 
 def already_answered(consent_request: hydra.OAuth2ConsentRequest) -> bool:
-    """Whether Hydra has already completed this consent flow (its verifier was used)."""
+    """Whether this consent flow was answered before: it carries the bridge's mark and Hydra completed it."""
+    flow_id = consent_request.login_challenge
+    return flow_id is not None and was_answered(flow_id) and _completed_at_hydra(consent_request)
+
+
+def _completed_at_hydra(consent_request: hydra.OAuth2ConsentRequest) -> bool:
+    """Whether Hydra has completed this consent flow (its verifier was used). A mark alone is not enough: the
+    browser may never have followed the first answer's redirect, and then answering again is legitimate."""
     flow_id = consent_request.login_challenge
     if not flow_id or not consent_request.subject:
         return False
@@ -174,7 +196,6 @@ def consent(request: HttpRequest, challenge: str) -> Redirect | ConsentScreen | 
             remember=False,
             identity=checked.identity,
             detail="skipped: remembered" if consent_request.skip else "skipped: client.skip_consent",
-            check_replay=True,
         )
     replay = _replayed(request, consent_request, tenant, None)
     if replay is not None:
@@ -210,10 +231,10 @@ def decide_consent(
     checked = _session_for_subject(request, consent_request, tenant, action, whoami)
     if isinstance(checked, Stop):
         return checked
-    replay = _replayed(request, consent_request, tenant, action)
-    if replay is not None:
-        return replay
     if not accept:
+        replay = _replayed(request, consent_request, tenant, action)
+        if replay is not None:
+            return replay
         try:
             rejected = hydra.reject_consent_request(
                 challenge, error=error, error_description=error_description
@@ -243,16 +264,15 @@ def _accept_consent(
     remember: bool,
     identity: kratos.Identity | None = None,
     detail: str = "",
-    check_replay: bool = False,
 ) -> Redirect | Stop:
-    """Accept with the claims. ``check_replay``: look for the flow among the subject's consent sessions at the
-    same time as accepting; a replayed challenge's accept (Hydra v2.3 answers it with a fresh redirect whose
-    verifier it then refuses, and stores nothing) is thrown away unseen, answered and audited as a replay."""
+    """Accept with the claims, and mark the flow answered meanwhile. A flow marked before is a replay if Hydra
+    has completed it (Hydra v2.3 answers it with a fresh redirect whose verifier it then refuses): the redirect
+    is never shown, the replay is answered and audited as one. Of two concurrent answers of one flow only one
+    gets the mark; the other asks Hydra."""
     remember_for = int(settings.BRIDGE_REMEMBER_CONSENT_FOR) if remember else 0
     token = token_claims(tenant, consent_request.subject, grant, identity)
-    replayed = in_background(lambda: already_answered(consent_request)) if check_replay else None
-    try:
-        accepted = hydra.accept_consent_request(
+    accepting = in_background(
+        lambda: hydra.accept_consent_request(
             challenge,
             grant_scope=grant,
             grant_access_token_audience=consent_request.requested_access_token_audience,
@@ -261,14 +281,17 @@ def _accept_consent(
             id_token_claims=token.id_token,
             access_token_claims=token.access_token,
         )
+    )
+    flow_id = consent_request.login_challenge
+    # Marked while Hydra accepts; a replay's answer is thrown away unseen (Hydra would refuse its verifier).
+    if flow_id and not mark_answered(flow_id) and _completed_at_hydra(consent_request):
+        return _replay_stop(request, consent_request, tenant, "bridge.consent.accept")
+    try:
+        accepted = accepting.result(timeout=FUTURE_TIMEOUT)
     except hydra.HydraError as exc:
-        if replayed is not None and replayed.result(timeout=FUTURE_TIMEOUT):
-            return _replay_stop(request, consent_request, tenant, "bridge.consent.accept")
         record(request, "bridge.consent.accept", tenant=tenant, client=consent_request.client,
                subject=consent_request.subject, outcome=AuditEvent.Outcome.FAILURE, detail=str(exc))  # fmt: skip
         raise
-    if replayed is not None and replayed.result(timeout=FUTURE_TIMEOUT):
-        return _replay_stop(request, consent_request, tenant, "bridge.consent.accept")
     record(
         request,
         "bridge.consent.accept",

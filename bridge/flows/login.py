@@ -16,7 +16,9 @@ from bridge.flows.common import (
     Redirect,
     Stop,
     cookies,
+    flow_key,
     in_background,
+    login_pass,
     max_age,
     prompt_values,
     query_value,
@@ -45,6 +47,14 @@ def login(request: HttpRequest, challenge: str, sent: str | None = None) -> Redi
     login_request = hydra.get_login_request(challenge)
     i18n.use(request, login_request.oidc_context.ui_locales if login_request.oidc_context else None)
     tenant = tenant_for_client(login_request.client)
+    # A remembered login is accepted while Kratos is still being asked: the answer (its redirect) reaches the
+    # browser only if Kratos confirms the subject, and is thrown away unseen otherwise, which Hydra's
+    # challenges allow (they can be answered again). Only when there is a Kratos cookie to confirm it at all.
+    early = (
+        in_background(lambda: hydra.accept_login_request(challenge, subject=login_request.subject))
+        if login_request.skip and jar
+        else None
+    )
     try:
         session = whoami.result(timeout=FUTURE_TIMEOUT)
     except kratos.KratosForbidden as exc:
@@ -55,11 +65,15 @@ def login(request: HttpRequest, challenge: str, sent: str | None = None) -> Redi
     if login_request.skip:
         if session is not None and session.identity.id == login_request.subject:
             # Hydra remembers this subject and Kratos confirms it: accept with exactly it, no UI.
-            accepted = hydra.accept_login_request(challenge, subject=login_request.subject)
+            accepted = (
+                early.result(timeout=FUTURE_TIMEOUT)
+                if early is not None
+                else hydra.accept_login_request(challenge, subject=login_request.subject)
+            )
             record(request, "bridge.login.accept", tenant=tenant, client=login_request.client,
                    subject=login_request.subject, detail="remembered by Hydra, Kratos session confirmed",
                    soon=True)  # fmt: skip
-            return Redirect(accepted.redirect_to)
+            return Redirect(accepted.redirect_to, login_pass=_pass(login_request, session))
         if session is not None:
             return _forget_remembered_login(request, login_request, tenant, session)
         # The Kratos session behind Hydra's remembered login has ended: treat it as no login at all.
@@ -91,6 +105,10 @@ def login(request: HttpRequest, challenge: str, sent: str | None = None) -> Redi
         return Stop("login_not_completed", status=400)
     return_to = public_url("bridge:login", login_challenge=challenge, sent=sent_marker(challenge, session))
     return Redirect(kratos.browser_flow_url("login", return_to=return_to, refresh=session is not None))
+
+
+def _pass(login_request: hydra.OAuth2LoginRequest, session: kratos.Session) -> str:
+    return login_pass(flow_key(login_request.request_url, login_request.session_id), session)
 
 
 def _forget_remembered_login(
@@ -141,7 +159,7 @@ def _accept_login(
         },
         soon=True,
     )
-    return Redirect(accepted.redirect_to)
+    return Redirect(accepted.redirect_to, login_pass=_pass(login_request, session))
 
 
 def login_request_for_flow(flow: kratos.SelfServiceFlow) -> hydra.OAuth2LoginRequest | None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 import requests
 
+from bridge.flows import login as login_flow
 from tests.bridge.oauth import query, verify_id_token
 from truss.models import AuditEvent, ClaimsConfig
+from truss.ory import kratos
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -226,6 +228,28 @@ def _signed_in(browser_for, make_app, make_identity):
     _, silent = browser.authorize(app["client_id"], prompt="none")
     assert "code" in browser.callback(silent)
     return person, app, browser
+
+
+def test_it_asks_kratos_once_per_remembered_flow_and_the_consent_hop_uses_the_login_hops_answer(
+    browser_for, make_app, make_identity, monkeypatch
+):
+    person, app, browser = _signed_in(browser_for, make_app, make_identity)
+    asked: list[str | None] = []
+    original = kratos.whoami
+
+    def spy(jar: str | None) -> kratos.Session | None:
+        asked.append(jar)
+        return original(jar)
+
+    monkeypatch.setattr(kratos, "whoami", spy)
+    auth, done = browser.authorize(app["client_id"])
+    assert "code" in browser.callback(done)
+    assert len(asked) == 1  # the login hop; the consent hop took its pass (same flow, same subject)
+    # Without a pass (the login hop handing none on) the consent hop asks Kratos itself.
+    asked.clear()
+    monkeypatch.setattr(login_flow, "login_pass", lambda flow, session: "")
+    auth, done = browser.authorize(app["client_id"])
+    assert "code" in browser.callback(done) and len(asked) == 2
 
 
 def test_it_ends_single_sign_on_when_the_user_signs_out_of_kratos_only(

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import requests
 from django.test import Client
 
+from bridge.models import AnsweredConsent
 from tests.bridge.oauth import forms, query
 from truss import bridge_check
 from truss.models import AuditEvent
 from truss.ory import http as ory_http
+from truss.ory import hydra
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -135,6 +139,32 @@ def test_it_refuses_a_replayed_login_challenge_at_the_real_hydra(
     accepts = AuditEvent.objects.filter(tenant=tenant, action="bridge.consent.accept")
     assert sorted(accepts.values_list("outcome", flat=True)) == ["failure", "success"]
     assert "replay" in accepts.get(outcome="failure").detail
+
+
+def test_it_asks_hydra_about_a_replay_only_for_a_flow_it_already_answered(
+    browser_for, make_app, make_identity, settings, monkeypatch
+):
+    # The replay question (Hydra's consent sessions of the subject) is a slow call: a first answer never pays
+    # it, the bridge's own mark of answered flows says there is nothing to ask.
+    asked: list[str] = []
+    original = hydra.list_consent_sessions
+
+    def spy(subject: str, **kwargs: Any) -> Any:
+        asked.append(subject)
+        return original(subject, **kwargs)
+
+    monkeypatch.setattr(hydra, "list_consent_sessions", spy)
+    app, person, browser = make_app(skip_consent=True), make_identity(), browser_for()
+    _, login_page = browser.authorize(app["client_id"])
+    challenge = next(query(url)["login_challenge"] for url in browser.history if "login_challenge=" in url)
+    assert "code" in browser.callback(browser.sign_in(login_page, person["email"], person["password"]))
+    assert asked == [] and AnsweredConsent.objects.count() == 1
+    replay = browser.follow(
+        browser.get(
+            f"{settings.TRUSS_PUBLIC_URL}/api/hydra/bridge/login", params={"login_challenge": challenge}
+        )
+    )
+    assert replay.status_code == 409 and len(asked) == 1
 
 
 def test_it_explains_a_garbage_login_challenge_that_hydra_does_not_know(browser_for, settings):

@@ -1,0 +1,80 @@
+"""The login hop's pass to the consent hop: honoured only for the same flow, subject, browser and minute."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+from django.core import signing
+from django.test import RequestFactory
+
+from bridge.flows import common
+from truss.ory import kratos
+
+FLOW = common.flow_key("http://hydra.test/oauth2/auth?client_id=app&state=s1", "login-session-1")
+
+
+def _session(identity_id: str = "9f2c0f7e-0000-4000-8000-000000000001") -> kratos.Session:
+    return kratos.Session.model_validate({
+        "id": "sess-1", "active": True, "authenticated_at": datetime.now(UTC).isoformat(),
+        "identity": {"id": identity_id, "schema_id": "default", "traits": {"email": "ada@example.test"}},
+    })  # fmt: skip
+
+
+def _request(cookie: str | None) -> object:
+    request = RequestFactory().get("/api/hydra/bridge/consent")
+    if cookie is not None:
+        request.COOKIES[common.LOGIN_PASS_COOKIE] = cookie
+    return request
+
+
+def test_it_hands_the_confirmed_session_to_the_consent_hop_of_the_same_flow_and_subject():
+    session = _session()
+    request = _request(common.login_pass(FLOW, session))
+    assert common.has_login_pass(request)
+    found = common.session_from_login_pass(request, FLOW, session.identity.id)
+    assert found is not None and found.identity.id == session.identity.id and found.id == "sess-1"
+
+
+@pytest.mark.parametrize(
+    ("flow", "subject"),
+    [
+        (common.flow_key("http://hydra.test/oauth2/auth?client_id=app&state=s2", "login-session-1"), None),
+        (common.flow_key("http://hydra.test/oauth2/auth?client_id=app&state=s1", "login-session-2"), None),
+        (FLOW, "9f2c0f7e-0000-4000-8000-00000000beef"),
+    ],
+)
+def test_it_ignores_a_pass_for_another_flow_or_another_person(flow, subject):
+    session = _session()
+    request = _request(common.login_pass(FLOW, session))
+    assert common.session_from_login_pass(request, flow, subject or session.identity.id) is None
+
+
+def test_it_ignores_a_forged_tampered_or_missing_pass():
+    session = _session()
+    genuine = common.login_pass(FLOW, session)
+    key = signing.loads(genuine, salt="truss.bridge.login-pass")[0]
+    forged = signing.dumps([key, "x", session.identity.id], salt="another-salt", compress=False)
+    for cookie in (None, "", genuine[:-2] + "xx", forged, "a" * 1000):
+        request = _request(cookie)
+        assert not common.has_login_pass(request)
+        assert common.session_from_login_pass(request, FLOW, session.identity.id) is None
+
+
+def test_it_ignores_a_pass_older_than_a_minute(monkeypatch):
+    session = _session()
+    cookie = common.login_pass(FLOW, session)
+    later = time.time() + common.LOGIN_PASS_MAX_AGE + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert common.session_from_login_pass(_request(cookie), FLOW, session.identity.id) is None
+
+
+def test_it_ignores_a_pass_whose_session_the_cache_no_longer_has():
+    from django.core.cache import cache
+
+    session = _session()
+    cookie = common.login_pass(FLOW, session)
+    cache.clear()  # e.g. another worker with its own per-process cache
+    assert common.has_login_pass(_request(cookie))
+    assert common.session_from_login_pass(_request(cookie), FLOW, session.identity.id) is None

@@ -1,0 +1,130 @@
+"""The signed-in operator and their tenants from Django's cache, when the cache is shared by every process.
+
+Every console page and session-authenticated API call needs the session (``SESSION_ENGINE`` is
+``cached_db`` then, see settings), the user (``CachedModelBackend.get_user``) and the operator's
+(tenant, role) pairs (``cached_tenants``, used by ``truss.tenancy.tenants_for``). With ``SHARED_CACHE`` they
+are one cache read each instead of a database query each; without it nothing here is cached, because an
+entry in one worker's memory could not be deleted by a write in another.
+
+Every save or delete of a user, a membership or a tenant deletes the entries it affects through the same
+cache backend, now and again once the write commits (as ``truss.models.forget_tenant`` does), so a logout,
+a password change, a deactivated user, a removed membership or a new role takes effect at once in every
+process. Writes that bypass the ORM's signals (``queryset.update()``, raw SQL) are bounded by the TTL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save, pre_save
+from django.dispatch import receiver
+
+from truss.models import Membership, Tenant
+
+AUTH_CACHE_TTL = 300  # seconds: bounds what a write bypassing the signals could leave behind
+
+T = TypeVar("T")
+
+
+def user_key(user_pk: Any) -> str:
+    return f"truss:user:v1:{user_pk}"
+
+
+def tenants_key(user_pk: Any) -> str:
+    return f"truss:tenants:v1:{user_pk}"
+
+
+def _through_cache(key: str, load: Callable[[], T | None]) -> T | None:
+    """`load()` from the shared cache (a value of None is not cached); straight from `load` without one."""
+    if not settings.SHARED_CACHE:
+        return load()
+    hit: T | None = cache.get(key)
+    if hit is not None:
+        return hit
+    value = load()
+    if value is not None:
+        cache.add(key, value, AUTH_CACHE_TTL)  # add: never overwrite a newer value another process put
+    return value
+
+
+class CachedModelBackend(ModelBackend):
+    """Django's ModelBackend (same sign-in, same permissions), whose get_user reads through the shared cache.
+
+    The cached user carries its password hash, so the session's auth hash is still checked on every request:
+    a password change (which deletes the entry) signs out every other session at once."""
+
+    def get_user(self, user_id: Any) -> User | None:
+        model = get_user_model()
+
+        def load() -> User | None:
+            try:
+                return model._default_manager.get(pk=user_id)
+            except model.DoesNotExist:
+                return None  # not cached: a session of a deleted user is rare
+
+        user = _through_cache(user_key(user_id), load)
+        return user if user is not None and self.user_can_authenticate(user) else None
+
+    async def aget_user(self, user_id: Any) -> User | None:
+        return await sync_to_async(self.get_user)(user_id)
+
+
+def cached_tenants(user_pk: Any, load: Callable[[], list[tuple[Tenant, str]]]) -> list[tuple[Tenant, str]]:
+    """The operator's (tenant, role) pairs as `load()` gives them, through the shared cache."""
+    return _through_cache(tenants_key(user_pk), load) or []
+
+
+# --- Invalidation ----------------------------------------------------------------------------------------
+
+
+def forget(keys: Iterable[str]) -> None:
+    """Delete the entries now and again once the write commits: a reader that loaded the old rows in between
+    (before the commit) cannot leave them in the cache."""
+    keys = list(keys)
+    if not keys:
+        return
+    cache.delete_many(keys)
+    transaction.on_commit(lambda: cache.delete_many(keys))
+
+
+def forget_user(user_pk: Any) -> None:
+    forget([user_key(user_pk), tenants_key(user_pk)])
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL)
+@receiver(post_delete, sender=settings.AUTH_USER_MODEL)
+def _user_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    forget_user(instance.pk)  # password, is_active, is_superuser, last_login, …
+
+
+@receiver(pre_save, sender=Membership)
+def _membership_moving(sender: Any, instance: Membership, **kwargs: Any) -> None:
+    """A membership handed to another user: the previous user loses it at once too."""
+    if instance.pk is not None:
+        old = Membership.objects.filter(pk=instance.pk).values_list("user_id", flat=True).first()
+        if old is not None and old != instance.user_id:
+            forget([tenants_key(old)])
+
+
+@receiver(post_save, sender=Membership)
+@receiver(post_delete, sender=Membership)
+def _membership_changed(sender: Any, instance: Membership, **kwargs: Any) -> None:
+    forget([tenants_key(instance.user_id)])
+
+
+@receiver(post_save, sender=Tenant)
+@receiver(post_delete, sender=Tenant)
+def _tenant_changed(sender: Any, instance: Tenant, **kwargs: Any) -> None:
+    """Every member's and every platform admin's list holds the tenant (tenant writes are rare). A deleted
+    tenant's memberships are deleted first, each through `_membership_changed`."""
+    members = Membership.objects.filter(tenant_id=instance.pk).values_list("user_id", flat=True)
+    admins = get_user_model()._default_manager.filter(is_superuser=True).values_list("pk", flat=True)
+    forget(tenants_key(pk) for pk in {*members, *admins})
