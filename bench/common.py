@@ -105,6 +105,8 @@ class Bench:
             "CACHE_URL": self.cache_url,
             "TRUSS_PUBLIC_URL": self.truss_url,
             "TRUSS_SERVER_TIMING": "1",
+            # tests/settings.py chains the audit outbox inline for the test suite; benches run production's drainer.
+            "AUDIT_DRAIN_DELAY": os.environ.get("AUDIT_DRAIN_DELAY", "0.02"),
         }
         os.environ.update(env)  # only now: Hydra/Kratos read some of the same names (LOG_LEVEL, …)
         import django

@@ -36,8 +36,11 @@ def was_answered(flow_id: str) -> bool:
 def mark_answered(flow_id: str) -> bool:
     """Record the flow as answered; False if it already was (by this request's twin, or a replay)."""
     try:
-        with transaction.atomic():
-            mark = AnsweredConsent.objects.create(flow=_key(flow_id))
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():  # a savepoint: a duplicate must not break the caller's transaction
+                mark = AnsweredConsent.objects.create(flow=_key(flow_id))
+        else:
+            mark = AnsweredConsent.objects.create(flow=_key(flow_id))  # autocommit: one statement
     except IntegrityError:
         return False
     if mark.pk % _PRUNE_EVERY == 0:  # keep the table small without a scheduled job

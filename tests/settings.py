@@ -19,6 +19,9 @@ for key, value in {
     "KRATOS_PUBLIC_URL": "http://127.0.0.1:9",
     "HYDRA_TIMEOUT": "3",
     "KRATOS_TIMEOUT": "3",
+    # Tests read the audit log the moment a response arrives: chain written-ahead events inline, right after
+    # the response (tests/perf/test_audit_outbox.py covers the drainer thread production uses).
+    "AUDIT_DRAIN_DELAY": "",
 }.items():
     os.environ.setdefault(key, value)
 

@@ -212,6 +212,12 @@ API_KEY_LAST_USED_RESOLUTION = env.int("API_KEY_LAST_USED_RESOLUTION", default=6
 AUDIT_CHECKPOINT_KEY = env.str("AUDIT_CHECKPOINT_KEY", default="")
 # Every Nth audit event also logs a signed checkpoint of its chain (logger "truss.audit"); 0 turns it off.
 AUDIT_CHECKPOINT_EVERY = env.int("AUDIT_CHECKPOINT_EVERY", default=100)
+# The bridge's accepts are written ahead to an outbox and chained after the answer, by a drainer thread per
+# process this many seconds later (what other requests queue meanwhile shares the batch: one head lock, one
+# INSERT). Empty: chained inline on the request's thread right after the response (the test suite does this,
+# reading the audit log the moment a response arrives).
+_drain_delay = env.str("AUDIT_DRAIN_DELAY", default="0.02")
+AUDIT_DRAIN_DELAY: float | None = float(_drain_delay) if _drain_delay.strip() else None
 
 # --- Operator sign-in throttling ------------------------------------------------------------------------
 # Failed sign-ins allowed per username and per client IP within the window (seconds); counted in CACHES.

@@ -10,11 +10,14 @@ import json
 import os
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from django.core.signals import request_finished
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
+from django.test.utils import CaptureQueriesContext
 
 from truss import audit
 from truss.models import AuditEvent, AuditOutbox
@@ -111,3 +114,54 @@ def test_verify_audit_chains_what_waits_in_the_outbox_first(tenant, capsys):
     out = capsys.readouterr().out
     assert "Chained 1 event(s) waiting in the audit outbox first." in out and "intact: 1 events" in out
     assert not AuditOutbox.objects.exists() and AuditEvent.objects.get().action == "bridge.consent.accept"
+
+
+def _drain_statements(count: int, tenant) -> int:
+    for i in range(count):
+        audit.record_soon(None, f"bridge.login.accept.{i}", tenant=tenant, target="app", actor="identity:u1")
+    with CaptureQueriesContext(connection) as queries:
+        assert audit.drain_outbox() == count
+    return len(queries)
+
+
+@pytest.mark.django_db
+def test_it_chains_a_batch_with_as_many_statements_as_one_event(tenant):
+    # One head lock, one INSERT, one head update and one DELETE per batch: ten events cost what one does.
+    _drain_statements(1, tenant)  # the chain's first event also creates its head row
+    one, ten = _drain_statements(1, tenant), _drain_statements(10, tenant)
+    assert ten == one <= 8, (one, ten)
+    actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
+    assert actions == [f"bridge.login.accept.{i}" for i in (0, 0, *range(10))]
+    report = audit.verify_chain()
+    assert report.ok and report.checked == 12
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_drainer_thread_chains_what_requests_queue_each_event_exactly_once(
+    tenant, other_tenant, settings, monkeypatch
+):
+    # Production's mode: the request's thread only kicks the per-process drainer, which chains shortly after
+    # (AUDIT_DRAIN_DELAY) what every request queued meanwhile. Eight concurrent "requests" here.
+    settings.AUDIT_DRAIN_DELAY = 0.01
+    monkeypatch.setattr(audit, "DRAINER_IDLE_CLOSE", 0.2)  # and it lets go of its connection when idle
+
+    def answer(i: int) -> None:
+        try:
+            audit.record_soon(None, "bridge.consent.accept", tenant=(tenant, other_tenant)[i % 2],
+                              target=f"app-{i}", actor=f"identity:u{i}")  # fmt: skip
+            request_finished.send(sender=None)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(answer, range(40)))
+    deadline = time.monotonic() + 10
+    while (AuditOutbox.objects.exists() or AuditEvent.objects.count() < 40) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    targets = sorted(AuditEvent.objects.values_list("target", flat=True))
+    assert targets == sorted(f"app-{i}" for i in range(40))  # every event, none twice
+    assert not AuditOutbox.objects.exists()
+    assert audit.verify_chain().ok
+    time.sleep(
+        0.5
+    )  # idle: the drainer has closed its connection (else PostgreSQL refuses to drop the test DB)
