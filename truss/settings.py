@@ -189,7 +189,12 @@ BRIDGE_REMEMBER_CONSENT_FOR = env.int("BRIDGE_REMEMBER_CONSENT_FOR", default=30 
 
 # Cache: per-process memory by default (dev, tests, one process); CACHE_URL=redis://host:6379/0 selects
 # Django's built-in RedisCache, shared by every worker and host (see README, "Scaling out").
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+CACHES = {
+    "default": env.cache_url("CACHE_URL", default="locmemcache://"),
+    # Per process, on purpose: only for values that are never invalidated anyway, just expire (a client's owner,
+    # Hydra's public JWKS), where a round trip to a shared cache would cost as much as the lookup saves.
+    "process": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "truss-process"},
+}
 # Whether every process reads and writes the same cache. Only then are sessions, the signed-in user and their
 # tenants cached (truss/authcache.py): a logout, password change or removed membership deletes the entry for all
 # processes at once. A per-process cache would keep a revoked session or membership alive in the other workers.

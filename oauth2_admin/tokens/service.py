@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jwt
-from django.core.cache import cache
+from django.core.cache import caches
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
@@ -30,7 +30,9 @@ from truss import audit
 from truss.models import Tenant
 from truss.ory import hydra, kratos
 
-# A client's owner never changes through Truss; caching it keeps introspection at one Hydra round trip.
+# A client's owner never changes through Truss; caching it keeps introspection at one Hydra round trip. Both
+# entries only expire (nothing invalidates them), so the per-process cache is as right as a shared one, and
+# saves a round trip to it on every introspection.
 OWNER_CACHE_SECONDS = 60
 JWKS_CACHE_SECONDS = 60
 _OWNER_KEY = "truss:tokens:owner:{}"
@@ -85,13 +87,13 @@ def fingerprint(token: str) -> str:
 
 def _owner_of(client_id: str) -> str:
     key = _OWNER_KEY.format(hashlib.sha256(client_id.encode()).hexdigest()[:32])
-    owner: str | None = cache.get(key)
+    owner: str | None = caches["process"].get(key)
     if owner is None:
         try:
             owner = hydra.get_client(client_id).owner or _NO_OWNER
         except hydra.HydraNotFound:
             owner = _NO_OWNER
-        cache.set(key, owner, OWNER_CACHE_SECONDS)
+        caches["process"].set(key, owner, OWNER_CACHE_SECONDS)
     return owner
 
 
@@ -171,14 +173,14 @@ def _subject_label(result: hydra.Introspection) -> tuple[str | None, str | None]
 
 def _jwks(refresh: bool = False) -> dict[str, Any]:
     """Hydra's published JWKS (public halves only), cached briefly; refreshed once for an unknown kid."""
-    keys: dict[str, Any] | None = None if refresh else cache.get(_JWKS_KEY)
+    keys: dict[str, Any] | None = None if refresh else caches["process"].get(_JWKS_KEY)
     if keys is None:
         keys = {
             "keys": [
                 k.model_dump(mode="json", by_alias=True, exclude_none=True) for k in hydra.public_jwks().keys
             ]
         }
-        cache.set(_JWKS_KEY, keys, JWKS_CACHE_SECONDS)
+        caches["process"].set(_JWKS_KEY, keys, JWKS_CACHE_SECONDS)
     return keys
 
 
