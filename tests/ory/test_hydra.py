@@ -543,6 +543,21 @@ class TestClients:
         assert page.items == []
         assert page.next_page_token is None
 
+    @pytest.mark.parametrize(
+        ("body", "expected"),
+        [("null", []), ("", []), ("not json", "response is not JSON"), ('[{"client_id": 5}]', "list shape")],
+    )
+    def test_it_reads_a_page_from_the_raw_body_and_names_a_broken_one(
+        self, rsps: responses.RequestsMock, body: str, expected: Any
+    ) -> None:
+        rsps.get(f"{ADMIN}/admin/clients", body=body, content_type="application/json")
+        if isinstance(expected, list):
+            assert hydra.list_clients().items == expected
+            return
+        with pytest.raises(hydra.HydraError) as caught:
+            hydra.list_clients()
+        assert caught.value.error == "invalid_response" and expected in str(caught.value)
+
     def test_it_ends_paging_on_a_short_page_even_if_hydra_links_a_next_one(
         self, rsps: responses.RequestsMock
     ) -> None:

@@ -483,7 +483,7 @@ def list_clients(
     )
     # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/listOAuth2Clients
     response = ory_http.request(_SERVICE, "GET", _admin("/admin/clients"), params=params)
-    items = ory_http.parse_list(_SERVICE, OAuth2Client, ory_http.json_body(_SERVICE, response))
+    items = ory_http.parse_list_response(_SERVICE, OAuth2Client, response)
     token = ory_http.next_page_token(response, page_size=page_size, count=len(items))
     return ClientPage(items=items, next_page_token=token)
 
