@@ -483,8 +483,12 @@ def parse_list_response(service: Service, model: type[M], response: requests.Res
         return _list_adapter(model).validate_json(response.content)
     except ValidationError as exc:
         if any(e["type"] == "json_invalid" for e in exc.errors()):
-            raise service.errors.base(response.status_code, "invalid_response", "response is not JSON") from exc
-        raise service.errors.base(None, "invalid_response", f"unexpected {model.__name__} list shape") from exc
+            raise service.errors.base(
+                response.status_code, "invalid_response", "response is not JSON"
+            ) from exc
+        raise service.errors.base(
+            None, "invalid_response", f"unexpected {model.__name__} list shape"
+        ) from exc
 
 
 def parse_list(service: Service, model: type[M], data: Any) -> list[M]:
