@@ -36,7 +36,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench, free_port, load, median, row, server_timing, spread  # noqa: E402
+from bench.common import bench, cpu_ms, free_port, load, median, row, server_timing, spread  # noqa: E402
 
 CALLBACK = "http://127.0.0.1:65531/callback"
 PASSWORD = "correct horse battery staple"
@@ -196,6 +196,7 @@ def run(b, env: dict[str, str], args: argparse.Namespace) -> list[tuple[str, lis
 
     series: dict[str, list[float]] = {}
     hops: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}  # "<browsers>:<bridge run>:<process kind>" -> CPU ms per flow, per round
     errors = 0
     for round_no in range(args.rounds):
         order = [("Truss", truss), ("reference", reference)]
@@ -205,7 +206,14 @@ def run(b, env: dict[str, str], args: argparse.Namespace) -> list[tuple[str, lis
             per_flow: dict[str, float] = {}
             for name, base in order:
                 stats = Stats()
+                before = cpu_ms()
                 per_flow[name] = drive(browsers[:clients], base, args.flows, stats)
+                spent = {k: v - before.get(k, 0.0) for k, v in cpu_ms().items()}
+                flows = clients * args.flows
+                for kind in ("Truss", "reference", "Hydra", "Kratos", "PostgreSQL"):
+                    if kind in ("Truss", "reference") and kind != name:
+                        continue
+                    cpu.setdefault(f"{clients}:{name}:{kind}", []).append(spent.get(kind, 0.0) / flows)
                 errors += stats.errors
                 series.setdefault(f"{name} ms/flow, {clients} browser(s)", []).append(per_flow[name])
                 for hop in HOPS:
@@ -259,6 +267,12 @@ def run(b, env: dict[str, str], args: argparse.Namespace) -> list[tuple[str, lis
             own = hops.get(f"Truss own processing per {hop} hop ms, {clients}", [])
             out.append((f"  Truss own processing per {hop} hop, ms ({clients})", own, "<= 10 ms",
                         "met" if own and median(own) <= 10 else "NOT met"))  # fmt: skip
+        # Where the cores went (2 cores shared by everything): CPU ms per flow, by process kind.
+        for name in ("Truss", "reference"):
+            for kind in (name, "Hydra", "Kratos", "PostgreSQL"):
+                label = "the bridge itself" if kind == name else kind
+                out.append((f"  CPU ms per flow ({clients}), {name} run: {label}", cpu[f"{clients}:{name}:{kind}"],
+                            "", ""))  # fmt: skip
     rates = [series[f"8 browsers, {n} worker(s) x {threads} threads: flows/s"] for n in scaling]
     for n, rate in zip(scaling, rates, strict=True):
         out.append((f"8 browsers, Truss {n} worker(s) x {threads} threads: flows/s", rate, "", ""))

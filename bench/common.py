@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from truss.devstack import Stack, free_port  # noqa: E402
 
-__all__ = ["Bench", "bench", "free_port", "load", "median", "pct", "row", "server_timing", "spread"]
+__all__ = ["Bench", "bench", "cpu_ms", "free_port", "load", "median", "pct", "row", "server_timing", "spread"]
 
 PG = os.environ.get("BENCH_PG", "postgres://truss:truss@127.0.0.1:5432")
 
@@ -185,6 +185,35 @@ def server_timing(response: requests.Response) -> dict[str, float]:
         if rest:
             found[name] = float(rest)
     return found
+
+
+def cpu_ms() -> dict[str, float]:
+    """CPU time (user + system, ms) used so far by each kind of process on this machine (Linux /proc): Truss's
+    and the reference's gunicorn processes, Hydra, Kratos, PostgreSQL and this load generator. Differences
+    between two calls show where the cores went: on these 2-core machines flows/s is bound by the sum."""
+    tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(pid) == os.getpid():
+            kind = "load generator"
+        elif "bench.reference_bridge" in cmd:
+            kind = "reference"
+        elif "gunicorn" in cmd and "truss.wsgi" in cmd:
+            kind = "Truss"
+        elif "serve" in cmd and ("/hydra" in cmd or "/kratos" in cmd):
+            kind = "Hydra" if "/hydra" in cmd else "Kratos"
+        elif cmd.startswith("postgres") or "postgres:" in cmd:
+            kind = "PostgreSQL"
+        else:
+            continue
+        out[kind] = out.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) * tick_ms
+    return out
 
 
 def load() -> str:

@@ -195,6 +195,8 @@ CACHES = {
     # Hydra's public JWKS), where a round trip to a shared cache would cost as much as the lookup saves.
     "process": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "truss-process"},
 }
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "truss.rediscache.RedisCache"  # the same, minus a client built per call
 # Whether every process reads and writes the same cache. Only then are sessions, the signed-in user and their
 # tenants cached (truss/authcache.py): a logout, password change or removed membership deletes the entry for all
 # processes at once. A per-process cache would keep a revoked session or membership alive in the other workers.

@@ -111,3 +111,39 @@ def test_it_shares_the_version_between_processes_through_redis(redis_url: str) -
         with responses.RequestsMock() as rsps:  # no Hydra answer registered: a call would fail the test
             assert hydra.version_at_least("v2.2.0") is True
         cache.clear()
+
+
+def test_it_uses_one_redis_client_per_pool_and_behaves_like_djangos_backend(redis_url: str) -> None:
+    import environ
+
+    from truss.rediscache import RedisCache
+
+    config = {**environ.Env().cache_url_config(redis_url), "BACKEND": "truss.rediscache.RedisCache"}
+    with override_settings(CACHES={"default": config}):
+        from django.core.cache import caches
+
+        backend = caches["default"]
+        assert isinstance(backend, RedisCache)
+        assert backend.add("k", {"v": 1}, 30) is True and backend.add("k", {"v": 2}, 30) is False
+        assert backend.get("k") == {"v": 1}
+        backend.set("n", 1, 30)
+        assert backend.incr("n") == 2 and backend.get_many(["k", "n"]) == {"k": {"v": 1}, "n": 2}
+        backend.delete("k")
+        assert backend.get("k") is None
+        client = backend._cache.get_client()
+        assert backend._cache.get_client(write=True) is client  # built once, not per call (Django's way)
+        backend.clear()
+
+
+def test_it_selects_the_reusing_backend_for_a_redis_cache_url(tmp_path: Any) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "truss.settings", "CACHE_URL": "redis://127.0.0.1:6390/0",
+           "SECRET_KEY": "x" * 50, "DEBUG": "true"}  # fmt: skip
+    code = "import json; from django.conf import settings as s; print(json.dumps(s.CACHES['default']['BACKEND']))"
+    out = subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == "truss.rediscache.RedisCache"
