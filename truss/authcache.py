@@ -2,7 +2,8 @@
 
 Every console page and session-authenticated API call needs the session (``SESSION_ENGINE`` is
 ``cached_db`` then, see settings), the user (``CachedModelBackend.get_user``) and the operator's
-(tenant, role) pairs (``cached_tenants``, used by ``truss.tenancy.tenants_for``). With ``SHARED_CACHE`` they
+(tenant, role) pairs (``cached_tenants``, used by ``truss.tenancy.tenants_for``); every API-key call needs the
+key's row and tenant (``truss.apikeys.authenticate``, 10 s TTL). With ``SHARED_CACHE`` they
 are one cache read each instead of a database query each; without it nothing here is cached, because an
 entry in one worker's memory could not be deleted by a write in another.
 
@@ -27,9 +28,12 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from truss.models import Membership, Tenant
+from truss.models import ApiKey, ClaimsConfig, Membership, Tenant
 
 AUTH_CACHE_TTL = 300  # seconds: bounds what a write bypassing the signals could leave behind
+# API keys: a reader that loaded a row just before a revocation committed and cached it just after the revocation's
+# deletes ran would keep the revoked key alive until the entry expires; 10 s bounds that microsecond-wide race.
+API_KEY_TTL = 10
 
 T = TypeVar("T")
 
@@ -42,7 +46,11 @@ def tenants_key(user_pk: Any) -> str:
     return f"truss:tenants:v1:{user_pk}"
 
 
-def _through_cache(key: str, load: Callable[[], T | None]) -> T | None:
+def api_key_key(prefix: str) -> str:
+    return f"truss:apikey:v1:{prefix}"
+
+
+def through_cache(key: str, load: Callable[[], T | None], ttl: int = AUTH_CACHE_TTL) -> T | None:
     """`load()` from the shared cache (a value of None is not cached); straight from `load` without one."""
     if not settings.SHARED_CACHE:
         return load()
@@ -51,7 +59,7 @@ def _through_cache(key: str, load: Callable[[], T | None]) -> T | None:
         return hit
     value = load()
     if value is not None:
-        cache.add(key, value, AUTH_CACHE_TTL)  # add: never overwrite a newer value another process put
+        cache.add(key, value, ttl)  # add: never overwrite a newer value another process put
     return value
 
 
@@ -70,7 +78,7 @@ class CachedModelBackend(ModelBackend):
             except model.DoesNotExist:
                 return None  # not cached: a session of a deleted user is rare
 
-        user = _through_cache(user_key(user_id), load)
+        user = through_cache(user_key(user_id), load)
         return user if user is not None and self.user_can_authenticate(user) else None
 
     async def aget_user(self, user_id: Any) -> User | None:
@@ -79,7 +87,7 @@ class CachedModelBackend(ModelBackend):
 
 def cached_tenants(user_pk: Any, load: Callable[[], list[tuple[Tenant, str]]]) -> list[tuple[Tenant, str]]:
     """The operator's (tenant, role) pairs as `load()` gives them, through the shared cache."""
-    return _through_cache(tenants_key(user_pk), load) or []
+    return through_cache(tenants_key(user_pk), load) or []
 
 
 # --- Invalidation ----------------------------------------------------------------------------------------
@@ -128,3 +136,21 @@ def _tenant_changed(sender: Any, instance: Tenant, **kwargs: Any) -> None:
     members = Membership.objects.filter(tenant_id=instance.pk).values_list("user_id", flat=True)
     admins = get_user_model()._default_manager.filter(is_superuser=True).values_list("pk", flat=True)
     forget(tenants_key(pk) for pk in {*members, *admins})
+
+
+@receiver(post_save, sender=ApiKey)
+@receiver(post_delete, sender=ApiKey)
+def _api_key_changed(sender: Any, instance: ApiKey, **kwargs: Any) -> None:
+    forget([api_key_key(instance.prefix)])  # a revocation stops the key in every process at once
+
+
+@receiver(post_save, sender=Tenant)
+@receiver(post_delete, sender=Tenant)
+@receiver(post_save, sender=ClaimsConfig)
+@receiver(post_delete, sender=ClaimsConfig)
+def _api_keys_tenant_changed(sender: Any, instance: Tenant | ClaimsConfig, **kwargs: Any) -> None:
+    """A key's entry carries its tenant and the tenant's claims configuration: both edits drop the entries."""
+    tenant_id = instance.pk if isinstance(instance, Tenant) else instance.tenant_id
+    forget(
+        api_key_key(p) for p in ApiKey.objects.filter(tenant_id=tenant_id).values_list("prefix", flat=True)
+    )
