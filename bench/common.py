@@ -208,11 +208,15 @@ def cpu_ms() -> dict[str, float]:
             kind = "Truss"
         elif "serve" in cmd and ("/hydra" in cmd or "/kratos" in cmd):
             kind = "Hydra" if "/hydra" in cmd else "Kratos"
-        elif cmd.startswith("postgres") or "postgres:" in cmd:
+        elif (
+            cmd.startswith("postgres") or "postgres:" in cmd or "/bin/postgres " in cmd
+        ):  # backends, postmaster
             kind = "PostgreSQL"
         else:
             continue
-        out[kind] = out.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) * tick_ms
+        # utime + stime, plus cutime + cstime: what reaped children used (PostgreSQL backends that exit,
+        # replaced gunicorn workers) moves to their parent, so totals never go backwards.
+        out[kind] = out.get(kind, 0.0) + sum(int(f) for f in fields[11:15]) * tick_ms
     return out
 
 
