@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -86,16 +87,21 @@ def end_user(view: V) -> V:
     return cast(V, xframe_options_deny(i18n.localized(wrapper)))
 
 
+def _secure(request: HttpRequest) -> bool:
+    # Behind a TLS-terminating proxy is_secure() can be False although browsers use https: follow the settings.
+    return bool(settings.SESSION_COOKIE_SECURE) or request.is_secure()
+
+
 def respond(request: HttpRequest, result: Redirect | Stop) -> HttpResponse:
     if isinstance(result, Redirect):
         response = HttpResponseRedirect(result.url)
         if result.brand:
             response.set_signed_cookie(BRAND_COOKIE, result.brand, salt=_BRAND_SALT, max_age=_BRAND_MAX_AGE,
-                                       httponly=True, samesite="Lax", secure=request.is_secure())  # fmt: skip
+                                       httponly=True, samesite="Lax", secure=_secure(request))  # fmt: skip
         if result.login_pass:  # already signed; read only by the consent hop
             response.set_cookie(LOGIN_PASS_COOKIE, result.login_pass, max_age=LOGIN_PASS_MAX_AGE,
                                 path=reverse("bridge:consent"), httponly=True, samesite="Lax",
-                                secure=request.is_secure())  # fmt: skip
+                                secure=_secure(request))  # fmt: skip
         return response
     return problem(request, result.reason, result.status, **result.context)
 

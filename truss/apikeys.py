@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.utils import timezone
 
 from truss import authcache
@@ -65,14 +66,14 @@ def authenticate(raw: str | None) -> ApiKey | None:
     if key is None or not hmac.compare_digest(key.digest, _digest(raw)) or not key.is_active:
         return None
     now = timezone.now()
-    # One write per key per minute at most, not one per request.
-    if key.last_used_at is None or now - key.last_used_at > timedelta(
-        seconds=settings.API_KEY_LAST_USED_RESOLUTION
+    resolution = settings.API_KEY_LAST_USED_RESOLUTION
+    # One write per key per minute at most, not one per request. A cached row keeps its old last_used_at (its
+    # entry is never rewritten: that could undo a revocation), so with a shared cache a marker gates the write.
+    if (key.last_used_at is None or now - key.last_used_at > timedelta(seconds=resolution)) and (
+        not settings.SHARED_CACHE or cache.add(f"truss:apikey:used:{key.pk}", True, resolution)
     ):
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
-        # Dropped, never re-put: putting our copy back could undo a revocation committed meanwhile.
-        authcache.forget([authcache.api_key_key(prefix)])
     return key
 
 

@@ -189,8 +189,9 @@ def drain_outbox(batch: int = 100) -> int:
     done = 0
     while True:
         with transaction.atomic():
-            # SKIP LOCKED: concurrent drainers (PostgreSQL) take disjoint rows; SQLite serialises writers anyway.
-            rows = list(AuditOutbox.objects.select_for_update(skip_locked=True).order_by("id")[:batch])
+            # Concurrent drainers wait for each other (no SKIP LOCKED): one that skipped locked rows could chain a
+            # tenant's later event before its earlier ones. Drains are short, and off the requests' threads.
+            rows = list(AuditOutbox.objects.select_for_update().order_by("id")[:batch])
             if not rows:
                 return done
             written: list[AuditEvent] = []
@@ -238,6 +239,7 @@ def _locked_head(chain: str) -> AuditChainHead:
 
 
 DRAINER_IDLE_CLOSE = 30.0  # seconds without events after which the drainer closes its database connection
+DRAINER_RETRY = 5.0  # seconds until a failed drain is tried again, with or without new events
 
 
 class _Drainer:
@@ -257,16 +259,19 @@ class _Drainer:
         self._wake.set()
 
     def _run(self) -> None:
+        failed = False
         while True:
-            if not self._wake.wait(timeout=DRAINER_IDLE_CLOSE):
+            if not self._wake.wait(timeout=DRAINER_RETRY if failed else DRAINER_IDLE_CLOSE) and not failed:
                 connections.close_all()  # idle: give the database connection back (nothing waits for it)
                 self._wake.wait()
             time.sleep(settings.AUDIT_DRAIN_DELAY or 0.0)
             self._wake.clear()
             try:
                 drain_outbox()
-            except DatabaseError:
-                logger.warning("audit outbox drain failed; the next drain retries", exc_info=True)
+                failed = False
+            except Exception:  # the thread must survive anything; the rows stay and are retried
+                logger.exception("audit outbox drain failed; retrying in %s s", DRAINER_RETRY)
+                failed = True
             finally:
                 close_old_connections()  # this thread's connection obeys CONN_MAX_AGE and health like a request's
 
@@ -285,8 +290,8 @@ def _drain_after_response(**kwargs: Any) -> None:
         return
     try:
         drain_outbox()
-    except DatabaseError:
-        logger.warning("audit outbox drain failed; the next drain retries", exc_info=True)
+    except Exception:  # never fail the response's cleanup: the rows stay for the next drain
+        logger.exception("audit outbox drain failed; the next drain retries")
 
 
 request_finished.connect(_drain_after_response, dispatch_uid="truss.audit.drain_outbox")

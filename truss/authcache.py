@@ -23,17 +23,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import User
-from django.core.cache import cache
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
+from truss import cacheguard
 from truss.models import ApiKey, ClaimsConfig, Membership, Tenant
 
 AUTH_CACHE_TTL = 300  # seconds: bounds what a write bypassing the signals could leave behind
-# API keys: a reader that loaded a row just before a revocation committed and cached it just after the revocation's
-# deletes ran would keep the revoked key alive until the entry expires; 10 s bounds that microsecond-wide race.
-API_KEY_TTL = 10
+API_KEY_TTL = 10  # seconds: short anyway, for what bypasses the signals
 
 T = TypeVar("T")
 
@@ -51,16 +48,11 @@ def api_key_key(prefix: str) -> str:
 
 
 def through_cache(key: str, load: Callable[[], T | None], ttl: int = AUTH_CACHE_TTL) -> T | None:
-    """`load()` from the shared cache (a value of None is not cached); straight from `load` without one."""
+    """`load()` through the shared cache (truss.cacheguard: writes leave tombstones); straight from `load`
+    without one."""
     if not settings.SHARED_CACHE:
         return load()
-    hit: T | None = cache.get(key)
-    if hit is not None:
-        return hit
-    value = load()
-    if value is not None:
-        cache.add(key, value, ttl)  # add: never overwrite a newer value another process put
-    return value
+    return cacheguard.read_through(key, load, ttl)
 
 
 class CachedModelBackend(ModelBackend):
@@ -94,13 +86,8 @@ def cached_tenants(user_pk: Any, load: Callable[[], list[tuple[Tenant, str]]]) -
 
 
 def forget(keys: Iterable[str]) -> None:
-    """Delete the entries now and again once the write commits: a reader that loaded the old rows in between
-    (before the commit) cannot leave them in the cache."""
-    keys = list(keys)
-    if not keys:
-        return
-    cache.delete_many(keys)
-    transaction.on_commit(lambda: cache.delete_many(keys))
+    """Tombstone the entries now and again once the write commits (truss.cacheguard)."""
+    cacheguard.forget(keys)
 
 
 def forget_user(user_pk: Any) -> None:
@@ -109,8 +96,10 @@ def forget_user(user_pk: Any) -> None:
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL)
 @receiver(post_delete, sender=settings.AUTH_USER_MODEL)
-def _user_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
-    forget_user(instance.pk)  # password, is_active, is_superuser, last_login, …
+def _user_changed(sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
+    if update_fields is not None and set(update_fields) == {"last_login"}:
+        return  # every sign-in saves it; nothing decides on it, so the cached user stays valid
+    forget_user(instance.pk)  # password, is_active, is_superuser, …
 
 
 @receiver(pre_save, sender=Membership)

@@ -3,11 +3,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.validators import RegexValidator
-from django.db import models, transaction
+from django.db import models
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
+
+from truss import cacheguard
 
 # Tenant by slug (with its ClaimsConfig) in Django's cache: the bridge reads it on every hop. Every write of a
 # Tenant or ClaimsConfig deletes the entry through the same cache backend (CACHE_URL: shared by all processes
@@ -57,13 +58,12 @@ class Tenant(models.Model):
     def cached(cls, slug: str) -> Tenant | None:
         """The tenant with this slug and its claims configuration (``tenant.claims_config``, loaded with it in
         the same query), from the shared cache; invalidated by every save/delete of either (see below)."""
-        key = _tenant_key(slug)
-        hit: tuple[Tenant | None] | None = cache.get(key)
-        if hit is not None:
-            return hit[0]
-        tenant = cls.objects.filter(slug=slug).select_related("claims_config").first()
-        cache.add(key, (tenant,), TENANT_CACHE_TTL)  # add: never overwrite a newer value another writer put
-        return tenant
+        hit = cacheguard.read_through(
+            _tenant_key(slug),
+            lambda: (cls.objects.filter(slug=slug).select_related("claims_config").first(),),
+            TENANT_CACHE_TTL,
+        )
+        return hit[0] if hit is not None else None
 
 
 class Role(models.TextChoices):
@@ -209,11 +209,9 @@ class ClaimsConfig(models.Model):
 
 
 def forget_tenant(slug: str) -> None:
-    """Drop the cached tenant now and again once the write commits: a reader that loaded the old row in between
-    (before the commit) cannot leave it in the cache."""
-    key = _tenant_key(slug)
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
+    """Tombstone the cached tenant now and again once the write commits (truss.cacheguard): a reader that loaded
+    the old row in between cannot leave it in the cache."""
+    cacheguard.forget([_tenant_key(slug)])
 
 
 @receiver(pre_save, sender=Tenant)

@@ -158,8 +158,9 @@ def read_sent_marker(value: str | None, challenge: str) -> SentMarker | None:
 # the claims: it would ask Kratos (whoami) a few milliseconds after the login hop of the same flow asked it
 # exactly that. The login hop hands its answer on instead: the session goes into the shared cache for a
 # minute, and the browser gets a signed cookie naming it, bound to the flow and the identity. The consent hop
-# uses it only if the signature, age, flow and subject all match and the cache still has it; otherwise (another
-# browser, another flow, a per-process cache on another worker, a minute gone) it asks Kratos as before.
+# uses it once, only if the signature, age, flow and subject all match and the cache still has it; otherwise
+# (another browser, another flow, a second look, a minute gone) it asks Kratos as before. The user's own answer
+# (the consent form's POST) always asks Kratos: a sign-out in another tab in between must count.
 LOGIN_PASS_COOKIE = "truss_bridge_pass"
 LOGIN_PASS_MAX_AGE = 60
 _PASS_SALT = "truss.bridge.login-pass"
@@ -173,7 +174,10 @@ def flow_key(request_url: str, login_session_id: str | None) -> str:
 
 
 def login_pass(flow: str, session: kratos.Session) -> str:
-    """The cookie value for a login accepted for ``session`` (call only once Kratos has confirmed it)."""
+    """The cookie value for a login accepted for ``session`` (call only once Kratos has confirmed it); none
+    without a shared cache, where the consent hop would mostly land on a worker that cannot read it."""
+    if not settings.SHARED_CACHE:
+        return ""
     key = secrets.token_urlsafe(18)
     cache.set(_PASS_KEY.format(key), session, LOGIN_PASS_MAX_AGE)
     return signing.dumps([key, _digest(flow), session.identity.id], salt=_PASS_SALT, compress=False)
@@ -181,7 +185,7 @@ def login_pass(flow: str, session: kratos.Session) -> str:
 
 def has_login_pass(request: HttpRequest) -> bool:
     """Cheap pre-check (signature and age only), so a hop without one asks Kratos at once, in parallel."""
-    return _read_pass(request) is not None
+    return settings.SHARED_CACHE and _read_pass(request) is not None
 
 
 def session_from_login_pass(request: HttpRequest, flow: str, subject: str | None) -> kratos.Session | None:
@@ -196,6 +200,7 @@ def session_from_login_pass(request: HttpRequest, flow: str, subject: str | None
     session = cache.get(_PASS_KEY.format(key))
     if not isinstance(session, kratos.Session) or session.identity.id != subject:
         return None
+    cache.delete(_PASS_KEY.format(key))  # once: a later look at this flow (a reload, a replay) asks Kratos
     return session
 
 

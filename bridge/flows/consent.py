@@ -83,12 +83,12 @@ def _claims_config(tenant: Tenant | None) -> ClaimsConfig | None:
 
 
 def _load_with_session(
-    request: HttpRequest, challenge: str
+    request: HttpRequest, challenge: str, *, use_pass: bool = True
 ) -> tuple[hydra.OAuth2ConsentRequest, Tenant | None, Future[kratos.Session | None]]:
     """_load, with the browser's Kratos session: from the login hop's pass when this browser has one for this
     flow and subject, else asked of Kratos at the same time as Hydra (it does not depend on Hydra's answer)."""
     jar = cookies(request)
-    passed = has_login_pass(request)
+    passed = use_pass and has_login_pass(request)
     whoami = None if passed else in_background(lambda: kratos.whoami(jar))
     consent_request, tenant = _load(request, challenge)
     if whoami is None:
@@ -225,8 +225,9 @@ def decide_consent(
     error: str = "access_denied",
     error_description: str = ACCESS_DENIED,
 ) -> Redirect | Stop:
-    """The user's answer. The request is fetched again: nothing posted is trusted beyond the choice itself."""
-    consent_request, tenant, whoami = _load_with_session(request, challenge)
+    """The user's answer. The request is fetched again: nothing posted is trusted beyond the choice itself, and
+    Kratos is asked again (never the login hop's pass: the user may have signed out since the screen showed)."""
+    consent_request, tenant, whoami = _load_with_session(request, challenge, use_pass=False)
     action = "bridge.consent.accept" if accept else "bridge.consent.reject"
     checked = _session_for_subject(request, consent_request, tenant, action, whoami)
     if isinstance(checked, Stop):

@@ -231,8 +231,9 @@ def _signed_in(browser_for, make_app, make_identity):
 
 
 def test_it_asks_kratos_once_per_remembered_flow_and_the_consent_hop_uses_the_login_hops_answer(
-    browser_for, make_app, make_identity, monkeypatch
+    browser_for, make_app, make_identity, monkeypatch, settings
 ):
+    settings.SHARED_CACHE = True  # the pass needs a cache every worker reads (one process here)
     person, app, browser = _signed_in(browser_for, make_app, make_identity)
     asked: list[str | None] = []
     original = kratos.whoami
@@ -250,6 +251,28 @@ def test_it_asks_kratos_once_per_remembered_flow_and_the_consent_hop_uses_the_lo
     monkeypatch.setattr(login_flow, "login_pass", lambda flow, session: "")
     auth, done = browser.authorize(app["client_id"])
     assert "code" in browser.callback(done) and len(asked) == 2
+
+
+def test_it_asks_kratos_again_when_the_user_answers_the_consent_screen(
+    browser_for, make_app, make_identity, monkeypatch, settings
+):
+    # The screen itself may use the login hop's pass; the answer may come minutes later, after a sign-out in
+    # another tab: it always asks Kratos.
+    settings.SHARED_CACHE = True
+    person, app, browser = make_identity(), make_app(), browser_for()
+    _, login_page = browser.authorize(app["client_id"])
+    asked: list[str | None] = []
+    original = kratos.whoami
+
+    def spy(jar: str | None) -> kratos.Session | None:
+        asked.append(jar)
+        return original(jar)
+
+    monkeypatch.setattr(kratos, "whoami", spy)
+    consent_page = browser.sign_in(login_page, person["email"], person["password"])
+    before = len(asked)  # the login hop's (the consent screen took its pass)
+    assert "code" in browser.callback(browser.answer_consent(consent_page))
+    assert len(asked) == before + 1
 
 
 def test_it_ends_single_sign_on_when_the_user_signs_out_of_kratos_only(

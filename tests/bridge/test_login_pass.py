@@ -12,6 +12,12 @@ from django.test import RequestFactory
 from bridge.flows import common
 from truss.ory import kratos
 
+
+@pytest.fixture(autouse=True)
+def shared_cache(settings):
+    settings.SHARED_CACHE = True  # LocMem in this one process is as shared as it gets
+
+
 FLOW = common.flow_key("http://hydra.test/oauth2/auth?client_id=app&state=s1", "login-session-1")
 
 
@@ -78,3 +84,22 @@ def test_it_ignores_a_pass_whose_session_the_cache_no_longer_has():
     cache.clear()  # e.g. another worker with its own per-process cache
     assert common.has_login_pass(_request(cookie))
     assert common.session_from_login_pass(_request(cookie), FLOW, session.identity.id) is None
+
+
+def test_it_hands_a_pass_on_only_once():
+    session = _session()
+    cookie = common.login_pass(FLOW, session)
+    assert common.session_from_login_pass(_request(cookie), FLOW, session.identity.id) is not None
+    assert (
+        common.session_from_login_pass(_request(cookie), FLOW, session.identity.id) is None
+    )  # a reload asks Kratos
+
+
+def test_it_issues_no_pass_without_a_shared_cache(settings):
+    settings.SHARED_CACHE = False  # another worker could not read it: the consent hop would only wait longer
+    session = _session()
+    assert common.login_pass(FLOW, session) == ""
+    settings.SHARED_CACHE = True
+    cookie = common.login_pass(FLOW, session)
+    settings.SHARED_CACHE = False
+    assert not common.has_login_pass(_request(cookie))

@@ -196,6 +196,17 @@ class TestErrorMapping:
             str(caught.value) == "Hydra: bad request (400): invalid_request – The redirect URI is malformed."
         )
 
+    def test_it_logs_a_failed_connection_without_the_query_string(
+        self, rsps: responses.RequestsMock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        url = f"{ADMIN}/admin/oauth2/auth/requests/login"
+        rsps.get(
+            url, body=requests.ConnectionError(f"Max retries exceeded with url: {url}?login_challenge=SECRET")
+        )
+        with pytest.raises(hydra.HydraUnavailable):
+            hydra.get_login_request("SECRET")
+        assert "connection failed: ConnectionError" in caplog.text and "SECRET" not in caplog.text
+
     def test_it_maps_a_refused_connection_onto_unavailable(self, rsps: responses.RequestsMock) -> None:
         rsps.delete(f"{ADMIN}/admin/clients/c-1", body=requests.ConnectionError("refused"))
 

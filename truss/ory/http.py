@@ -403,7 +403,8 @@ def request(
         log.warning("%s %s %s timed out", service.name, method, _path(url))
         raise errors.unavailable(description="timed out") from exc
     except requests.ConnectionError as exc:
-        log.warning("%s %s %s connection failed: %r", service.name, method, _path(url), exc)
+        # The type only: the exception text repeats the whole URL, query (challenges, tokens) included.
+        log.warning("%s %s %s connection failed: %s", service.name, method, _path(url), type(exc).__name__)
         raise errors.unavailable(description="connection failed") from exc
     except requests.RequestException as exc:
         raise errors.base(description="request failed") from exc
