@@ -184,28 +184,53 @@ def record_soon(
     _queued.pending = True
 
 
+class OutboxStuck(Exception):
+    """Some chains' waiting events could not be chained (logged); every other chain was drained."""
+
+
 def drain_outbox(batch: int = 100) -> int:
-    """Chain every event waiting in the outbox (oldest first, per chain in order); returns how many."""
+    """Chain every event waiting in the outbox (oldest first, per chain in order); returns how many.
+
+    Each chain is appended in its own savepoint: an event that cannot be chained (a bug, a payload an older or
+    newer release wrote) holds back its own chain only, never the other tenants'; it stays in the outbox and
+    OutboxStuck is raised once the rest is done, so the drainer retries and the failure is visible."""
     done = 0
+    stuck: set[str] = set()
     while True:
         with transaction.atomic():
             # Concurrent drainers wait for each other (no SKIP LOCKED): one that skipped locked rows could chain a
             # tenant's later event before its earlier ones. Drains are short, and off the requests' threads.
-            rows = list(AuditOutbox.objects.select_for_update().order_by("id")[:batch])
+            waiting = AuditOutbox.objects.select_for_update().exclude(chain__in=stuck).order_by("id")
+            rows = list(waiting[:batch])
             if not rows:
-                return done
+                break
             written: list[AuditEvent] = []
             # Heads locked in one order (chain name) by every drainer: two drains never deadlock.
             for chain, group in itertools.groupby(
                 sorted(rows, key=lambda r: (r.chain, r.pk)), key=lambda r: r.chain
             ):
-                written += _append_all(chain, [AuditEvent(chain=chain, **row.event) for row in group])
-            AuditOutbox.objects.filter(pk__in=[r.pk for r in rows]).delete()
+                members = list(group)
+                try:
+                    with transaction.atomic():
+                        appended = _append_all(
+                            chain, [AuditEvent(chain=chain, **row.event) for row in members]
+                        )
+                        AuditOutbox.objects.filter(pk__in=[r.pk for r in members]).delete()
+                except Exception:
+                    logger.exception("audit outbox: chain %s could not be chained; its events wait", chain)
+                    stuck.add(chain)
+                    continue
+                written += appended
+                done += len(members)
         for event in written:
             _log_checkpoint(event)
-        done += len(rows)
         if len(rows) < batch:
-            return done
+            break
+    if stuck:
+        raise OutboxStuck(
+            f"events of {len(stuck)} chain(s) wait in the audit outbox: {', '.join(sorted(stuck))}"
+        )
+    return done
 
 
 def _append_all(chain: str, events: list[AuditEvent]) -> list[AuditEvent]:

@@ -129,7 +129,7 @@ def test_it_chains_a_batch_with_as_many_statements_as_one_event(tenant):
     # One head lock, one INSERT, one head update and one DELETE per batch: ten events cost what one does.
     _drain_statements(1, tenant)  # the chain's first event also creates its head row
     one, ten = _drain_statements(1, tenant), _drain_statements(10, tenant)
-    assert ten == one <= 8, (one, ten)
+    assert ten == one <= 9, (one, ten)
     actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
     assert actions == [f"bridge.login.accept.{i}" for i in (0, 0, *range(10))]
     report = audit.verify_chain()
@@ -165,3 +165,21 @@ def test_the_drainer_thread_chains_what_requests_queue_each_event_exactly_once(
     time.sleep(
         0.5
     )  # idle: the drainer has closed its connection (else PostgreSQL refuses to drop the test DB)
+
+
+@pytest.mark.django_db
+def test_an_event_that_cannot_be_chained_holds_back_its_own_chain_only(tenant, other_tenant, caplog):
+    audit.record_soon(None, "bridge.login.accept", tenant=tenant, target="a", actor="identity:u1")
+    # A row another release wrote with a field this one does not know (a rolling deploy), in the other tenant.
+    AuditOutbox.objects.create(
+        chain=audit.chain_for(other_tenant.pk), event={"action": "x", "no_such_field": 1}
+    )
+    audit.record_soon(None, "bridge.consent.accept", tenant=tenant, target="a", actor="identity:u1")
+    with pytest.raises(audit.OutboxStuck, match=f"tenant:{other_tenant.pk}"):
+        audit.drain_outbox()
+    assert list(AuditEvent.objects.order_by("id").values_list("action", flat=True)) == [
+        "bridge.login.accept",
+        "bridge.consent.accept",
+    ]
+    assert AuditOutbox.objects.get().chain == audit.chain_for(other_tenant.pk)  # it waits, nothing is lost
+    assert "could not be chained" in caplog.text and audit.verify_chain().ok

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from truss.audit import CheckpointError, drain_outbox, read_checkpoints, verify_chain
+from truss.audit import CheckpointError, OutboxStuck, drain_outbox, read_checkpoints, verify_chain
 
 
 class Command(BaseCommand):
@@ -33,7 +33,10 @@ class Command(BaseCommand):
                 raise CommandError(f"No audit checkpoint found in {checkpoint}.")
         # Events written ahead by a process that died before chaining them are chained first (exactly once),
         # so the verdict covers everything that was recorded.
-        drained = drain_outbox()
+        try:
+            drained = drain_outbox()
+        except OutboxStuck as exc:
+            raise CommandError(f"{exc}; see the log for why, then run verify_audit again.") from exc
         if drained:
             self.stdout.write(f"Chained {drained} event(s) waiting in the audit outbox first.")
         try:
