@@ -230,11 +230,9 @@ def _signed_in(browser_for, make_app, make_identity):
     return person, app, browser
 
 
-def test_it_asks_kratos_once_per_remembered_flow_and_the_consent_hop_uses_the_login_hops_answer(
-    browser_for, make_app, make_identity, monkeypatch, settings
-):
-    settings.SHARED_CACHE = True  # the pass needs a cache every worker reads (one process here)
-    person, app, browser = _signed_in(browser_for, make_app, make_identity)
+@pytest.fixture
+def whoami_calls(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """Every Kratos whoami the bridge makes from now on (the cookie header it sent)."""
     asked: list[str | None] = []
     original = kratos.whoami
 
@@ -243,6 +241,16 @@ def test_it_asks_kratos_once_per_remembered_flow_and_the_consent_hop_uses_the_lo
         return original(jar)
 
     monkeypatch.setattr(kratos, "whoami", spy)
+    return asked
+
+
+def test_it_asks_kratos_once_per_remembered_flow_and_the_consent_hop_uses_the_login_hops_answer(
+    browser_for, make_app, make_identity, monkeypatch, settings, whoami_calls
+):
+    settings.SHARED_CACHE = True  # the pass needs a cache every worker reads (one process here)
+    person, app, browser = _signed_in(browser_for, make_app, make_identity)
+    asked = whoami_calls
+    asked.clear()  # from here on: one remembered flow
     auth, done = browser.authorize(app["client_id"])
     assert "code" in browser.callback(done)
     assert len(asked) == 1  # the login hop; the consent hop took its pass (same flow, same subject)
@@ -254,21 +262,14 @@ def test_it_asks_kratos_once_per_remembered_flow_and_the_consent_hop_uses_the_lo
 
 
 def test_it_asks_kratos_again_when_the_user_answers_the_consent_screen(
-    browser_for, make_app, make_identity, monkeypatch, settings
+    browser_for, make_app, make_identity, settings, whoami_calls
 ):
     # The screen itself may use the login hop's pass; the answer may come minutes later, after a sign-out in
     # another tab: it always asks Kratos.
     settings.SHARED_CACHE = True
     person, app, browser = make_identity(), make_app(), browser_for()
     _, login_page = browser.authorize(app["client_id"])
-    asked: list[str | None] = []
-    original = kratos.whoami
-
-    def spy(jar: str | None) -> kratos.Session | None:
-        asked.append(jar)
-        return original(jar)
-
-    monkeypatch.setattr(kratos, "whoami", spy)
+    asked = whoami_calls
     consent_page = browser.sign_in(login_page, person["email"], person["password"])
     before = len(asked)  # the login hop's (the consent screen took its pass)
     assert "code" in browser.callback(browser.answer_consent(consent_page))

@@ -3,8 +3,6 @@ read instead of a query, and a revocation stops the key at once in every process
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,18 +11,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.perf.test_auth_cache import _database_url
-from truss import apikeys, cacheguard
+from tests.perf.processes import OtherProcess, database_url, other_process
+from truss import apikeys
 from truss.models import ApiKey, ClaimsConfig, Tenant
 
+pytestmark = pytest.mark.usefixtures("brief_tombstones")
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def brief_tombstones(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Writes leave tombstones (truss.cacheguard) that keep an entry uncached for 2 s; these tests look at the
-    steady state right after their own writes, so here a write just drops the entry."""
-    monkeypatch.setattr(cacheguard, "TOMBSTONE_TTL", 0)  # 0: Django drops the entry at once
 
 
 @pytest.fixture
@@ -93,31 +85,19 @@ for line in sys.stdin:
 
 
 @pytest.fixture
-def other_process(shared_cache: Path) -> Iterator[subprocess.Popen[str]]:
-    env = {"DJANGO_SETTINGS_MODULE": "tests.settings", "CACHE_URL": f"filecache://{shared_cache}",
-           "DATABASE_URL": _database_url(), "PATH": "/usr/bin:/bin"}  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-c", _OTHER], cwd=ROOT, env=env, text=True,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
-    yield proc
-    proc.kill()
-    proc.wait()
-
-
-def _ask(proc: subprocess.Popen[str], raw: str) -> str:
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(raw + "\n")
-    proc.stdin.flush()
-    return proc.stdout.readline().strip()
+def other(shared_cache: Path) -> Iterator[OtherProcess]:
+    with other_process(_OTHER, shared_cache, database=database_url()) as proc:
+        yield proc
 
 
 @pytest.mark.django_db(transaction=True)  # the other process must see this one's rows
-def test_a_revocation_in_one_process_stops_the_key_in_another_at_once(other_process):
+def test_a_revocation_in_one_process_stops_the_key_in_another_at_once(other):
     tenant = Tenant.objects.create(slug="two-processes-keys", name="Two Processes")
     key, raw = apikeys.generate(tenant, "service_role")
     apikeys.authenticate(raw)  # loads and caches the key (and writes last_used_at: nothing left to write)
-    assert _ask(other_process, raw) == "ok 0"  # the other process finds it in the shared cache
+    assert other.ask(raw) == "ok 0"  # the other process finds it in the shared cache
     apikeys.revoke(key)  # in this process …
-    assert _ask(other_process, raw) == "refused 1"  # … and the other one refuses it on its very next request
+    assert other.ask(raw) == "refused 1"  # … and the other one refuses it on its very next request
 
 
 @pytest.mark.django_db

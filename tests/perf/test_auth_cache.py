@@ -5,13 +5,10 @@ membership or a new role takes effect at once, in this process and in another on
 from __future__ import annotations
 
 import runpy
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings as django_settings
@@ -22,11 +19,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from truss import cacheguard
+from tests.perf.processes import OtherProcess, database_url, other_process
 from truss.authcache import tenants_key, user_key
 from truss.models import Membership, Tenant
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("brief_tombstones")]
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHED_DB = "django.contrib.sessions.backends.cached_db"
@@ -34,13 +31,6 @@ CACHED_DB = "django.contrib.sessions.backends.cached_db"
 # platform admin's tenants: every tenant).
 AUTH_TABLES = ("django_session", "auth_user", "truss_membership", "truss_tenant")
 AUDIT_LOG = "console:audit:log"  # a console page that needs no Hydra
-
-
-@pytest.fixture(autouse=True)
-def brief_tombstones(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Writes leave tombstones (truss.cacheguard) that keep an entry uncached for 2 s; these tests look at the
-    steady state right after their own writes, so here a write just drops the entry."""
-    monkeypatch.setattr(cacheguard, "TOMBSTONE_TTL", 0)  # 0: Django drops the entry at once
 
 
 @pytest.fixture
@@ -219,32 +209,10 @@ for line in sys.stdin:
 """
 
 
-def _database_url() -> str:
-    """The test database, as a DATABASE_URL for the other process."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    assert db["ENGINE"].endswith("postgresql"), db["ENGINE"]
-    user, password = quote(db["USER"], safe=""), quote(db["PASSWORD"], safe="")
-    return f"postgres://{user}:{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
 @pytest.fixture
-def other_process(shared_cache: Path) -> Iterator[subprocess.Popen[str]]:
-    env = {"DJANGO_SETTINGS_MODULE": "tests.settings", "CACHE_URL": f"filecache://{shared_cache}",
-           "DATABASE_URL": _database_url(), "PATH": "/usr/bin:/bin"}  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-c", _OTHER], cwd=ROOT, env=env, text=True,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
-    yield proc
-    proc.kill()
-    proc.wait()
-
-
-def _ask(proc: subprocess.Popen[str], session_key: str) -> str:
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(session_key + "\n")
-    proc.stdin.flush()
-    return proc.stdout.readline().strip()
+def other(shared_cache: Path) -> Iterator[OtherProcess]:
+    with other_process(_OTHER, shared_cache, database=database_url()) as proc:
+        yield proc
 
 
 def _log_out(client: Client, user: User) -> None:
@@ -269,12 +237,12 @@ def _change_password_of(client: Client, user: User) -> None:
     ],
     ids=["logout", "password change", "removed membership"],
 )
-def test_it_revokes_in_another_process_at_once(other_process, make_operator, revoke, then):
+def test_it_revokes_in_another_process_at_once(other, make_operator, revoke, then):
     tenant = Tenant.objects.create(slug="two-processes", name="Two Processes")
     user = make_operator(tenant, "viewer")
     client = warmed(signed_in(user))
     session_key = client.cookies[django_settings.SESSION_COOKIE_NAME].value
-    assert _ask(other_process, session_key) == "200 - 0"  # session, user and tenants from the shared cache
+    assert other.ask(session_key) == "200 - 0"  # session, user and tenants from the shared cache
     revoke(client, user)  # in this process …
-    status_and_location = _ask(other_process, session_key).rsplit(" ", 1)[0]
+    status_and_location = other.ask(session_key).rsplit(" ", 1)[0]
     assert status_and_location == then  # … and the other one follows on its very next request

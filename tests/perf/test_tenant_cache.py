@@ -3,18 +3,16 @@ one app process is seen by another at once, because invalidation goes through th
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bridge.flows.consent import token_claims
-from truss import cacheguard
+from tests.perf.processes import OtherProcess, other_process
 from truss.models import ClaimsConfig, Tenant, _tenant_key
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("brief_tombstones")]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,13 +35,6 @@ for line in sys.stdin:
 """
 
 
-@pytest.fixture(autouse=True)
-def brief_tombstones(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Writes leave tombstones (truss.cacheguard) that keep an entry uncached for 2 s; these tests look at the
-    steady state right after their own writes, so here a write just drops the entry."""
-    monkeypatch.setattr(cacheguard, "TOMBSTONE_TTL", 0)  # 0: Django drops the entry at once
-
-
 @pytest.fixture
 def shared_cache(settings, tmp_path: Path) -> Path:
     """A cache every process on this host shares (FileBasedCache; Redis in production: CACHE_URL)."""
@@ -57,22 +48,10 @@ def shared_cache(settings, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def other_process(shared_cache: Path) -> Iterator[subprocess.Popen[str]]:
+def other(shared_cache: Path) -> Iterator[OtherProcess]:
     # It never reaches the database here: it only reports what the shared cache tells it.
-    env = {"DJANGO_SETTINGS_MODULE": "tests.settings", "CACHE_URL": f"filecache://{shared_cache}",
-           "PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:///:memory:"}  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-c", _OTHER], cwd=ROOT, env=env, text=True,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
-    yield proc
-    proc.kill()
-    proc.wait()
-
-
-def _ask(proc: subprocess.Popen[str], key: str) -> str:
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(key + "\n")
-    proc.stdin.flush()
-    return proc.stdout.readline().strip()
+    with other_process(_OTHER, shared_cache) as proc:
+        yield proc
 
 
 def test_it_reads_the_tenant_and_its_claims_in_one_query_then_from_the_cache(
@@ -94,39 +73,39 @@ def test_it_reads_the_tenant_and_its_claims_in_one_query_then_from_the_cache(
         assert Tenant.for_owner("not-ours") is None
 
 
-def test_an_edit_in_one_process_is_seen_by_the_other_at_once(other_process, make_tenant):
+def test_an_edit_in_one_process_is_seen_by_the_other_at_once(other, make_tenant):
     tenant = make_tenant(name="Old Name")
     key = _tenant_key(tenant.slug)
-    assert _ask(other_process, key) == "MISS"
+    assert other.ask(key) == "MISS"
     Tenant.for_owner(tenant.hydra_owner)  # this process serves a hop: the cache now holds the tenant
-    assert _ask(other_process, key) == "Old Name {}"
+    assert other.ask(key) == "Old Name {}"
 
     tenant.name = "New Name"
     tenant.save()  # an operator edits the tenant here …
-    assert _ask(other_process, key) == "MISS"  # … and the other process reads it afresh at once
+    assert other.ask(key) == "MISS"  # … and the other process reads it afresh at once
     assert Tenant.for_owner(tenant.hydra_owner).name == "New Name"  # type: ignore[union-attr]
-    assert _ask(other_process, key) == "New Name {}"
+    assert other.ask(key) == "New Name {}"
 
     config = ClaimsConfig.objects.create(tenant=tenant, id_token_claims={"a": "{{id}}"})
-    assert _ask(other_process, key) == "MISS"
+    assert other.ask(key) == "MISS"
     Tenant.for_owner(tenant.hydra_owner)
-    assert _ask(other_process, key) == "New Name {'a': '{{id}}'}"
+    assert other.ask(key) == "New Name {'a': '{{id}}'}"
     config.id_token_claims = {"b": "{{traits.email}}"}
     config.save()
-    assert _ask(other_process, key) == "MISS"
+    assert other.ask(key) == "MISS"
     Tenant.for_owner(tenant.hydra_owner)
-    assert _ask(other_process, key) == "New Name {'b': '{{traits.email}}'}"
+    assert other.ask(key) == "New Name {'b': '{{traits.email}}'}"
 
     config.delete()
-    assert _ask(other_process, key) == "MISS"
+    assert other.ask(key) == "MISS"
     old_slug = tenant.slug
     Tenant.for_owner(tenant.hydra_owner)
     tenant.slug = f"{old_slug}-renamed"
     tenant.save()
-    assert _ask(other_process, _tenant_key(old_slug)) == "MISS"
+    assert other.ask(_tenant_key(old_slug)) == "MISS"
     assert Tenant.for_owner(f"truss:{old_slug}") is None
     tenant.delete()
-    assert _ask(other_process, _tenant_key(tenant.slug)) == "MISS"
+    assert other.ask(_tenant_key(tenant.slug)) == "MISS"
 
 
 def test_the_bridge_claims_follow_an_edit_at_once(shared_cache, make_tenant):
