@@ -401,16 +401,7 @@ def mutation(request: HttpRequest | None, action: str, tenant: Tenant | None, ta
 
 def _append(event: AuditEvent) -> AuditEvent:
     with transaction.atomic():
-        head = _locked_head(event.chain)
-        event.pk = None
-        # Set under the chain's lock, so within a chain (a tenant) created_at never decreases as id grows.
-        event.created_at = timezone.now()
-        event.prev_hash = head.last_hash
-        event.hash = compute_hash(event)
-        event.save(force_insert=True)
-        head.last_hash = event.hash
-        head.save(update_fields=["last_hash"])
-    return event
+        return _append_all(event.chain, [event])[0]
 
 
 def _log_checkpoint(event: AuditEvent) -> None:

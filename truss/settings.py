@@ -187,8 +187,8 @@ BRIDGE_REMEMBER_LOGIN_FOR = env.int("BRIDGE_REMEMBER_LOGIN_FOR", default=24 * 36
 # "Remember this decision" on the consent screen lasts this long (Hydra: 0 would mean forever).
 BRIDGE_REMEMBER_CONSENT_FOR = env.int("BRIDGE_REMEMBER_CONSENT_FOR", default=30 * 24 * 3600)
 
-# Cache: per-process memory by default (dev, tests, one process); CACHE_URL=redis://host:6379/0 selects
-# Django's built-in RedisCache, shared by every worker and host (see README, "Scaling out").
+# Cache: per-process memory by default (dev, tests, one process); CACHE_URL=redis://host:6379/0 selects Redis
+# (Django's RedisCache keeping one client per pool), shared by every worker and host (README, "Scaling out").
 CACHES = {
     "default": env.cache_url("CACHE_URL", default="locmemcache://"),
     # Per process, on purpose: only for values that are never invalidated anyway, just expire (a client's owner,
@@ -197,9 +197,9 @@ CACHES = {
 }
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     CACHES["default"]["BACKEND"] = "truss.rediscache.RedisCache"  # the same, minus a client built per call
-# Whether every process reads and writes the same cache. Only then are sessions, the signed-in user and their
-# tenants cached (truss/authcache.py): a logout, password change or removed membership deletes the entry for all
-# processes at once. A per-process cache would keep a revoked session or membership alive in the other workers.
+# Whether every process reads and writes the same cache. Only then are sessions, the signed-in user, their
+# tenants and API keys cached (truss/authcache.py): a logout, password change, removed membership or revoked key
+# invalidates the entry for all processes at once. A per-process cache would keep them alive in other workers.
 SHARED_CACHE = env.bool(
     "TRUSS_SHARED_CACHE",
     default=CACHES["default"]["BACKEND"]
