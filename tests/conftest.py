@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 import functools
+import threading
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.signals import request_finished, request_started
 
 from truss.devstack import DEVICE_FLOW_SINCE, StackError, binary_version, version_tuple, versions
 
@@ -33,6 +37,51 @@ def pytest_report_header() -> list[str]:
         f"Hydra {running['hydra']} (pinned {pinned['HYDRA_VERSION']}), "
         f"Kratos {running['kratos']} (pinned {pinned['KRATOS_VERSION']})"
     ]
+
+
+class _InFlight:
+    """Requests still being handled by any thread, up to the end of their request_finished receivers (the audit
+    drain runs there, after the client already has the answer)."""
+
+    def __init__(self) -> None:
+        self._threads: set[threading.Thread] = set()
+        self._changed = threading.Condition()
+
+    def connect(self) -> None:
+        import truss.audit  # noqa: F401  (its drain receiver first: receivers run in the order connected)
+
+        request_started.connect(self.started, dispatch_uid="tests.in_flight.started")
+        request_finished.connect(self.finished, dispatch_uid="tests.in_flight.finished")
+
+    def started(self, **kwargs: Any) -> None:
+        with self._changed:
+            self._threads.add(threading.current_thread())
+
+    def finished(self, **kwargs: Any) -> None:
+        with self._changed:
+            self._threads.discard(threading.current_thread())
+            self._changed.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        def idle() -> bool:
+            self._threads = {t for t in self._threads if t.is_alive()}
+            return not self._threads
+
+        with self._changed:
+            return self._changed.wait_for(idle, timeout)
+
+
+_in_flight = _InFlight()
+
+
+@pytest.fixture(autouse=True)
+def _live_server_quiet(_live_server_helper: None) -> Iterator[None]:
+    """A live-server test ends when its client has the last answer, but that request's thread may still be
+    writing (the audit drain after the response): wait for it, or the database flush that follows deadlocks
+    with it on PostgreSQL. Set up after pytest-django's helper, so torn down before its flush."""
+    yield
+    if not _in_flight.wait_idle(timeout=30):
+        pytest.fail("a live-server request was still running 30 s after the test ended")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
