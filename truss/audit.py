@@ -12,6 +12,7 @@ are the anchor outside the table that `verify_chain(checkpoints=…)` checks tru
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import itertools
@@ -21,7 +22,7 @@ import random
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -85,7 +86,19 @@ def compute_hash(event: AuditEvent) -> str:
 
 def _jsonable(value: Any) -> Any:
     """Exactly what the JSON column will hold, so the hash covers what is stored (datetimes become text)."""
-    return None if value is None else json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+    return None if value is None else _storable(json.loads(json.dumps(value, cls=DjangoJSONEncoder)))
+
+
+def _storable(value: Any) -> Any:
+    """PostgreSQL's text and jsonb refuse NUL characters, which bad input (echoed in a failure's detail) may
+    carry: they become U+FFFD, so the event of a refused request is still written."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    return value
 
 
 def actor_of(request: HttpRequest | None) -> str:
@@ -132,15 +145,15 @@ def _event(
 ) -> AuditEvent:
     return AuditEvent(
         tenant=tenant,
-        actor=actor or actor_of(request),
+        actor=_storable(actor or actor_of(request)),
         action=action,
-        target=target[:300],
+        target=_storable(target[:300]),
         outcome=outcome,
         request_id=getattr(request, "request_id", "") if request is not None else "",
         ip=request.META.get("REMOTE_ADDR") if request is not None else None,
         before=_jsonable(redact(before)),
         after=_jsonable(redact(after)),
-        detail=redact_text(detail)[:2000],
+        detail=_storable(redact_text(detail)[:2000]),
         chain=chain_for(tenant.pk if tenant is not None else None),
     )
 
@@ -200,22 +213,19 @@ def drain_outbox(batch: int = 100) -> int:
         with transaction.atomic():
             # Concurrent drainers wait for each other (no SKIP LOCKED): one that skipped locked rows could chain a
             # tenant's later event before its earlier ones. Drains are short, and off the requests' threads.
-            waiting = AuditOutbox.objects.select_for_update().exclude(chain__in=stuck).order_by("id")
-            rows = list(waiting[:batch])
+            rows = _waiting(stuck, batch)
             if not rows:
                 break
             written: list[AuditEvent] = []
             # Heads locked in one order (chain name) by every drainer: two drains never deadlock.
-            for chain, group in itertools.groupby(
-                sorted(rows, key=lambda r: (r.chain, r.pk)), key=lambda r: r.chain
-            ):
+            for chain, group in itertools.groupby(sorted(rows), key=lambda r: r.chain):
                 members = list(group)
                 try:
                     with transaction.atomic():
                         appended = _append_all(
                             chain, [AuditEvent(chain=chain, **row.event) for row in members]
                         )
-                        AuditOutbox.objects.filter(pk__in=[r.pk for r in members]).delete()
+                        _sql(_DELETE_WAITING, len(members), [r.pk for r in members])
                 except Exception:
                     logger.exception("audit outbox: chain %s could not be chained; its events wait", chain)
                     stuck.add(chain)
@@ -237,30 +247,92 @@ def _append_all(chain: str, events: list[AuditEvent]) -> list[AuditEvent]:
     """Append ``events`` to ``chain`` in the caller's transaction: one head lock, one INSERT, one head update for
     the whole batch (appending one by one cost ~10 statements an event). post_save is sent for each event, as
     a save() would, so receivers (the consent ledger, the hygiene snapshot) see every one."""
-    head = _locked_head(chain)
-    previous = head.last_hash
+    head_id, previous = _locked_head(chain)
     for event in events:
         event.pk = None
         event.created_at = timezone.now()  # under the chain's lock: created_at never decreases as id grows
         event.prev_hash = previous
         event.hash = previous = compute_hash(event)
-    AuditEvent.objects.bulk_create(events)  # ids come back (RETURNING) on PostgreSQL and SQLite
-    head.last_hash = previous
-    head.save(update_fields=["last_hash"])
+    _insert(events)
+    _sql(_UPDATE_HEAD, 1, [previous, head_id])
     for event in events:
         post_save.send(sender=AuditEvent, instance=event, created=True, update_fields=None, raw=False,
                        using=transaction.get_connection().alias)  # fmt: skip
     return events
 
 
-def _locked_head(chain: str) -> AuditChainHead:
-    head = AuditChainHead.objects.select_for_update().filter(chain=chain).first()
-    if head is None:  # a chain's first event: create its head (another append may race us to it)
+def _locked_head(chain: str) -> tuple[int, str]:
+    """The chain's head row (id, last hash), locked until the caller's transaction ends."""
+    found = _sql(_LOCK_HEAD, 1, [chain])
+    if not found:  # a chain's first event: create its head (another append may race us to it)
         AuditChainHead.objects.bulk_create(
             [AuditChainHead(chain=chain, last_hash=GENESIS)], ignore_conflicts=True
         )
-        head = AuditChainHead.objects.select_for_update().get(chain=chain)
-    return head
+        found = _sql(_LOCK_HEAD, 1, [chain])
+    head_id, last_hash = found[0]
+    return head_id, last_hash
+
+
+# The drain's statements, written out once: the ORM compiled each anew on every drain, which cost more CPU than
+# the database took to run them (a drain of a flow's two events: 2.35 → 1.15 ms of Python), on every end-user
+# flow. {n}: placeholders for n values; {rows}: n rows of an event's columns; FOR UPDATE where the database has it.
+@dataclass(frozen=True, order=True)
+class _Waiting:
+    chain: str
+    pk: int
+    event: dict[str, Any] = field(compare=False)
+
+
+_OUTBOX, _HEADS = AuditOutbox._meta.db_table, AuditChainHead._meta.db_table
+_SELECT_WAITING = f"SELECT id, chain, event FROM {_OUTBOX} {{where}} ORDER BY id LIMIT %s{{for_update}}"
+_DELETE_WAITING = f"DELETE FROM {_OUTBOX} WHERE id IN ({{n}})"
+_LOCK_HEAD = f"SELECT id, last_hash FROM {_HEADS} WHERE chain = %s{{for_update}}"
+_UPDATE_HEAD = f"UPDATE {_HEADS} SET last_hash = %s WHERE id = %s"
+# Quoted: "before" and "after" are keywords in SQLite.
+_EVENT_COLUMNS = [f'"{f.column}"' for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+_INSERT_EVENTS = (
+    f"INSERT INTO {AuditEvent._meta.db_table} ({', '.join(_EVENT_COLUMNS)}) VALUES {{rows}} RETURNING id"
+)
+
+
+@functools.lru_cache(maxsize=512)
+def _statement(template: str, n: int, for_update: bool) -> str:
+    marks = ", ".join(["%s"] * n)
+    row = "(" + ", ".join(["%s"] * len(_EVENT_COLUMNS)) + ")"
+    return template.format(
+        n=marks,
+        rows=", ".join([row] * n),
+        where=f"WHERE chain NOT IN ({marks})" if n else "",
+        for_update=" FOR UPDATE" if for_update else "",
+    )
+
+
+def _sql(template: str, n: int, params: list[Any]) -> list[tuple[Any, ...]]:
+    connection = transaction.get_connection()
+    with connection.cursor() as cursor:
+        cursor.execute(_statement(template, n, connection.features.has_select_for_update), params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def _insert(events: list[AuditEvent]) -> None:
+    """One multi-row INSERT … RETURNING id (PostgreSQL, SQLite ≥ 3.35), each value adapted by its field exactly
+    as a save() adapts it; the ids are handed out in row order, as bulk_create assumes too."""
+    connection = transaction.get_connection()
+    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+    params = [f.get_db_prep_save(getattr(e, f.attname), connection) for e in events for f in fields]
+    ids = _sql(_INSERT_EVENTS, len(events), params)
+    for event, (pk,) in zip(events, ids, strict=True):
+        event.pk = pk
+        event._state.adding, event._state.db = False, connection.alias
+
+
+def _waiting(stuck: set[str], batch: int) -> list[_Waiting]:
+    """The oldest ``batch`` outbox rows outside the ``stuck`` chains, locked (FOR UPDATE where supported)."""
+    rows = _sql(_SELECT_WAITING, len(stuck), [*sorted(stuck), batch])
+    return [
+        _Waiting(chain, pk, json.loads(event) if isinstance(event, str) else event)
+        for pk, chain, event in rows
+    ]
 
 
 DRAINER_IDLE_CLOSE = 30.0  # seconds without events after which the drainer closes its database connection

@@ -16,6 +16,7 @@ with the real rule functions for the rows shown), so they are right at view time
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -169,16 +170,30 @@ def rescore(tenant: Tenant) -> int:
     return len(rows)
 
 
+@functools.cache
+def _consent_sql(vendor: str) -> str:
+    """A consent moves the idle clock forward, never back. Written out, built once per vendor: it runs on every
+    end-user flow, and the ORM compiled it anew each time, which cost more CPU than the database took to run."""
+    q, meta = connection.ops.quote_name, FindingsSnapshot._meta
+    c = {f.name: q(f.column) for f in meta.concrete_fields if f.column}
+    at = c["last_consent_at"]
+    return (
+        f"UPDATE {q(meta.db_table)} SET {at} = %s WHERE {c['tenant']} = %s AND {c['client_id']} = %s "
+        f"AND ({at} IS NULL OR {at} < %s)"
+    )
+
+
 def apply_event(event: AuditEvent) -> None:
     """Fold one audit event into the snapshot (see on_audit_event)."""
     if event.outcome != AuditEvent.Outcome.SUCCESS or event.tenant_id is None or not event.target:
         return
-    rows = FindingsSnapshot.objects.filter(tenant_id=event.tenant_id, client_id=event.target)
     if event.action == hygiene.CONSENT_ACTION:
-        rows.filter(Q(last_consent_at__isnull=True) | Q(last_consent_at__lt=event.created_at)).update(
-            last_consent_at=event.created_at
-        )
-    elif event.action == DELETE:
+        at = connection.ops.adapt_datetimefield_value(event.created_at)  # as the ORM adapts it
+        with connection.cursor() as cursor:
+            cursor.execute(_consent_sql(connection.vendor), [at, event.tenant_id, event.target, at])
+        return
+    rows = FindingsSnapshot.objects.filter(tenant_id=event.tenant_id, client_id=event.target)
+    if event.action == DELETE:
         rows.delete()
     elif event.action == ROTATE:
         after = event.after if isinstance(event.after, dict) else {}

@@ -104,3 +104,18 @@ class TestLogRedaction:
 
     def test_it_redacts_nested_lists(self):
         assert redact([{"refresh_token": "r"}, {"ok": 1}]) == [{"refresh_token": REDACTED}, {"ok": 1}]
+
+
+def test_it_writes_the_event_of_input_carrying_nul_characters(tenant):
+    # PostgreSQL's text and jsonb refuse NUL: a refused request echoing one must still leave its event.
+    with pytest.raises(ValueError), audit.mutation(None, "trust.create", tenant, target="iss\x00uer"):
+        raise ValueError("issuer: 'a\x00b' is not a URL")
+    audit.record(None, "x.update", tenant=tenant, before={"k\x00": ["v\x00"]}, after="\x00")
+    failed, updated = AuditEvent.objects.order_by("id")
+    assert (failed.outcome, failed.target, failed.detail) == (
+        "failure",
+        "iss\ufffduer",
+        "issuer: 'a\ufffdb' is not a URL",
+    )
+    assert (updated.before, updated.after) == ({"k\ufffd": ["v\ufffd"]}, "\ufffd")
+    assert audit.verify_chain().ok
