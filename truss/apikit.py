@@ -204,7 +204,24 @@ def parse_json_body(raw: bytes) -> Any:
         raise BadBody(f"The request body is not valid JSON: {exc}.") from exc
     if not _depth_within(value, MAX_JSON_DEPTH):
         raise BadBody(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
+    if b"\\u0000" in raw and _has_nul(value):  # JSON can only carry a NUL escaped
+        raise BadBody("The request body contains a NUL character (\\u0000), which cannot be stored.")
     return value
+
+
+def _has_nul(value: Any) -> bool:
+    # PostgreSQL (Truss's, Hydra's and Kratos's) refuses NUL in text and jsonb, as Django's forms do.
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 class JsonParser(Parser):

@@ -3,6 +3,8 @@ and input Hydra must never see (bad JSON of any shape, refused fields, denied ro
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 import responses
@@ -98,6 +100,28 @@ def test_it_refuses_nan_and_infinity(client, fake_hydra, key, method, suffix, ac
     assert f"{literal.lstrip('-')} is not a JSON number" in response.json()["message"]
     assert len(fake_hydra.calls) == 0
     assert AuditEvent.objects.get().action == action
+
+
+@pytest.mark.parametrize(("method", "suffix", "action"), WRITES)
+@pytest.mark.parametrize("raw", ['{"client_name": "a\\u0000b"}', '{"metadata": {"k\\u0000": 1}}'])
+def test_it_refuses_nul_characters_that_postgresql_cannot_store(
+    client, fake_hydra, key, method, suffix, action, raw
+):
+    response = _send(client, key, method, suffix, raw)
+    assert response.status_code == 400
+    assert "NUL character" in response.json()["message"]
+    assert len(fake_hydra.calls) == 0
+    assert AuditEvent.objects.get().action == action
+
+
+def test_it_accepts_an_escaped_backslash_before_u0000(client, fake_hydra, key):
+    # The text \u0000 itself (a backslash, then "u0000") is no NUL character.
+    fake_hydra.post(f"{HYDRA}/admin/clients", body=requests.ReadTimeout("slow"))
+    response = _send(
+        client, key, "POST", "", '{"client_name": "a\\\\u0000b", "grant_types": ["client_credentials"]}'
+    )
+    assert response.status_code == 503  # it went on to Hydra
+    assert json.loads(fake_hydra.calls[0].request.body)["client_name"] == "a\\u0000b"  # backslash, u0000
 
 
 def test_it_audits_a_refused_guarded_field_once(client, fake_hydra, key):
