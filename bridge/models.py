@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
-from django.db import IntegrityError, models, transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 # Hydra forgets a login/consent request after `ttl.login_consent_request` (30 minutes by default); a day of
@@ -33,16 +33,21 @@ def was_answered(flow_id: str) -> bool:
     return AnsweredConsent.objects.filter(flow=_key(flow_id)).exists()
 
 
+# One statement, no savepoint, in or outside the caller's transaction: a row comes back only when it was inserted.
+_MARK = (
+    f"INSERT INTO {AnsweredConsent._meta.db_table} (flow, answered_at) VALUES (%s, %s) "
+    "ON CONFLICT (flow) DO NOTHING RETURNING id"
+)
+
+
 def mark_answered(flow_id: str) -> bool:
     """Record the flow as answered; False if it already was (by this request's twin, or a replay)."""
-    try:
-        if transaction.get_connection().in_atomic_block:
-            with transaction.atomic():  # a savepoint: a duplicate must not break the caller's transaction
-                mark = AnsweredConsent.objects.create(flow=_key(flow_id))
-        else:
-            mark = AnsweredConsent.objects.create(flow=_key(flow_id))  # autocommit: one statement
-    except IntegrityError:
+    connection = transaction.get_connection()
+    with connection.cursor() as cursor:
+        cursor.execute(_MARK, [_key(flow_id), connection.ops.adapt_datetimefield_value(timezone.now())])
+        inserted = cursor.fetchone()
+    if inserted is None:
         return False
-    if mark.pk % _PRUNE_EVERY == 0:  # keep the table small without a scheduled job
+    if inserted[0] % _PRUNE_EVERY == 0:  # keep the table small without a scheduled job
         AnsweredConsent.objects.filter(answered_at__lt=timezone.now() - KEEP_MARKS).delete()
     return True

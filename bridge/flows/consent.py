@@ -13,10 +13,12 @@ each flow it accepts (bridge.models.AnsweredConsent) and asks Hydra only about f
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import Future
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest
 
 from bridge import i18n
@@ -41,6 +43,8 @@ from bridge.models import mark_answered, was_answered
 from truss import claims
 from truss.models import AuditEvent, ClaimsConfig, Tenant
 from truss.ory import hydra, kratos
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -266,14 +270,15 @@ def _accept_consent(
     identity: kratos.Identity | None = None,
     detail: str = "",
 ) -> Redirect | Stop:
-    """Accept with the claims, and mark the flow answered meanwhile. A flow marked before is a replay if Hydra
-    has completed it (Hydra v2.3 answers it with a fresh redirect whose verifier it then refuses): the redirect
-    is never shown, the replay is answered and audited as one. Of two concurrent answers of one flow only one
-    gets the mark; the other asks Hydra."""
+    """Accept with the claims; then mark the flow answered and queue the accept's event in one transaction (one
+    commit on the hop's critical path). A flow marked before is a replay if Hydra has completed it (Hydra v2.3
+    answers it with a fresh redirect whose verifier it then refuses): the redirect is never shown, the replay is
+    answered and audited as one. Of two concurrent answers of one flow only one gets the mark; the other asks
+    Hydra."""
     remember_for = int(settings.BRIDGE_REMEMBER_CONSENT_FOR) if remember else 0
     token = token_claims(tenant, consent_request.subject, grant, identity)
-    accepting = in_background(
-        lambda: hydra.accept_consent_request(
+    try:
+        accepted = hydra.accept_consent_request(
             challenge,
             grant_scope=grant,
             grant_access_token_audience=consent_request.requested_access_token_audience,
@@ -282,33 +287,44 @@ def _accept_consent(
             id_token_claims=token.id_token,
             access_token_claims=token.access_token,
         )
-    )
-    flow_id = consent_request.login_challenge
-    # Marked while Hydra accepts; a replay's answer is thrown away unseen (Hydra would refuse its verifier).
-    if flow_id and not mark_answered(flow_id) and _completed_at_hydra(consent_request):
-        return _replay_stop(request, consent_request, tenant, "bridge.consent.accept")
-    try:
-        accepted = accepting.result(timeout=FUTURE_TIMEOUT)
     except hydra.HydraError as exc:
         record(request, "bridge.consent.accept", tenant=tenant, client=consent_request.client,
                subject=consent_request.subject, outcome=AuditEvent.Outcome.FAILURE, detail=str(exc))  # fmt: skip
         raise
-    record(
-        request,
-        "bridge.consent.accept",
-        tenant=tenant,
-        client=consent_request.client,
-        subject=consent_request.subject,
-        after={
-            "grant_scope": grant,
-            "audience": consent_request.requested_access_token_audience,
-            "remember_for": remember_for if remember else None,
-            # Names only: claim values are personal data and belong in the token, not the audit log.
-            "claims": sorted(token.id_token) + sorted(f"at:{name}" for name in token.access_token),
-        },
-        detail=detail,
-        soon=True,
-    )
+
+    def accepted_event(soon: bool = True) -> None:
+        record(
+            request,
+            "bridge.consent.accept",
+            tenant=tenant,
+            client=consent_request.client,
+            subject=consent_request.subject,
+            after={
+                "grant_scope": grant,
+                "audience": consent_request.requested_access_token_audience,
+                "remember_for": remember_for if remember else None,
+                # Names only: claim values are personal data and belong in the token, not the audit log.
+                "claims": sorted(token.id_token) + sorted(f"at:{name}" for name in token.access_token),
+            },
+            detail=detail,
+            soon=soon,
+        )
+
+    flow_id = consent_request.login_challenge
+    try:
+        with transaction.atomic():
+            first = mark_answered(flow_id) if flow_id else True
+            if first:
+                accepted_event()
+    except DatabaseError:
+        # The event must not be lost with the mark: written the slow way (audit retries), the flow unmarked.
+        log.warning("consent mark and event not written together; writing the event alone", exc_info=True)
+        accepted_event(soon=False)
+        return Redirect(accepted.redirect_to)
+    if not first:
+        if _completed_at_hydra(consent_request):
+            return _replay_stop(request, consent_request, tenant, "bridge.consent.accept")
+        accepted_event()
     return Redirect(accepted.redirect_to)
 
 

@@ -45,16 +45,17 @@ def login(request: HttpRequest, challenge: str, sent: str | None = None) -> Redi
     jar = cookies(request)
     whoami = in_background(lambda: kratos.whoami(jar))  # independent of Hydra's answer: at the same time
     login_request = hydra.get_login_request(challenge)
-    i18n.use(request, login_request.oidc_context.ui_locales if login_request.oidc_context else None)
-    tenant = tenant_for_client(login_request.client)
     # A remembered login is accepted while Kratos is still being asked: the answer (its redirect) reaches the
     # browser only if Kratos confirms the subject, and is thrown away unseen otherwise, which Hydra's
     # challenges allow (they can be answered again). Only when there is a Kratos cookie to confirm it at all.
+    # Started before anything else here: the locale and the tenant are not needed for it.
     early = (
         in_background(lambda: hydra.accept_login_request(challenge, subject=login_request.subject))
         if login_request.skip and jar
         else None
     )
+    i18n.use(request, login_request.oidc_context.ui_locales if login_request.oidc_context else None)
+    tenant = tenant_for_client(login_request.client)
     try:
         session = whoami.result(timeout=FUTURE_TIMEOUT)
     except kratos.KratosForbidden as exc:
@@ -64,7 +65,9 @@ def login(request: HttpRequest, challenge: str, sent: str | None = None) -> Redi
         raise
     if login_request.skip:
         if session is not None and session.identity.id == login_request.subject:
-            # Hydra remembers this subject and Kratos confirms it: accept with exactly it, no UI.
+            # Hydra remembers this subject and Kratos confirms it: accept with exactly it, no UI. The consent
+            # hop's pass is stored while Hydra is still accepting (unused, it expires; it is bound to this flow).
+            passed = _pass(login_request, session)
             accepted = (
                 early.result(timeout=FUTURE_TIMEOUT)
                 if early is not None
@@ -73,7 +76,7 @@ def login(request: HttpRequest, challenge: str, sent: str | None = None) -> Redi
             record(request, "bridge.login.accept", tenant=tenant, client=login_request.client,
                    subject=login_request.subject, detail="remembered by Hydra, Kratos session confirmed",
                    soon=True)  # fmt: skip
-            return Redirect(accepted.redirect_to, login_pass=_pass(login_request, session))
+            return Redirect(accepted.redirect_to, login_pass=passed)
         if session is not None:
             return _forget_remembered_login(request, login_request, tenant, session)
         # The Kratos session behind Hydra's remembered login has ended: treat it as no login at all.

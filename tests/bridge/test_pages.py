@@ -6,12 +6,13 @@ from typing import Any
 
 import pytest
 import requests
+from django.db import OperationalError
 from django.test import Client
 
 from bridge.models import AnsweredConsent
 from tests.bridge.oauth import forms, query
 from truss import bridge_check
-from truss.models import AuditEvent
+from truss.models import AuditEvent, AuditOutbox
 from truss.ory import http as ory_http
 from truss.ory import hydra
 
@@ -165,6 +166,39 @@ def test_it_asks_hydra_about_a_replay_only_for_a_flow_it_already_answered(
         )
     )
     assert replay.status_code == 409 and len(asked) == 1
+
+
+def test_it_marks_the_flow_and_queues_its_event_together_or_still_writes_the_event(
+    browser_for, make_app, make_identity, tenant, monkeypatch
+):
+    # One transaction on the hop's critical path: if it fails (here: the outbox refuses the row), the mark goes
+    # with it and the event is written the slow way; the person still gets their code.
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("outbox unavailable")
+
+    app, person, browser = make_app(skip_consent=True), make_identity(), browser_for()
+    _, login_page = browser.authorize(app["client_id"])
+    monkeypatch.setattr(AuditOutbox.objects, "create", refuse)
+    assert "code" in browser.callback(browser.sign_in(login_page, person["email"], person["password"]))
+    assert AnsweredConsent.objects.count() == 0 and AuditOutbox.objects.count() == 0
+    accepted = AuditEvent.objects.get(tenant=tenant, action="bridge.consent.accept")
+    assert accepted.outcome == "success" and "openid" in accepted.after["grant_scope"]
+
+
+def test_it_marks_no_flow_whose_accept_hydra_refused(
+    browser_for, make_app, make_identity, tenant, monkeypatch
+):
+    def unavailable(*args: Any, **kwargs: Any) -> Any:
+        raise hydra.HydraUnavailable(503, "unavailable", "down for a moment")
+
+    app, person, browser = make_app(skip_consent=True), make_identity(), browser_for()
+    _, login_page = browser.authorize(app["client_id"])
+    monkeypatch.setattr(hydra, "accept_consent_request", unavailable)
+    answer = browser.sign_in(login_page, person["email"], person["password"])
+    assert answer.status_code == 503 and "code=" not in answer.url
+    assert AnsweredConsent.objects.count() == 0
+    failed = AuditEvent.objects.get(tenant=tenant, action="bridge.consent.accept")
+    assert failed.outcome == "failure" and "down for a moment" in failed.detail
 
 
 def test_it_explains_a_garbage_login_challenge_that_hydra_does_not_know(browser_for, settings):
