@@ -316,12 +316,13 @@ def _sql(template: str, n: int, params: list[Any]) -> list[tuple[Any, ...]]:
 
 def _insert(events: list[AuditEvent]) -> None:
     """One multi-row INSERT … RETURNING id (PostgreSQL, SQLite ≥ 3.35), each value adapted by its field exactly
-    as a save() adapts it; the ids are handed out in row order, as bulk_create assumes too."""
+    as a save() adapts it. Both databases number the rows in VALUES order, but neither promises RETURNING's
+    order: the ids are sorted before they are handed out."""
     connection = transaction.get_connection()
     fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
     params = [f.get_db_prep_save(getattr(e, f.attname), connection) for e in events for f in fields]
-    ids = _sql(_INSERT_EVENTS, len(events), params)
-    for event, (pk,) in zip(events, ids, strict=True):
+    ids = sorted(pk for (pk,) in _sql(_INSERT_EVENTS, len(events), params))
+    for event, pk in zip(events, ids, strict=True):
         event.pk = pk
         event._state.adding, event._state.db = False, connection.alias
 
