@@ -15,7 +15,7 @@ process. Writes that bypass the ORM's signals (``queryset.update()``, raw SQL) a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
@@ -82,16 +82,11 @@ def cached_tenants(user_pk: Any, load: Callable[[], list[tuple[Tenant, str]]]) -
     return through_cache(tenants_key(user_pk), load) or []
 
 
-# --- Invalidation ----------------------------------------------------------------------------------------
-
-
-def forget(keys: Iterable[str]) -> None:
-    """Tombstone the entries now and again once the write commits (truss.cacheguard)."""
-    cacheguard.forget(keys)
+# --- Invalidation (truss.cacheguard: tombstones now and again once the write commits) ---------------------
 
 
 def forget_user(user_pk: Any) -> None:
-    forget([user_key(user_pk), tenants_key(user_pk)])
+    cacheguard.forget([user_key(user_pk), tenants_key(user_pk)])
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL)
@@ -108,13 +103,13 @@ def _membership_moving(sender: Any, instance: Membership, **kwargs: Any) -> None
     if instance.pk is not None:
         old = Membership.objects.filter(pk=instance.pk).values_list("user_id", flat=True).first()
         if old is not None and old != instance.user_id:
-            forget([tenants_key(old)])
+            cacheguard.forget([tenants_key(old)])
 
 
 @receiver(post_save, sender=Membership)
 @receiver(post_delete, sender=Membership)
 def _membership_changed(sender: Any, instance: Membership, **kwargs: Any) -> None:
-    forget([tenants_key(instance.user_id)])
+    cacheguard.forget([tenants_key(instance.user_id)])
 
 
 @receiver(post_save, sender=Tenant)
@@ -124,13 +119,13 @@ def _tenant_changed(sender: Any, instance: Tenant, **kwargs: Any) -> None:
     tenant's memberships are deleted first, each through `_membership_changed`."""
     members = Membership.objects.filter(tenant_id=instance.pk).values_list("user_id", flat=True)
     admins = get_user_model()._default_manager.filter(is_superuser=True).values_list("pk", flat=True)
-    forget(tenants_key(pk) for pk in {*members, *admins})
+    cacheguard.forget(tenants_key(pk) for pk in {*members, *admins})
 
 
 @receiver(post_save, sender=ApiKey)
 @receiver(post_delete, sender=ApiKey)
 def _api_key_changed(sender: Any, instance: ApiKey, **kwargs: Any) -> None:
-    forget([api_key_key(instance.prefix)])  # a revocation stops the key in every process at once
+    cacheguard.forget([api_key_key(instance.prefix)])  # a revocation stops the key in every process at once
 
 
 @receiver(post_save, sender=Tenant)
@@ -140,6 +135,6 @@ def _api_key_changed(sender: Any, instance: ApiKey, **kwargs: Any) -> None:
 def _api_keys_tenant_changed(sender: Any, instance: Tenant | ClaimsConfig, **kwargs: Any) -> None:
     """A key's entry carries its tenant and the tenant's claims configuration: both edits drop the entries."""
     tenant_id = instance.pk if isinstance(instance, Tenant) else instance.tenant_id
-    forget(
+    cacheguard.forget(
         api_key_key(p) for p in ApiKey.objects.filter(tenant_id=tenant_id).values_list("prefix", flat=True)
     )
