@@ -180,17 +180,11 @@ def client_people(request: TenantRequest, client_id: str) -> HttpResponse:
     cursor = request.GET.get("cursor", "")
     size = _size(request)
     status, error = 200, ""
-    subject = q
-    if "@" in q:
-        # An email: resolve it to its identity id first (exact match, as Kratos filters).
-        from truss.ory import kratos
-
-        found = kratos.list_identities(credentials_identifier=q.lower(), page_size=2).items
-        subject = found[0].id if found else "\x00none"
     try:
+        subject = service.ledger_subject(q)
         entries, next_cursor = ledger.people_page(request.tenant, client_id, show=show, subject=subject,
                                                   cursor=cursor, size=size)  # fmt: skip
-    except ledger.BadCursor as exc:
+    except (ledger.BadCursor, service.PersonInputError) as exc:
         entries, next_cursor, status, error = [], None, 400, str(exc)
     person_url = reverse("console:consents:person", args=["-s-"])
     rows = [
