@@ -5,7 +5,7 @@ PY := .venv/bin/python
 VENV_STAMP := .venv/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 export TRUSS_ORY_CACHE ?= $(HOME)/.cache/truss/ory
 
-.PHONY: help venv ory-build ory-up ory-down ory-status migrate demo run test test-unit lint typecheck bench clean
+.PHONY: help system venv ory-build ory-up ory-down ory-status migrate demo run test test-unit lint typecheck bench clean test-sqlite
 
 help:
 	@echo "make run         install everything, start Hydra + Kratos + Truss on 127.0.0.1:8000 with demo data"
@@ -13,7 +13,10 @@ help:
 	@echo "make ory-build   build the pinned Hydra/Kratos binaries into $(TRUSS_ORY_CACHE) (once)"
 	@echo "make ory-up / ory-down / ory-status   manage the local Hydra + Kratos (var/ory/)"
 
-$(VENV_STAMP): pyproject.toml
+system:  # system packages (Chromium, redis-server, gcc, …): installed when missing, or the command to run
+	@bash scripts/setup.sh
+
+$(VENV_STAMP): pyproject.toml | system
 	@test -x $(PY) || python3.11 -m venv .venv || python3 -m venv .venv
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
@@ -21,7 +24,7 @@ $(VENV_STAMP): pyproject.toml
 
 venv: $(VENV_STAMP)
 
-ory-build:
+ory-build: system
 	@bash scripts/ory-build.sh all
 
 ory-up: ory-build venv
@@ -57,6 +60,9 @@ typecheck: venv
 
 test: venv ory-build lint typecheck
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-sqlite: venv ory-build  # the suite on the zero-setup database, whatever DATABASE_URL says
+	env -u DATABASE_URL $(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: venv
 	$(PY) -m pytest -m "not integration and not browser" $(PYTEST_ARGS)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import os
 
-for key, value in {
+import environ
+
+# The caller's environment and a developer's `.env` never reach the settings: django-environ reads this dict
+# instead of os.environ. Only what selects the test infrastructure passes through (the database CI chose,
+# binaries to test against).
+PASSED_THROUGH = ("DATABASE_URL", "HYDRA_BIN", "KRATOS_BIN")
+TEST_ENVIRONMENT = {
+    "TRUSS_ENV_FILE": os.devnull,
     "DEBUG": "false",
     "SECRET_KEY": "test-secret-key-not-for-production-0123456789abcdef",
     "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
@@ -20,10 +27,17 @@ for key, value in {
     "HYDRA_TIMEOUT": "3",
     "KRATOS_TIMEOUT": "3",
     # Tests read the audit log the moment a response arrives: chain written-ahead events inline, right after
-    # the response (tests/perf/test_audit_outbox.py covers the drainer thread production uses).
+    # the response (tests/audit/test_outbox.py covers the drainer thread production uses).
     "AUDIT_DRAIN_DELAY": "",
-}.items():
-    os.environ.setdefault(key, value)
+}
+# A second process started by a test (same settings module) may carry its own values in its environment;
+# TRUSS_TEST_CHILD marks such a process, whose environment the test wrote.
+_source = os.environ if os.environ.get("TRUSS_TEST_CHILD") == "1" else {}
+environ.Env.ENVIRON = {
+    **TEST_ENVIRONMENT,
+    **{key: os.environ[key] for key in PASSED_THROUGH if key in os.environ},
+    **_source,
+}
 
 from truss.settings import *  # noqa: E402, F403
 

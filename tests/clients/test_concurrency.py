@@ -23,6 +23,7 @@ import pytest
 import requests
 from django.conf import settings as django_settings
 
+from tests.fixtures.second_process import child_env
 from truss.devstack import free_port
 
 pytestmark = [pytest.mark.integration]
@@ -105,12 +106,16 @@ def truss(request: pytest.FixtureRequest, ory: Any, tmp_path: Path) -> Any:
         _postgres_admin(f'DROP DATABASE IF EXISTS "{created_db}"')
         _postgres_admin(f'CREATE DATABASE "{created_db}"')
         database_url = _postgres_url(created_db)
-    env = {
-        **os.environ, **ory.env(),
-        "DJANGO_SETTINGS_MODULE": "truss.settings", "TRUSS_ENV_FILE": str(tmp_path / "no.env"),
-        "DATABASE_URL": database_url, "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false", "LOG_LEVEL": "WARNING",
-    }  # fmt: skip
+    env = child_env(
+        **ory.env(),
+        DJANGO_SETTINGS_MODULE="truss.settings",
+        DATABASE_URL=database_url,
+        SECRET_KEY=django_settings.SECRET_KEY,
+        DEBUG="false",
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="false",
+        LOG_LEVEL="WARNING",
+    )
     server = Truss(env, tmp_path)
     server.manage("migrate", "--noinput")
     server.start()

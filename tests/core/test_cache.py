@@ -15,6 +15,7 @@ import responses
 from django.core.cache import cache
 from django.test import override_settings
 
+from tests.fixtures.second_process import child_env
 from truss.devstack import free_port
 from truss.ory import hydra
 
@@ -137,12 +138,15 @@ def test_it_uses_one_redis_client_per_pool_and_behaves_like_djangos_backend(redi
 
 def test_it_selects_the_reusing_backend_for_a_redis_cache_url(tmp_path: Any) -> None:
     import json
-    import os
     import subprocess
     import sys
 
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "truss.settings", "CACHE_URL": "redis://127.0.0.1:6390/0",
-           "SECRET_KEY": "x" * 50, "DEBUG": "true"}  # fmt: skip
+    env = child_env(
+        DJANGO_SETTINGS_MODULE="truss.settings",
+        CACHE_URL="redis://127.0.0.1:6390/0",
+        SECRET_KEY="x" * 50,
+        DEBUG="true",
+    )
     code = "import json; from django.conf import settings as s; print(json.dumps(s.CACHES['default']['BACKEND']))"
     out = subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"], env=env, cwd=tmp_path,
                          capture_output=True, text=True, timeout=60, check=True)  # fmt: skip

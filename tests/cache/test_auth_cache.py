@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import environ
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import User
@@ -19,7 +20,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.perf.processes import OtherProcess, database_url, other_process
+from tests.fixtures.second_process import OtherProcess, database_url, other_process
 from truss.authcache import tenants_key, user_key
 from truss.models import Membership, Tenant
 
@@ -174,13 +175,11 @@ def test_it_caches_nothing_about_sign_in_with_a_per_process_cache(make_operator,
 def test_it_counts_only_a_cache_every_process_shares_as_shared(
     monkeypatch, tmp_path, cache_url, override, shared
 ):
-    (tmp_path / "empty.env").write_text("")
-    monkeypatch.setenv("TRUSS_ENV_FILE", str(tmp_path / "empty.env"))
-    monkeypatch.setenv("CACHE_URL", cache_url)
-    if override is None:
-        monkeypatch.delenv("TRUSS_SHARED_CACHE", raising=False)
-    else:
-        monkeypatch.setenv("TRUSS_SHARED_CACHE", override)
+    environment = {key: value for key, value in environ.Env.ENVIRON.items() if key != "TRUSS_SHARED_CACHE"}
+    environment["CACHE_URL"] = cache_url
+    if override is not None:
+        environment["TRUSS_SHARED_CACHE"] = override
+    monkeypatch.setattr(environ.Env, "ENVIRON", environment)  # what settings.py reads (tests/settings.py)
     values = runpy.run_path(str(ROOT / "truss" / "settings.py"))
     assert values["SHARED_CACHE"] is shared
     assert values["SESSION_ENGINE"] == (CACHED_DB if shared else "django.contrib.sessions.backends.db")

@@ -8,6 +8,6 @@ from truss import cacheguard
 @pytest.fixture
 def brief_tombstones(monkeypatch: pytest.MonkeyPatch) -> None:
     """Writes leave tombstones (truss.cacheguard) that keep an entry uncached for 2 s; tests that look at the
-    steady state right after their own writes use this: a write just drops the entry (tests/perf/
+    steady state right after their own writes use this: a write just drops the entry (tests/cache/
     test_cacheguard.py covers the tombstones themselves)."""
     monkeypatch.setattr(cacheguard, "TOMBSTONE_TTL", 0)  # 0: Django drops the entry at once

@@ -7,7 +7,6 @@ it exactly once; the hash chain still verifies."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from django.core.signals import request_finished
 from django.db import close_old_connections, connection
 from django.test.utils import CaptureQueriesContext
 
+from tests.fixtures.second_process import child_env
 from truss import audit
 from truss.models import AuditEvent, AuditOutbox
 
@@ -92,8 +92,9 @@ else:
 
 
 def test_an_event_written_ahead_survives_a_process_that_dies_after_answering(tmp_path):
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings",
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'crash.sqlite3'}"}  # fmt: skip
+    env = child_env(
+        DJANGO_SETTINGS_MODULE="tests.settings", DATABASE_URL=f"sqlite:///{tmp_path / 'crash.sqlite3'}"
+    )
     died = subprocess.run([sys.executable, "-c", _SCRIPT, "answer-then-die"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert died.returncode == 0, died.stderr

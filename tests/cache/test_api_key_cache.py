@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.perf.processes import OtherProcess, database_url, other_process
+from tests.fixtures.second_process import OtherProcess, database_url, other_process
 from truss import apikeys
 from truss.models import ApiKey, ClaimsConfig, Tenant
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bridge.flows.consent import token_claims
-from tests.perf.processes import OtherProcess, other_process
+from tests.fixtures.second_process import OtherProcess, other_process
 from truss.models import ClaimsConfig, Tenant, _tenant_key
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("brief_tombstones")]
