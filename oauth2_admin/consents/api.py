@@ -12,7 +12,16 @@ from ninja.errors import AuthorizationError, HttpError
 from ninja.params.functions import Path, Query
 
 from oauth2_admin.consents import service
-from truss.apikit import AUTH_ERRORS, UPSTREAM_ERRORS, answers, audited, require_role, service_key, tenant_of
+from truss.apikit import (
+    AUTH_ERRORS,
+    UPSTREAM_ERRORS,
+    answers,
+    audited,
+    member_session,
+    require_role,
+    service_key,
+    tenant_of,
+)
 from truss.models import Role
 
 router = Router(tags=["consents"])
@@ -83,11 +92,12 @@ def revoke_consents(
 
 @router.post(
     "/logout",
+    auth=member_session,  # a viewer is refused (and audited) before the body is read
     response=answers({200: RevokeOut}, 400, AUTH_ERRORS, UPSTREAM_ERRORS),
     summary="RP-initiated logout: revoke a subject's consent",
 )
+@audited("bridge.logout.subject")
 def logout_subject(request: HttpRequest, payload: LogoutIn) -> Any:
-    require_role(request, Role.MEMBER)
     if payload.end_login_sessions and not request.user.is_superuser:
         raise AuthorizationError(message="Ending login sessions affects every tenant: platform admins only.")
     return service.revoke_subject(
