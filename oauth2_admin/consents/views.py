@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -18,7 +16,7 @@ from oauth2_admin.clients import service as clients
 from oauth2_admin.consents import jobs, ledger, service
 from oauth2_admin.consents.forms import BulkRevokeForm, RevokeForm
 from oauth2_admin.consents.models import LedgerEntry, RevokeJob, ScopeCount
-from truss import audit, tenancy
+from truss import audit, csvexport, tenancy
 from truss.http import TenantRequest
 from truss.models import AuditEvent, Role
 from truss.ory import hydra
@@ -207,11 +205,6 @@ def client_people(request: TenantRequest, client_id: str) -> HttpResponse:
     return TemplateResponse(request, template, context, status=status)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @require_safe
 @tenancy.tenant_view()
 def client_people_csv(request: TenantRequest, client_id: str) -> HttpResponse:
@@ -219,18 +212,9 @@ def client_people_csv(request: TenantRequest, client_id: str) -> HttpResponse:
     client = _ledger_client(request, client_id)
     show = request.GET.get("show", "all")
     show = show if show in ledger.STATES else "all"
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        for row in ledger.csv_rows(request.tenant, client.client_id, show=show):
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in client.client_id)[:80]
-    response["Content-Disposition"] = f'attachment; filename="consents-{safe}.csv"'
-    response["Cache-Control"] = "no-store"
+    rows = ledger.csv_rows(request.tenant, client.client_id, show=show)
     # A streaming answer is not an HttpResponse subclass; the decorators only pass it through.
-    return cast(HttpResponse, response)
+    return cast(HttpResponse, csvexport.response(rows, f"consents-{client.client_id}"))
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
