@@ -18,7 +18,7 @@ from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.utils import timezone
 
-from truss import authcache
+from truss import caching
 from truss.models import ApiKey, Tenant
 
 KEY_PREFIX = "truss_sk_"
@@ -62,7 +62,7 @@ def authenticate(raw: str | None) -> ApiKey | None:
     if not raw or not _KEY_RE.match(raw):
         return None
     prefix = raw[: len(KEY_PREFIX) + _VISIBLE]
-    key = authcache.through_cache(authcache.api_key_key(prefix), lambda: _load(prefix), authcache.API_KEY_TTL)
+    key = caching.through_cache(caching.api_key_key(prefix), lambda: _load(prefix), caching.API_KEY_TTL)
     if key is None or not hmac.compare_digest(key.digest, _digest(raw)) or not key.is_active:
         return None
     now = timezone.now()
@@ -70,7 +70,7 @@ def authenticate(raw: str | None) -> ApiKey | None:
     # One write per key per minute at most, not one per request. A cached row keeps its old last_used_at (its
     # entry is never rewritten: that could undo a revocation), so with a shared cache a marker gates the write.
     if (key.last_used_at is None or now - key.last_used_at > timedelta(seconds=resolution)) and (
-        not settings.SHARED_CACHE or cache.add(f"truss:apikey:used:{key.pk}", True, resolution)
+        not settings.SHARED_CACHE or cache.add(caching.api_key_used_key(key.pk), True, resolution)
     ):
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now

@@ -1,22 +1,19 @@
-"""The signed-in operator and their tenants from Django's cache, when the cache is shared by every process.
+"""Reads of the signed-in operator and their tenants through the cache, and every receiver that keeps a cached
+row right (the policy and the table of keys: truss.caching).
 
-Every console page and session-authenticated API call needs the session (``SESSION_ENGINE`` is
-``cached_db`` then, see settings), the user (``CachedModelBackend.get_user``) and the operator's
-(tenant, role) pairs (``cached_tenants``, used by ``truss.tenancy.tenants_for``); every API-key call needs the
-key's row and tenant (``truss.apikeys.authenticate``, 10 s TTL). With ``SHARED_CACHE`` they
-are one cache read each instead of a database query each; without it nothing here is cached, because an
-entry in one worker's memory could not be deleted by a write in another.
-
-Every save or delete of a user, a membership or a tenant deletes the entries it affects through the same
-cache backend, now and again once the write commits (as ``truss.models.forget_tenant`` does), so a logout,
-a password change, a deactivated user, a removed membership or a new role takes effect at once in every
-process. Writes that bypass the ORM's signals (``queryset.update()``, raw SQL) are bounded by the TTL.
+Every console page and session-authenticated API call needs the session (``SESSION_ENGINE`` is ``cached_db``
+with a shared cache, see settings), the user (``CachedModelBackend.get_user``) and the operator's (tenant, role)
+pairs (``cached_tenants``, used by ``truss.tenancy.tenants_for``); every API-key call needs the key's row and
+tenant (``truss.apikeys.authenticate``); every bridge hop needs the tenant (``Tenant.cached``). Every save or
+delete of a user, a membership, a tenant, its claims or an API key forgets the entries it affects, so a logout,
+a password change, a deactivated user, a removed membership, a new role, a claims edit or a revoked key takes
+effect at once in every process.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -26,33 +23,8 @@ from django.contrib.auth.models import User
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from truss import cacheguard
+from truss import caching
 from truss.models import ApiKey, ClaimsConfig, Membership, Tenant
-
-AUTH_CACHE_TTL = 300  # seconds: bounds what a write bypassing the signals could leave behind
-API_KEY_TTL = 10  # seconds: short anyway, for what bypasses the signals
-
-T = TypeVar("T")
-
-
-def user_key(user_pk: Any) -> str:
-    return f"truss:user:v1:{user_pk}"
-
-
-def tenants_key(user_pk: Any) -> str:
-    return f"truss:tenants:v1:{user_pk}"
-
-
-def api_key_key(prefix: str) -> str:
-    return f"truss:apikey:v1:{prefix}"
-
-
-def through_cache(key: str, load: Callable[[], T | None], ttl: int = AUTH_CACHE_TTL) -> T | None:
-    """`load()` through the shared cache (truss.cacheguard: writes leave tombstones); straight from `load`
-    without one."""
-    if not settings.SHARED_CACHE:
-        return load()
-    return cacheguard.read_through(key, load, ttl)
 
 
 class CachedModelBackend(ModelBackend):
@@ -70,7 +42,7 @@ class CachedModelBackend(ModelBackend):
             except model.DoesNotExist:
                 return None  # not cached: a session of a deleted user is rare
 
-        user = through_cache(user_key(user_id), load)
+        user = caching.through_cache(caching.user_key(user_id), load, caching.AUTH_TTL)
         return user if user is not None and self.user_can_authenticate(user) else None
 
     async def aget_user(self, user_id: Any) -> User | None:
@@ -79,14 +51,14 @@ class CachedModelBackend(ModelBackend):
 
 def cached_tenants(user_pk: Any, load: Callable[[], list[tuple[Tenant, str]]]) -> list[tuple[Tenant, str]]:
     """The operator's (tenant, role) pairs as `load()` gives them, through the shared cache."""
-    return through_cache(tenants_key(user_pk), load) or []
+    return caching.through_cache(caching.tenants_key(user_pk), load, caching.AUTH_TTL) or []
 
 
-# --- Invalidation (truss.cacheguard: tombstones now and again once the write commits) ---------------------
+# --- Invalidation (truss.caching.forget: tombstones now and again once the write commits) -------------------
 
 
 def forget_user(user_pk: Any) -> None:
-    cacheguard.forget([user_key(user_pk), tenants_key(user_pk)])
+    caching.forget([caching.user_key(user_pk), caching.tenants_key(user_pk)])
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL)
@@ -103,38 +75,59 @@ def _membership_moving(sender: Any, instance: Membership, **kwargs: Any) -> None
     if instance.pk is not None:
         old = Membership.objects.filter(pk=instance.pk).values_list("user_id", flat=True).first()
         if old is not None and old != instance.user_id:
-            cacheguard.forget([tenants_key(old)])
+            caching.forget([caching.tenants_key(old)])
 
 
 @receiver(post_save, sender=Membership)
 @receiver(post_delete, sender=Membership)
 def _membership_changed(sender: Any, instance: Membership, **kwargs: Any) -> None:
-    cacheguard.forget([tenants_key(instance.user_id)])
+    caching.forget([caching.tenants_key(instance.user_id)])
+
+
+@receiver(pre_save, sender=Tenant)
+def _tenant_renamed(sender: Any, instance: Tenant, **kwargs: Any) -> None:
+    """A slug change: the entry under the old slug goes too."""
+    if instance.pk is not None:
+        old = Tenant.objects.filter(pk=instance.pk).values_list("slug", flat=True).first()
+        if old and old != instance.slug:
+            caching.forget([caching.tenant_key(old)])
 
 
 @receiver(post_save, sender=Tenant)
 @receiver(post_delete, sender=Tenant)
 def _tenant_changed(sender: Any, instance: Tenant, **kwargs: Any) -> None:
-    """Every member's and every platform admin's list holds the tenant (tenant writes are rare). A deleted
-    tenant's memberships are deleted first, each through `_membership_changed`."""
+    """The tenant's own entry, its API keys' entries (they carry the tenant), and every member's and platform
+    admin's list (tenant writes are rare). A deleted tenant's memberships are deleted first, each through
+    `_membership_changed`."""
     members = Membership.objects.filter(tenant_id=instance.pk).values_list("user_id", flat=True)
     admins = get_user_model()._default_manager.filter(is_superuser=True).values_list("pk", flat=True)
-    cacheguard.forget(tenants_key(pk) for pk in {*members, *admins})
+    caching.forget(
+        [
+            caching.tenant_key(instance.slug),
+            *_api_key_keys(instance.pk),
+            *(caching.tenants_key(pk) for pk in {*members, *admins}),
+        ]
+    )
+
+
+@receiver(post_save, sender=ClaimsConfig)
+@receiver(post_delete, sender=ClaimsConfig)
+def _claims_changed(sender: Any, instance: ClaimsConfig, **kwargs: Any) -> None:
+    """The tenant entry and its API keys' entries carry the claims configuration."""
+    slug = Tenant.objects.filter(pk=instance.tenant_id).values_list("slug", flat=True).first()
+    caching.forget([*([caching.tenant_key(slug)] if slug else []), *_api_key_keys(instance.tenant_id)])
 
 
 @receiver(post_save, sender=ApiKey)
 @receiver(post_delete, sender=ApiKey)
 def _api_key_changed(sender: Any, instance: ApiKey, **kwargs: Any) -> None:
-    cacheguard.forget([api_key_key(instance.prefix)])  # a revocation stops the key in every process at once
+    caching.forget(
+        [caching.api_key_key(instance.prefix)]
+    )  # a revocation stops the key in every process at once
 
 
-@receiver(post_save, sender=Tenant)
-@receiver(post_delete, sender=Tenant)
-@receiver(post_save, sender=ClaimsConfig)
-@receiver(post_delete, sender=ClaimsConfig)
-def _api_keys_tenant_changed(sender: Any, instance: Tenant | ClaimsConfig, **kwargs: Any) -> None:
-    """A key's entry carries its tenant and the tenant's claims configuration: both edits drop the entries."""
-    tenant_id = instance.pk if isinstance(instance, Tenant) else instance.tenant_id
-    cacheguard.forget(
-        api_key_key(p) for p in ApiKey.objects.filter(tenant_id=tenant_id).values_list("prefix", flat=True)
-    )
+def _api_key_keys(tenant_id: Any) -> list[str]:
+    return [
+        caching.api_key_key(p)
+        for p in ApiKey.objects.filter(tenant_id=tenant_id).values_list("prefix", flat=True)
+    ]

@@ -35,15 +35,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.urls import reverse
 
+from truss import caching
 from truss.models import Tenant
 from truss.ory import hydra, kratos
 
 PROBE_SUBJECT = "truss:bridge-status-probe"
 RATE_LIMIT_SECONDS = 30
 _TIMEOUT = (2.0, 3.0)
-_PUBLIC_KEY = "truss:bridge-check:public:"
-_LOCK_KEY = "truss:bridge-check:deep-lock"
-_LAST_KEY = "truss:bridge-check:deep-last:"
 
 
 @dataclass
@@ -108,7 +106,7 @@ def compute_public() -> dict[str, Any]:
 def public_status() -> dict[str, Any]:
     """compute_public(), at most once per 30 s per configuration (the endpoint is public)."""
     answer: dict[str, Any] | None = cache.get_or_set(
-        _PUBLIC_KEY + _config_key(), compute_public, RATE_LIMIT_SECONDS
+        caching.BRIDGE_CHECK_PUBLIC + _config_key(), compute_public, RATE_LIMIT_SECONDS
     )
     return answer if answer is not None else compute_public()
 
@@ -243,21 +241,21 @@ def compute_deep(tenant: Tenant) -> dict[str, Any]:
 
 def last_deep(tenant: Tenant) -> dict[str, Any] | None:
     """The tenant's last walk (kept a day), or None."""
-    return cache.get(_LAST_KEY + f"{tenant.pk}:{_config_key()}")  # type: ignore[no-any-return]
+    return cache.get(caching.BRIDGE_CHECK_LAST + f"{tenant.pk}:{_config_key()}")  # type: ignore[no-any-return]
 
 
 def acquire() -> bool:
     """The rate limit: True for at most one caller per 30 s, across workers sharing the cache."""
-    return bool(cache.add(_LOCK_KEY, 1, RATE_LIMIT_SECONDS))
+    return bool(cache.add(caching.BRIDGE_CHECK_LOCK, 1, RATE_LIMIT_SECONDS))
 
 
 def deep_check(tenant: Tenant) -> dict[str, Any]:
     """Walk the flow now (callers take ``acquire()`` first) and keep the result for the overview."""
     result = compute_deep(tenant)
-    cache.set(_LAST_KEY + f"{tenant.pk}:{_config_key()}", result, 24 * 3600)
+    cache.set(caching.BRIDGE_CHECK_LAST + f"{tenant.pk}:{_config_key()}", result, 24 * 3600)
     return result
 
 
 def clear_cache() -> None:
     """Forget cached answers and the rate limit (tests, and after changing the configuration)."""
-    cache.delete_many([_PUBLIC_KEY + _config_key(), _LOCK_KEY])
+    cache.delete_many([caching.BRIDGE_CHECK_PUBLIC + _config_key(), caching.BRIDGE_CHECK_LOCK])

@@ -1,24 +1,10 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models.signals import post_delete, post_save, pre_save
-from django.dispatch import receiver
 
-from truss import cacheguard
-
-# Tenant by slug (with its ClaimsConfig) in Django's cache: the bridge reads it on every hop. Every write of a
-# Tenant or ClaimsConfig deletes the entry through the same cache backend (CACHE_URL: shared by all processes
-# and hosts), so an edit is seen everywhere at once; the TTL only bounds what a write bypassing the ORM's
-# signals (queryset.update(), raw SQL) could leave behind.
-TENANT_CACHE_TTL = 300
-
-
-def _tenant_key(slug: str) -> str:
-    return f"truss:tenant:v1:{slug}"
+from truss import caching
 
 
 class Tenant(models.Model):
@@ -57,11 +43,11 @@ class Tenant(models.Model):
     @classmethod
     def cached(cls, slug: str) -> Tenant | None:
         """The tenant with this slug and its claims configuration (``tenant.claims_config``, loaded with it in
-        the same query), from the shared cache; invalidated by every save/delete of either (see below)."""
-        hit = cacheguard.read_through(
-            _tenant_key(slug),
+        the same query), through the shared cache (truss.caching)."""
+        hit = caching.through_cache(
+            caching.tenant_key(slug),
             lambda: (cls.objects.filter(slug=slug).select_related("claims_config").first(),),
-            TENANT_CACHE_TTL,
+            caching.TENANT_TTL,
         )
         return hit[0] if hit is not None else None
 
@@ -203,34 +189,3 @@ class ClaimsConfig(models.Model):
     @property
     def is_empty(self) -> bool:
         return not (self.id_token_claims or self.access_token_claims)
-
-
-# --- Keeping the tenant cache right ------------------------------------------------------------------------
-
-
-def forget_tenant(slug: str) -> None:
-    """Tombstone the cached tenant now and again once the write commits (truss.cacheguard): a reader that loaded
-    the old row in between cannot leave it in the cache."""
-    cacheguard.forget([_tenant_key(slug)])
-
-
-@receiver(pre_save, sender=Tenant)
-def _tenant_renamed(sender: Any, instance: Tenant, **kwargs: Any) -> None:
-    if instance.pk is not None:
-        old = Tenant.objects.filter(pk=instance.pk).values_list("slug", flat=True).first()
-        if old and old != instance.slug:
-            forget_tenant(old)
-
-
-@receiver(post_save, sender=Tenant)
-@receiver(post_delete, sender=Tenant)
-def _tenant_changed(sender: Any, instance: Tenant, **kwargs: Any) -> None:
-    forget_tenant(instance.slug)
-
-
-@receiver(post_save, sender=ClaimsConfig)
-@receiver(post_delete, sender=ClaimsConfig)
-def _claims_changed(sender: Any, instance: ClaimsConfig, **kwargs: Any) -> None:
-    slug = Tenant.objects.filter(pk=instance.tenant_id).values_list("slug", flat=True).first()
-    if slug:
-        forget_tenant(slug)

@@ -13,6 +13,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
 
+from truss import caching
 from truss.ory import hydra, kratos
 
 logger = logging.getLogger(__name__)
@@ -88,6 +89,6 @@ def _throttle_keys(request: HttpRequest, username: str) -> dict[str, str]:
     """Cache keys of the failure counters for this username and client address (hashed: no raw input)."""
     digest = hashlib.sha256(username.strip().casefold().encode()).hexdigest()[:32]
     return {
-        "account": f"truss:login-failures:account:{digest}",
-        "ip": f"truss:login-failures:ip:{request.META.get('REMOTE_ADDR', '')}",
+        "account": caching.login_failures_key("account", digest),
+        "ip": caching.login_failures_key("ip", request.META.get("REMOTE_ADDR", "")),
     }

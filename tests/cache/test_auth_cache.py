@@ -21,7 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.fixtures.second_process import OtherProcess, database_url, other_process
-from truss.authcache import tenants_key, user_key
+from truss.caching import tenants_key, user_key
 from truss.models import Membership, Tenant
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("brief_tombstones")]

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from bridge.flows.consent import token_claims
-from tests.fixtures.second_process import OtherProcess, other_process
-from truss.models import ClaimsConfig, Tenant, _tenant_key
+from tests.fixtures.second_process import OtherProcess, database_url, other_process
+from truss.caching import tenant_key as _tenant_key
+from truss.models import ClaimsConfig, Tenant
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("brief_tombstones")]
 
@@ -44,6 +45,7 @@ def shared_cache(settings, tmp_path: Path) -> Path:
             "LOCATION": str(tmp_path),
         }
     }
+    settings.SHARED_CACHE = True
     return tmp_path
 
 
@@ -127,3 +129,30 @@ def test_the_bridge_claims_follow_an_edit_at_once(shared_cache, make_tenant):
     config.save()
     cached = Tenant.for_owner(tenant.hydra_owner)
     assert token_claims(cached, "u1", ["openid"], identity).id_token == {"who": "A"}
+
+
+_READER = """
+import sys, django
+django.setup()
+from truss.models import Tenant
+for line in sys.stdin:
+    tenant = Tenant.cached(line.strip())
+    config = getattr(tenant, "claims_config", None)
+    print(tenant.name, config.id_token_claims if config else {}, flush=True)
+"""
+
+
+@pytest.mark.django_db(transaction=True)  # the other process must see this one's rows
+def test_it_caches_no_tenant_in_a_per_process_cache_so_another_worker_sees_an_edit_at_once(
+    tmp_path, make_tenant
+):
+    """The default CACHE_URL is per process: a write here cannot remove an entry from another worker's memory."""
+    tenant = make_tenant(name="Old Name")
+    config = ClaimsConfig.objects.create(tenant=tenant, id_token_claims={"a": "{{id}}"})
+    with other_process(_READER, tmp_path, database=database_url(), cache_url="locmemcache://") as worker:
+        assert worker.ask(tenant.slug) == "Old Name {'a': '{{id}}'}"
+        tenant.name = "New Name"
+        tenant.save()
+        config.id_token_claims = {"b": "{{traits.email}}"}
+        config.save()
+        assert worker.ask(tenant.slug) == "New Name {'b': '{{traits.email}}'}"

@@ -6,7 +6,6 @@ retry, timeout and error-mapping rules. Paths are checked against the Hydra v2.3
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -16,6 +15,7 @@ from urllib.parse import quote
 from django.core.cache import cache
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
+from truss import caching
 from truss.ory import http as ory_http
 from truss.ory.http import OryModel, StrList, segment
 
@@ -428,7 +428,7 @@ def parse_version(version: str) -> tuple[int, int, int] | None:
 
 
 def _version_cache_key() -> str:
-    return "truss:hydra:version:" + hashlib.sha256(_admin("").encode()).hexdigest()[:32]
+    return caching.hydra_version_key(_admin(""))
 
 
 def _cached_version() -> str:
