@@ -20,7 +20,7 @@ from django.views.decorators.clickjacking import xframe_options_deny
 from django.views.decorators.http import require_POST, require_safe
 
 from oauth2_admin.clients import service as clients
-from oauth2_admin.devtools import flows, snippets
+from oauth2_admin.devtools import flows, service, snippets
 from oauth2_admin.devtools.forms import (
     AuthorizeForm,
     ClientCredentialsForm,
@@ -38,20 +38,16 @@ from truss.ory import hydra
 @tenancy.tenant_view()
 def discovery(request: TenantRequest) -> HttpResponse:
     """Hydra's OpenID Connect discovery document, readable."""
-    doc = hydra.discovery()
-    raw = doc.model_dump(mode="json", exclude_none=True)
+    found = service.discovery()
+    raw = found.raw
     endpoints = [(k, v) for k, v in raw.items() if k.endswith(("_endpoint", "_uri")) and isinstance(v, str)]
     lists = [
         (k, v)
         for k, v in raw.items()
         if k.endswith("_supported") and isinstance(v, list) and k not in _LIST_ORDER
     ]
-    try:
-        registration: bool | None = hydra.dynamic_registration_enabled()
-    except hydra.HydraError:
-        registration = None
     context = {
-        "doc": doc, "endpoints": endpoints, "raw_json": _pretty(raw), "registration": registration,
+        "doc": found.doc, "endpoints": endpoints, "raw_json": _pretty(raw), "registration": found.registration,
         "lists": [(k, raw.get(k) or []) for k in _LIST_ORDER] + lists,
         "flags": [(k, v) for k, v in raw.items() if isinstance(v, bool)],
     }  # fmt: skip
@@ -256,14 +252,6 @@ def flow(request: TenantRequest) -> HttpResponse:
     return _flow_page(request, items, AuthorizeForm(clients=items), ClientCredentialsForm(clients=items))
 
 
-def _device_support() -> dict[str, Any]:
-    """Whether this Hydra has the device grant, and its version for the page (None: cannot tell now)."""
-    try:
-        return {"device_supported": flows.device_supported(), "hydra_version": hydra.get_version()}
-    except hydra.HydraError:
-        return {"device_supported": None, "hydra_version": ""}
-
-
 def _flow_page(
     request: TenantRequest,
     items: list[hydra.OAuth2Client],
@@ -280,7 +268,7 @@ def _flow_page(
         "device_form": device_form or DeviceForm(clients=items),
         "fc_form": fc_form or FrontChannelForm(clients=items),
         "front_clients": [(c, flows.front_channel_types(c)) for c in items if flows.front_channel_types(c)],
-        **_device_support(),
+        **service.device_support(),
         "callback_url": callback,
         "code_clients": [
             {"client": c, "registered": callback in c.redirect_uris}
@@ -568,14 +556,7 @@ def callback_fragment(request: HttpRequest) -> HttpResponse:
 
 
 def _snippet_context(client: hydra.OAuth2Client) -> dict[str, Any]:
-    try:
-        device = (
-            "urn:ietf:params:oauth:grant-type:device_code" in client.grant_types
-            and hydra.version_at_least("25.4.0")
-        )
-    except hydra.HydraError:
-        device = False
-    target = snippets.target_for(client, hydra.discovery(), device=device)
+    target = service.snippet_target(client)
     groups: dict[str, list[snippets.Snippet]] = {}
     for snippet in snippets.snippets(target):
         groups.setdefault(snippet.flow, []).append(snippet)
@@ -613,14 +594,5 @@ def client_snippets(request: TenantRequest, client_id: str) -> HttpResponse:
 def jwt_debugger(request: TenantRequest) -> HttpResponse:
     """Decode and verify a JWT in the browser (static/js/jwt-debugger.js): the page carries Hydra's public
     JWKS; the token never reaches the server. Hydra down: the page still decodes, and says it cannot verify."""
-    try:
-        keys: dict[str, Any] | None = {
-            "issuer": hydra.discovery().issuer,
-            "keys": [
-                k.model_dump(mode="json", exclude_none=True, by_alias=True) for k in hydra.public_jwks().keys
-            ],
-        }
-    except hydra.HydraError:
-        keys = None
-    context = {"jwks": keys, "claim_text": CLAIMS}
+    context = {"jwks": service.verification_keys(), "claim_text": CLAIMS}
     return TemplateResponse(request, "console/devtools/jwt.html", context)
