@@ -12,9 +12,8 @@ starts from the current client, merges the change, validates the merged client a
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -27,6 +26,7 @@ from truss import audit
 from truss.errors import InputError
 from truss.models import Tenant
 from truss.ory import hydra
+from truss.urls_check import fetch_problem, is_loopback_host
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -99,11 +99,21 @@ class PreconditionFailed(Exception):
     """The client changed since the caller read it (If-Match / the form's version did not match)."""
 
 
+class PreconditionRequired(Exception):
+    """A write that replaces what the caller has not seen (a restore, an adoption) came without If-Match."""
+
+
 # Control characters (C0, DEL, C1: NUL, ESC of ANSI sequences, …) and bidi embedding/override/isolate characters,
 # which make a name display as something else (U+202E turns "gpj.exe" around).
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-# Schemes that run code or read local files instead of returning to an app; refused however they are disguised.
-_DANGEROUS_SCHEMES = ("javascript", "vbscript", "data", "file")
+# Schemes that run code, read local files or leave the web instead of returning to an app; refused however they
+# are disguised.
+_DANGEROUS_SCHEMES = ("javascript", "vbscript", "data", "file", "ftp")
+# The URIs Hydra itself requests (keys, sector identifier, request objects, back-channel logout): never an
+# internal host. request_uris cannot be written through Truss; the linter flags it on clients made elsewhere.
+FETCHED_URI_FIELDS = ("jwks_uri", "sector_identifier_uri", "request_uris", "backchannel_logout_uri")
+# A leading character that makes a spreadsheet run the cell as a formula when a value is exported to CSV.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _is_control(ch: str) -> bool:
@@ -127,6 +137,21 @@ def _dangerous_scheme(uri: str) -> str | None:
     return next((scheme for scheme in _DANGEROUS_SCHEMES if seen.startswith(scheme + ":")), None)
 
 
+def redirect_scheme_problem(uri: str) -> str | None:
+    """Why a redirect URI's scheme is not one a client may use, or None: http(s), or a native app's private-use
+    scheme in reverse-domain form (RFC 8252 §7.1: com.example.app:/cb); never javascript, data, file, ftp, …"""
+    scheme = _dangerous_scheme(uri)
+    if scheme:
+        return f"{uri!r} uses the {scheme}: scheme, which is never a safe redirect target"
+    parsed = urlsplit(uri).scheme
+    if parsed and parsed not in ("http", "https") and "." not in parsed:
+        return (
+            f"{uri!r} must be an http(s) URL or a native app's private-use scheme in reverse-domain form "
+            "(com.example.app:/callback, RFC 8252 §7.1)"
+        )
+    return None
+
+
 def _check_uri(uri: str, *, web_only: bool = False) -> str | None:
     """Why `uri` is not acceptable, or None. Native apps may use custom schemes (RFC 8252 §7.1)."""
     scheme = _dangerous_scheme(uri)
@@ -143,10 +168,39 @@ def _check_uri(uri: str, *, web_only: bool = False) -> str | None:
         return f"{uri!r} has no host"
     if web_only and parts.scheme not in ("http", "https"):
         return f"{uri!r} must be an http(s) URL"
+    if redirect_scheme_problem(uri):
+        return redirect_scheme_problem(uri)
     if not parts.netloc and not parts.path:
         return f"{uri!r} is not an absolute URI"
     if "#" in uri:
         return f"{uri!r} must not contain a fragment (#…)"
+    return None
+
+
+def fetched_uris(client: hydra.OAuth2Client) -> list[tuple[str, str]]:
+    """(field, URI) for every URI of `client` that Hydra requests itself (FETCHED_URI_FIELDS)."""
+    data = client.model_dump(mode="json", exclude_none=True)
+    out: list[tuple[str, str]] = []
+    for name in FETCHED_URI_FIELDS:
+        value = data.get(name)
+        values = value if isinstance(value, list) else [value]
+        out += [(name, str(v)) for v in values if v]
+    return out
+
+
+def _fetched_uri(uri: str) -> str | None:
+    """Why Hydra must not request `uri` (loopback, private, link-local, … host), or None."""
+    problem = fetch_problem(uri)
+    if problem is None:
+        return None
+    return f"{uri!r} {problem}; Hydra requests this URI itself, so it must name a public host"
+
+
+def formula_start(value: str) -> str | None:
+    """Why `value` would run as a spreadsheet formula when exported (its first character), or None."""
+    first = value.lstrip(" ")[:1]
+    if first and first in _FORMULA_STARTS:
+        return f"{value!r} starts with {first!r}, which spreadsheets run as a formula; start with a letter"
     return None
 
 
@@ -243,6 +297,22 @@ class ClientIn(BaseModel):
             raise ValueError("; ".join(problems))
         return value
 
+    @field_validator("audience")
+    @classmethod
+    def _audience(cls, value: list[str]) -> list[str]:
+        problems = [problem for item in value if (problem := formula_start(item))]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+    @field_validator("scope")
+    @classmethod
+    def _scope(cls, value: str) -> str:
+        problems = [problem for item in value.split() if (problem := formula_start(item))]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
     @field_validator("allowed_cors_origins")
     @classmethod
     def _origins(cls, value: list[str]) -> list[str]:
@@ -257,6 +327,14 @@ class ClientIn(BaseModel):
         if not value:
             return None
         problem = _check_uri(value, web_only=True)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator(*(name for name in FETCHED_URI_FIELDS if name != "request_uris"))
+    @classmethod
+    def _fetched(cls, value: str | None) -> str | None:
+        problem = _fetched_uri(value) if value else None
         if problem:
             raise ValueError(problem)
         return value
@@ -345,20 +423,11 @@ def warnings_for(data: ClientIn) -> list[str]:
 def _uri_warnings(uri: str) -> list[str]:
     notes: list[str] = []
     parts = urlsplit(uri)
-    if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname or ""):
         notes.append(f"{uri} uses plain http outside loopback: codes and tokens can be intercepted.")
     if "*" in uri:
         notes.append(f"{uri} contains '*': Hydra matches redirect URIs exactly, so it is taken literally.")
     return notes
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def parse(data: Mapping[str, Any]) -> ClientIn:
@@ -482,6 +551,15 @@ def _write(
     return hydra.set_client(current.client_id, body)
 
 
+def require_version(if_match: str | None, what: str) -> None:
+    """PreconditionRequired unless the caller says which version it looked at (If-Match: <ETag> or *)."""
+    if not (if_match or "").strip():
+        raise PreconditionRequired(
+            f"{what} needs If-Match: the ETag of the client you reviewed (GET the client, or * to overwrite "
+            "whatever Hydra holds now)."
+        )
+
+
 def _check_version(current: hydra.OAuth2Client, if_match: str | None) -> None:
     if if_match and if_match.strip() not in (etag(current), "*"):
         raise PreconditionFailed(
@@ -493,15 +571,22 @@ def update_for(
     request: HttpRequest | None,
     tenant: Tenant,
     client_id: str,
-    changes: Mapping[str, Any],
+    changes: Mapping[str, Any] | Callable[[hydra.OAuth2Client], Mapping[str, Any]],
     *,
     if_match: str | None = None,
+    version_required: str = "",
 ) -> tuple[hydra.OAuth2Client, list[str]]:
-    """Partial update: the given fields are merged onto the current client (Hydra's PUT replaces it whole)."""
+    """Partial update: the given fields are merged onto the current client (Hydra's PUT replaces it whole).
+    `changes` may be a function of the current client (a restore takes the secrets it keeps from it);
+    `version_required` names a write that needs If-Match (PreconditionRequired without it)."""
     with audit.mutation(request, "oauth2.client.update", tenant, client_id) as event:
+        if version_required:
+            require_version(if_match, version_required)
         current = get_for(tenant, client_id)
         event.before = public_view(current)
         _check_version(current, if_match)
+        if callable(changes):
+            changes = changes(current)
         data = parse({**editable(current), **changes})
         _require_supported_grants(data)
         client = _write(tenant, current, data, lifespans=current.lifespans)

@@ -9,7 +9,6 @@ thousand clients costs one paged Hydra listing and two audit queries, never a ca
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,6 +24,7 @@ from oauth2_admin.clients import service as clients
 from oauth2_admin.hygiene.models import Thresholds
 from truss.models import AuditEvent, Tenant
 from truss.ory import hydra
+from truss.urls_check import fetch_problem, is_loopback_host
 
 Severity = Literal["high", "medium", "low"]
 SEVERITIES: tuple[Severity, ...] = ("high", "medium", "low")
@@ -133,15 +133,6 @@ def facts_for(
 # --- rules -----------------------------------------------------------------------------------------------------
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _days(seconds: float) -> str:
     return f"{seconds / 86400:.0f} days" if seconds >= 2 * 86400 else f"{seconds / 3600:g} h"
 
@@ -182,8 +173,26 @@ def _pkce(client: hydra.OAuth2Client, facts: Facts) -> tuple[str, Fix | None] | 
 
 def _redirect_http(client: hydra.OAuth2Client, facts: Facts) -> tuple[str, Fix | None] | None:
     bad = [u for u in client.redirect_uris + client.post_logout_redirect_uris
-           if urlsplit(u).scheme == "http" and not _is_loopback(urlsplit(u).hostname or "")]  # fmt: skip
+           if urlsplit(u).scheme == "http" and not is_loopback_host(urlsplit(u).hostname or "")]  # fmt: skip
     return (", ".join(bad), None) if bad else None
+
+
+def _redirect_scheme(client: hydra.OAuth2Client, facts: Facts) -> tuple[str, Fix | None] | None:
+    bad = [
+        u
+        for u in client.redirect_uris + client.post_logout_redirect_uris
+        if clients.redirect_scheme_problem(u) is not None
+    ]
+    return (", ".join(bad), None) if bad else None
+
+
+def _fetch_internal(client: hydra.OAuth2Client, facts: Facts) -> tuple[str, Fix | None] | None:
+    bad = [
+        f"{name} {uri} {problem}"
+        for name, uri in clients.fetched_uris(client)
+        if (problem := fetch_problem(uri))
+    ]
+    return ("; ".join(bad), None) if bad else None
 
 
 def _redirect_pattern(client: hydra.OAuth2Client, facts: Facts) -> tuple[str, Fix | None] | None:
@@ -262,7 +271,7 @@ def _skip_consent(client: hydra.OAuth2Client, facts: Facts) -> tuple[str, Fix | 
         return None
     own = {h.lower() for h in facts.thresholds.own_hosts}
     hosts = sorted({(urlsplit(u).hostname or urlsplit(u).scheme).lower() for u in client.redirect_uris})
-    foreign = [h for h in hosts if h not in own and not _is_loopback(h)]
+    foreign = [h for h in hosts if h not in own and not is_loopback_host(h)]
     if not foreign:
         return None
     fix = Fix("ask users for consent again (skip_consent off)", changes={"skip_consent": False})
@@ -305,6 +314,14 @@ RULES: tuple[Rule, ...] = (
     Rule("redirect-http", "high", "Plain http redirect URI",
          "Redirects over http outside loopback expose codes and tokens (RFC 9700 §2.6; RFC 8252 §7.3).",
          _redirect_http),
+    Rule("redirect-scheme", "high", "Redirect URI with an unsafe scheme",
+         "Redirects go to https, loopback http or a native app's reverse-domain private-use scheme; ftp, file, "
+         "javascript or data are never a client (RFC 9700 §2.1; RFC 8252 §7.1).",
+         _redirect_scheme),
+    Rule("fetch-internal-host", "high", "Hydra fetches a URI on an internal host",
+         "Hydra requests jwks_uri, sector_identifier_uri, request_uris and backchannel_logout_uri itself: an "
+         "internal host lets a tenant reach the deployment's own network (SSRF; RFC 9101 §10.4.1).",
+         _fetch_internal),
     Rule("redirect-pattern", "medium", "Wildcard or fragment in a redirect URI",
          "Redirect URIs must match exactly, without patterns or fragments (RFC 9700 §2.1, §4.1; RFC 6749 §3.1.2).",
          _redirect_pattern),

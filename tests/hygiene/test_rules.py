@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from oauth2_admin.hygiene import service as hygiene
 from oauth2_admin.hygiene.models import Thresholds
-from tests.hygiene.conftest import in_hydra
+from tests.hygiene.conftest import change_in_hydra, in_hydra
 from truss import audit
 from truss.models import AuditEvent
 from truss.ory import hydra
@@ -36,6 +36,12 @@ BREAKERS: dict[str, tuple[dict[str, Any], dict[str, Any], int]] = {
     "logout-no-post-redirect": ({"post_logout_redirect_uris": []}, {}, 0),
     "metadata-http": ({"logo_uri": "http://app.example.com/logo.png"}, {}, 0),
 }  # fmt: skip
+# Rules about settings Truss refuses to write: their breaking client comes from outside Truss (Hydra's admin API,
+# an older Truss), modelled as a clean client's Hydra record with the bad setting.
+OUTSIDE: dict[str, dict[str, Any]] = {
+    "redirect-scheme": {"redirect_uris": ["https://app.example.com/cb", "ftp://x"]},
+    "fetch-internal-host": {"request_uris": ["http://127.0.0.1:4445/admin/keys/hydra.openid.id-token"]},
+}
 FIXABLE = ["implicit-grant", "client-secret-post", "refresh-token-lifespan", "access-token-lifespan",
            "jwt-access-token-lifespan", "skip-consent-foreign"]  # fmt: skip
 
@@ -46,7 +52,7 @@ def rules_of(tenant: Any, client: hydra.OAuth2Client, days: int = 0) -> set[str]
 
 
 def test_it_has_a_breaker_for_every_rule() -> None:
-    assert set(BREAKERS) == set(hygiene.RULES_BY_ID)
+    assert set(BREAKERS) | set(OUTSIDE) == set(hygiene.RULES_BY_ID)
     assert all(rule.reason.count("§") >= 1 and rule.severity in hygiene.SEVERITIES for rule in hygiene.RULES)
 
 
@@ -141,3 +147,45 @@ def test_it_offers_findings_as_warnings(tenant, make_client):
     warnings = hygiene.findings_as_warnings(broken)
     assert any("client-secret-post" in w and "RFC 9700 §2.5" in w for w in warnings)
     assert hygiene.findings_as_warnings(make_client()) == []
+
+
+def outside(ory: Any, client: hydra.OAuth2Client, **changes: Any) -> hydra.OAuth2Client:
+    return hydra.OAuth2Client.model_validate({**in_hydra(ory, client.client_id), **changes})
+
+
+@pytest.mark.parametrize("rule", sorted(OUTSIDE))
+def test_it_fires_high_on_a_client_truss_would_refuse(rule, ory, tenant, make_client):
+    clean = make_client()
+    broken = outside(ory, clean, **OUTSIDE[rule])
+    finding = next(f for f in hygiene.findings_for(tenant, broken) if f.rule == rule)
+    assert finding.severity == "high" and finding.fix is None
+    assert rule not in rules_of(tenant, clean)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "shown"),
+    [
+        ("jwks_uri", "http://127.0.0.1:4445/admin/keys/x", "loopback"),
+        ("jwks_uri", "http://2130706433/keys", "loopback"),
+        ("sector_identifier_uri", "http://169.254.169.254/latest/meta-data/", "link-local"),
+        ("backchannel_logout_uri", "http://[::ffff:10.0.0.1]/bc", "private"),
+        ("backchannel_logout_uri", "http://100.64.1.1/bc", "carrier-grade NAT"),
+        ("request_uris", ["https://app.example.com/r", "http://localhost:8080/r"], "resolves locally"),
+        ("request_uris", ["http://[fd00::1]/r"], "private"),
+    ],
+)
+def test_it_names_the_field_and_host_hydra_would_fetch(field, value, shown, ory, tenant, make_client):
+    broken = outside(ory, make_client(), **{field: value})
+    finding = next(f for f in hygiene.findings_for(tenant, broken) if f.rule == "fetch-internal-host")
+    assert field in finding.detail and shown in finding.detail, finding.detail
+    assert "https://app.example.com/r" not in finding.detail
+
+
+def test_it_scores_an_ftp_redirect_made_in_hydra_below_100(ory, tenant, make_client):
+    client = make_client()
+    assert hygiene.score(hygiene.findings_for(tenant, client)) == 100
+    change_in_hydra(ory, client.client_id, redirect_uris=["https://app.example.com/cb", "ftp://x"])
+    stored = hydra.OAuth2Client.model_validate(in_hydra(ory, client.client_id))
+    found = hygiene.findings_for(tenant, stored)
+    assert [f.rule for f in found] == ["redirect-scheme"] and "ftp://x" in found[0].detail
+    assert hygiene.score(found) == 100 - hygiene.SEVERITY_WEIGHT["high"]
