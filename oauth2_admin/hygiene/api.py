@@ -1,9 +1,10 @@
 """Client hygiene over JSON: findings, the tenant report, versions (diff, restore) and drift (adopt).
 
 Mounted twice like the client routes: `/api/hydra/…` (operator session + CSRF; writes need the member role) and
-`/v1/oauth2/…` (service_role API key). Restore and adopt take `If-Match: <ETag>` (412 when the client changed
-meanwhile). ClientInputError (400), PreconditionFailed (412) and Hydra errors (404/503) are answered by the
-shared handlers in truss.api.
+`/v1/oauth2/…` (service_role API key). Restore and adopt need `If-Match: <ETag>` (428 without it, 412 when the
+client changed meanwhile): each replaces or records a whole client, so the caller must say which one it reviewed.
+ClientInputError (400), PreconditionFailed (412) and Hydra errors (404/503) are answered by the shared handlers
+in truss.api.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from truss.apikit import (
     UPSTREAM_ERRORS,
     answers,
     audited,
+    error,
     json_response,
     member_session,
     service_key,
@@ -140,8 +142,13 @@ def _with_etag(response: HttpResponse, client: Any) -> HttpResponse:
     return response
 
 
+def _version_required(request: HttpRequest, exc: clients.PreconditionRequired) -> HttpResponse:
+    """428 (RFC 6585): the write was refused (and audited by the service) for want of If-Match."""
+    return error(request, 428, "precondition_required", str(exc))
+
+
 _READ = (*AUTH_ERRORS, 404, *UPSTREAM_ERRORS)
-_WRITE = (400, *AUTH_ERRORS, 404, 412, *UPSTREAM_ERRORS)
+_WRITE = (400, *AUTH_ERRORS, 404, 412, 428, *UPSTREAM_ERRORS)
 
 
 def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: list[str]) -> Router:
@@ -222,16 +229,20 @@ def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: li
         auth=write_auth,
         response=answers({200: RestoredOut}, _WRITE),
         summary="Restore a version (applied as a new version)",
-        description="If-Match: the ETag from GET …/clients/{id}; 412 when the client changed meanwhile.",
+        description="If-Match (required, 428 without it): the ETag from GET …/clients/{id}; 412 when the client "
+        "changed meanwhile. Secrets the audit log keeps redacted keep the current client's values; 400 when the "
+        "client has none.",
         operation_id=f"{op}_client_version_restore",
     )
     @audited("oauth2.client.update")
     def restore(request: HttpRequest, client_id: str, number: int) -> HttpResponse:
         tenant = tenant_of(request)
         target = _pick(_versions(request, client_id), number)
-        client = history.restore(
-            request, tenant, client_id, target.state, if_match=request.headers.get("If-Match")
-        )
+        try:
+            if_match, label = request.headers.get("If-Match"), f"Version {number}"
+            client = history.restore(request, tenant, client_id, target.state, if_match=if_match, label=label)
+        except clients.PreconditionRequired as exc:
+            return _version_required(request, exc)
         newest = history.versions_for(tenant, client_id)[-1].number
         return _with_etag(json_response({"client": clients.public_view(client), "version": newest}), client)
 
@@ -253,7 +264,8 @@ def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: li
         auth=write_auth,
         response=answers({200: AdoptedOut}, _WRITE),
         summary="Adopt Hydra's client as a new version",
-        description="If-Match: the ETag from GET …/drift; 412 when Hydra's client changed again. "
+        description="If-Match (required, 428 without it): the ETag from GET …/drift; 412 when Hydra's client "
+        "changed again. "
         "400 when there is nothing to adopt.",
         operation_id=f"{op}_client_drift_adopt",
     )
@@ -263,6 +275,8 @@ def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: li
             adopted = drift.adopt(
                 request, tenant_of(request), client_id, if_match=request.headers.get("If-Match")
             )
+        except clients.PreconditionRequired as exc:
+            return _version_required(request, exc)
         except drift.NothingToAdopt as exc:
             raise clients.ClientInputError({"__all__": [str(exc)]}, str(exc)) from exc
         return json_response({"version": adopted.number})

@@ -1,9 +1,10 @@
 """Drift: Hydra's client compared with the last version Truss knows (the newest version's state).
 
 A change through Hydra's admin API or the `hydra` CLI leaves no audit event, so the client Hydra holds differs
-from Truss's last known version (server-managed fields such as updated_at ignored). The operator either adopts it
-(recorded as a version: `oauth2.client.drift_adopt`, before = last known, after = Hydra's client) or restores
-Truss's version through the client service.
+from Truss's last known version (server-managed fields such as updated_at ignored; secrets redacted on both
+sides, as the audit log keeps them, so a client with a secret in its metadata is not drifted). The operator
+either adopts it (recorded as a version: `oauth2.client.drift_adopt`, before = last known, after = Hydra's
+client) or restores Truss's version through the client service. Both need the ETag the operator reviewed.
 """
 
 from __future__ import annotations
@@ -58,8 +59,9 @@ def adopt(
     request: HttpRequest | None, tenant: Tenant, client_id: str, *, if_match: str | None
 ) -> history.Version:
     """Record Hydra's current client as the newest version (one audit event). `if_match` is the ETag of the
-    client the operator looked at: 412 if Hydra changed again since."""
+    client the operator looked at, required (PreconditionRequired): 412 if Hydra changed again since."""
     with audit.mutation(request, history.ADOPT, tenant, client_id) as event:
+        clients.require_version(if_match, "Adopting Hydra's client")
         found = check(tenant, client_id)
         event.before = found.known.state if found.known else None
         if if_match and if_match.strip() not in (clients.etag(found.client), "*"):
@@ -81,7 +83,8 @@ def restore_known(
         raise NothingToAdopt("Truss has no version of this client to restore.")
     if not found.drifted:
         raise NothingToAdopt("Hydra's client matches Truss's last known version: nothing to restore.")
-    return history.restore(request, tenant, client_id, found.known.state, if_match=if_match)
+    label = f"Truss's last known version ({found.known.number})"
+    return history.restore(request, tenant, client_id, found.known.state, if_match=if_match, label=label)
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,13 @@ Version 1 is the create's `after` (or, for a client Truss did not create, the `b
 saw, authored "outside Truss"); each later version is the change's `after`. A secret rotation stores no client
 (its `after` holds only a redacted secret), so its version is the previous one with the new `updated_at` and the
 change "client_secret: rotated". One request that writes twice (a restore: the merge update, then the lifespans)
-is one version. Secrets are never in a version: the audit log keeps the client's public view only.
+is one version. Secrets are never in a version: the audit log keeps the client's public view only, with every
+secret-named member (metadata's `webhook_secret`, `api_token`, …) replaced by "[redacted]"; comparisons redact
+the other side the same way.
 
 Restore applies a version through the client service (`update_for`, then `set_token_config` for the lifespans),
-so it is an ordinary audited change and becomes the newest version.
+so it is an ordinary audited change and becomes the newest version. A redacted member takes the current client's
+value; one the current client lacks refuses the restore (the placeholder is never written).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from django.http import HttpRequest
 from oauth2_admin.clients import service as clients
 from truss.models import AuditEvent, Tenant
 from truss.ory import hydra
-from truss.redaction import REDACTED
+from truss.redaction import REDACTED, redact
 
 ROTATE = "oauth2.client.rotate_secret"
 ADOPT = "oauth2.client.drift_adopt"
@@ -70,10 +73,11 @@ class Change:
 
 
 def comparable(state: dict[str, Any]) -> dict[str, Any]:
-    """The fields a person changes: server-managed ones and empty values dropped (Hydra answers [] and {} for
-    unset lists and maps, `jwks: {}` included, and a missing field means the same)."""
+    """The fields a person changes, redacted as the audit log keeps them (so a version and Hydra's client compare
+    like with like): server-managed ones and empty values dropped (Hydra answers [] and {} for unset lists and
+    maps, `jwks: {}` included, and a missing field means the same)."""
     empty: tuple[Any, ...] = (None, "", [], {}, {"keys": []})
-    return {k: v for k, v in state.items() if k not in SERVER_FIELDS and v not in empty}
+    return {k: v for k, v in redact(state).items() if k not in SERVER_FIELDS and v not in empty}
 
 
 def diff(before: dict[str, Any], after: dict[str, Any], *, rotated: bool = False) -> list[Change]:
@@ -192,6 +196,60 @@ def lifespans_of(state: dict[str, Any]) -> dict[str, int | None]:
     return {name: seconds.get(name) for name in clients.lifespan_fields()}
 
 
+class SecretNotKept(clients.ClientInputError):
+    """A version's redacted secret has no current value to keep: restoring it would write the placeholder."""
+
+    default_message = "This version cannot be restored: a secret it held was never stored."
+
+
+def _secret_named(key: str) -> bool:
+    return bool(redact({key: "x"})[key] == REDACTED)
+
+
+def _keep_secrets(wanted: Any, current: Any, path: str, missing: list[str]) -> Any:
+    """`wanted` with each redacted secret-named member replaced by the current value at the same path; paths
+    with no current value are added to `missing`."""
+    if isinstance(wanted, dict):
+        now = current if isinstance(current, dict) else {}
+        out = {}
+        for key, value in wanted.items():
+            where = f"{path}.{key}" if path else str(key)
+            if value == REDACTED and _secret_named(str(key)):
+                if now.get(key) in (None, "", REDACTED):
+                    missing.append(where)
+                out[key] = now.get(key)
+            else:
+                out[key] = _keep_secrets(value, now.get(key), where, missing)
+        return out
+    if isinstance(wanted, list):
+        now_list = current if isinstance(current, list) else []
+        return [
+            _keep_secrets(item, now_list[i] if i < len(now_list) else None, f"{path}.{i}", missing)
+            for i, item in enumerate(wanted)
+        ]
+    return wanted
+
+
+def with_current_secrets(
+    changes: dict[str, Any], current: hydra.OAuth2Client, *, label: str
+) -> dict[str, Any]:
+    """A version's writable fields with the current client's secrets where the audit log kept "[redacted]";
+    SecretNotKept (field messages) if the current client has no value for one of them."""
+    missing: list[str] = []
+    kept = _keep_secrets(changes, clients.editable(current), "", missing)
+    if missing:
+        raise SecretNotKept(
+            {
+                where: [
+                    f"{label} holds this secret only as {REDACTED} (secrets never enter the audit log) and the "
+                    "client has no current value to keep; set it on the client first, then restore"
+                ]
+                for where in missing
+            }
+        )
+    return dict(kept)
+
+
 def restore(
     request: HttpRequest | None,
     tenant: Tenant,
@@ -199,10 +257,21 @@ def restore(
     state: dict[str, Any],
     *,
     if_match: str | None,
+    label: str = "This version",
 ) -> hydra.OAuth2Client:
     """Make Hydra's client equal to `state` (a version), lifespans included: a merge update of every writable
-    field, then the lifespans if they differ. `if_match` guards the first write; the second follows it."""
-    client, _ = clients.update_for(request, tenant, client_id, _writable(state), if_match=if_match)
+    field, then the lifespans if they differ. Redacted secrets keep the current client's values (never the
+    placeholder). If-Match is required (PreconditionRequired): a restore overwrites every field. It guards the
+    first write; the second follows it."""
+    writable = _writable(state)
+    client, _ = clients.update_for(
+        request,
+        tenant,
+        client_id,
+        lambda current: with_current_secrets(writable, current, label=label),
+        if_match=if_match,
+        version_required="Restoring a version",
+    )
     wanted = lifespans_of(state)
     if clients.lifespans_in_seconds(client) != wanted:
         client = clients.set_token_config(

@@ -139,6 +139,11 @@ def _confirm_page(
     return TemplateResponse(request, f"console/hygiene/{template}", context, status=status)
 
 
+def _problem(exc: clients.ClientInputError) -> str:
+    """A refusal's field messages as one line for a confirmation page."""
+    return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.fields.items())
+
+
 def _refused(request: TenantRequest, action: str, client_id: str, form: ConfirmForm) -> None:
     audit.record(request, action, tenant=request.tenant, target=client_id, outcome=AuditEvent.Outcome.FAILURE,
                  detail=form.errors.as_text())  # fmt: skip
@@ -168,8 +173,7 @@ def fix(request: TenantRequest, client_id: str, rule: str) -> HttpResponse:
     except clients.PreconditionFailed as exc:
         return _confirm_page(request, "fix.html", {**context, "problem": str(exc)}, status=412)
     except clients.ClientInputError as exc:
-        problem = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.fields.items())
-        return _confirm_page(request, "fix.html", {**context, "problem": problem}, status=400)
+        return _confirm_page(request, "fix.html", {**context, "problem": _problem(exc)}, status=400)
     messages.success(request, f"Applied: {finding.fix.summary}. The change is in the client's history.")
     return redirect("console:clients:detail", client_id=client_id)
 
@@ -223,12 +227,18 @@ def restore(request: TenantRequest, client_id: str, number: int) -> HttpResponse
         _refused(request, "oauth2.client.update", client_id, form)
         return _confirm_page(request, "restore.html", context, status=400)
     try:
-        history.restore(request, request.tenant, client_id, target.state, if_match=form.cleaned_data["etag"])
+        history.restore(
+            request,
+            request.tenant,
+            client_id,
+            target.state,
+            if_match=form.cleaned_data["etag"],
+            label=f"Version {number}",
+        )
     except clients.PreconditionFailed as exc:
         return _confirm_page(request, "restore.html", {**context, "problem": str(exc)}, status=412)
     except clients.ClientInputError as exc:
-        problem = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.fields.items())
-        return _confirm_page(request, "restore.html", {**context, "problem": problem}, status=400)
+        return _confirm_page(request, "restore.html", {**context, "problem": _problem(exc)}, status=400)
     messages.success(request, f"Version {number} restored as a new version.")
     return redirect("console:hygiene:history", client_id=client_id)
 
@@ -274,8 +284,10 @@ def drift_restore(request: TenantRequest, client_id: str) -> HttpResponse:
         drifts.restore_known(request, request.tenant, client_id, if_match=form.cleaned_data["etag"])
     except clients.PreconditionFailed as exc:
         return _drift_problem(request, client_id, str(exc), 412)
-    except (drifts.NothingToAdopt, clients.ClientInputError) as exc:
+    except drifts.NothingToAdopt as exc:
         return _drift_problem(request, client_id, str(exc), 400)
+    except clients.ClientInputError as exc:
+        return _drift_problem(request, client_id, _problem(exc), 400)
     messages.success(request, "Truss's last known version restored in Hydra.")
     return redirect("console:hygiene:history", client_id=client_id)
 

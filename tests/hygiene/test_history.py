@@ -117,7 +117,8 @@ def test_it_detects_a_change_made_with_hydras_admin_api_and_adopts_it(api, ory, 
         event.before["client_name"] == "History app" and event.after["client_name"] == "Changed behind Truss"
     )
     assert api.call("GET", f"/clients/{client_id}/drift").json()["drifted"] is False
-    again = api.call("POST", f"/clients/{client_id}/drift/adopt")
+    etag = api.call("GET", f"/clients/{client_id}/drift").json()["etag"]
+    again = api.call("POST", f"/clients/{client_id}/drift/adopt", headers={"If-Match": etag})
     assert again.status_code == 400  # nothing to adopt any more
 
 
