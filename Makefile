@@ -67,8 +67,8 @@ test-sqlite: venv ory-build  # the suite on the zero-setup database, whatever DA
 test-unit: venv
 	$(PY) -m pytest -m "not integration and not browser" $(PYTEST_ARGS)
 
-bench: venv ory-build  # one table: bridge flows vs the reference, 8-browser scaling, client list (PostgreSQL)
-	$(PY) bench/bridge_flows.py --rounds 5 --client-list
+bench: venv ory-build  # writes bench/RESULTS.md: bridge flows vs the reference, 8-browser scaling, client list
+	$(PY) bench/bridge_flows.py --rounds 5 --client-list $(BENCH_ARGS)
 
 clean:
 	rm -rf var staticfiles .pytest_cache .mypy_cache .ruff_cache

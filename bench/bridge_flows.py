@@ -1,6 +1,6 @@
 """Login/consent bridge: Truss side by side with a minimal reference bridge, in one run, interleaved rounds.
 
-Usage: .venv/bin/python bench/bridge_flows.py [--rounds 5] [--flows 15] [--sqlite] [--client-list]
+Usage: .venv/bin/python bench/bridge_flows.py [--rounds 5] [--flows 15] [--sqlite] [--client-list] [--results FILE]
 
 Starts a private Hydra + Kratos on PostgreSQL (bench/common.py; ``--sqlite``: SQLite files; never DSN=memory,
 which fails under concurrency), Redis as the shared cache, Truss and bench/reference_bridge.py, both under
@@ -15,8 +15,10 @@ The hop Hydra sends to the bridge is aimed at the bridge under test (same Hydra,
 does its whole job on those hops (Kratos session check, replay check, tenant, claims, audit rows); the
 reference only makes the two Hydra admin calls per hop. Every round runs, in alternating order, both bridges at
 1 and at 4 concurrent browsers, then 8 concurrent browsers against Truss served by 1, 2 and 3 workers.
-Prints one table: medians over rounds with their min–max spread. ``--client-list`` adds bench/client_list.py's
-rows (same stack) to the table.
+Prints the tables (markdown: medians over rounds with their min–max spread, Truss and what it is compared with
+side by side, with their per-round ratio) and writes them with the machine's facts to bench/RESULTS.md
+(bench/results.py; ``--results FILE`` elsewhere; a run of fewer than 5 rounds writes only where ``--results``
+says). ``--client-list`` adds bench/client_list.py's table (same stack).
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench, cpu_ms, free_port, load, median, row, server_timing, spread  # noqa: E402
+from bench import results  # noqa: E402
+from bench.common import bench, cpu_ms, free_port, load, median, server_timing  # noqa: E402
+from bench.results import Table, ratios, verdict  # noqa: E402
 
 CALLBACK = "http://127.0.0.1:65531/callback"
 PASSWORD = "correct horse battery staple"
@@ -142,21 +146,38 @@ def main() -> None:
     parser.add_argument("--scaling", default="1,2,3", help="worker counts for the 8-browser rows")
     parser.add_argument("--sqlite", action="store_true", help="SQLite files instead of PostgreSQL")
     parser.add_argument("--client-list", action="store_true", help="add bench/client_list.py's rows")
+    parser.add_argument("--mine", type=int, default=1000, help="client list: the tenant's own clients")
     parser.add_argument("--others", type=int, default=5000, help="client list: other tenants' clients")
+    parser.add_argument(
+        "--results", type=Path, default=None, help="markdown file to write (bench/RESULTS.md)"
+    )
     args = parser.parse_args()
+    target = args.results or (results.RESULTS if args.rounds >= 5 else None)
 
+    load_before = results.load_average()
     with bench(args.sqlite) as (b, env):
-        rows = run(b, env, args)
+        tables = run(b, env, args)
         if args.client_list:
             from bench import client_list
 
-            rows += client_list.run(b, env, others=args.others, rounds=args.rounds)
-    if not args.client_list:
-        rows.append(("(client list: bench/client_list.py, or --client-list)", [0.0], "", ""))
-    print_table(b, args, rows)
+            tables.append(client_list.run(b, env, mine=args.mine, others=args.others, rounds=args.rounds))
+        workers, threads = gunicorn_size(args)
+        facts = results.facts(
+            cache_url=b.cache_url,
+            servers=f"Truss and the reference under `gunicorn -c gunicorn.conf.py`, {workers} worker(s) x {threads} "
+            f"threads each; {args.rounds} interleaved rounds, {args.flows} flows per browser per measurement",
+            command=results.command_line(),
+            load_before=load_before,
+        )
+    title = f"{args.rounds} interleaved rounds on {b.backend}"
+    print("\n" + "\n".join(results.markdown(t) for t in tables))
+    if target is None:
+        print("fewer than 5 rounds: not written to bench/RESULTS.md (give --results FILE)", file=sys.stderr)
+        return
+    print(f"written to {results.write(title, facts, tables, target)}", file=sys.stderr)
 
 
-def run(b, env: dict[str, str], args: argparse.Namespace) -> list[tuple[str, list[float], str, str]]:  # type: ignore[no-untyped-def]
+def run(b, env: dict[str, str], args: argparse.Namespace) -> list[Table]:  # type: ignore[no-untyped-def]
     from truss.models import ClaimsConfig, Tenant
 
     tenant = Tenant.objects.create(slug=f"bench-{secrets.token_hex(3)}", name="Bench")
@@ -238,55 +259,78 @@ def run(b, env: dict[str, str], args: argparse.Namespace) -> list[tuple[str, lis
             series.setdefault(f"8 browsers, {n} worker(s): errors", []).append(float(stats.errors))
         print(f"round {round_no + 1}/{args.rounds} done ({load()})", file=sys.stderr)
 
-    out: list[tuple[str, list[float], str, str]] = []
+    return build_tables(series, hops, cpu, scaling, threads, errors)
+
+
+def build_tables(
+    series: dict[str, list[float]],
+    hops: dict[str, list[float]],
+    cpu: dict[str, list[float]],
+    scaling: list[int],
+    threads: int,
+    errors: int,
+) -> list[Table]:
+    """The run's rounds as three tables: Truss beside the reference, Truss's own share per hop, scaling."""
+    versus = Table(
+        "Remembered authorization-code flow: Truss beside the reference bridge",
+        ("Truss", "reference", "Truss / reference"),
+        note="Wall time per flow and per hop (p50 within a round), and CPU milliseconds per flow by process "
+        "kind (/proc): in the Truss run and in the reference run, for the bridge itself and what it calls.",
+    )
+    share = Table(
+        "Truss's own processing and its wait on Hydra/Kratos per hop (Server-Timing)",
+        ("own processing, ms", "waiting on Hydra/Kratos, ms"),
+    )
     for clients in (1, 4):
+        truss, ref = (
+            series[f"Truss ms/flow, {clients} browser(s)"],
+            series[f"reference ms/flow, {clients} browser(s)"],
+        )
         ratio = series[f"ratio Truss/reference, {clients}"]
-        for name in ("Truss", "reference"):
-            out.append(
-                (
-                    f"remembered flow, {clients} browser(s): {name} ms/flow",
-                    series[f"{name} ms/flow, {clients} browser(s)"],
-                    "",
-                    "",
-                )
-            )
-        out.append((f"remembered flow, {clients} browser(s): Truss/reference", ratio, "<= 1.2x",
-                    "met" if median(ratio) <= 1.2 else "NOT met"))  # fmt: skip
+        met = median(ratio) <= 1.2
+        versus.add(
+            f"{clients} browser(s): ms per flow", truss, ref, ratio, target="<= 1.2x", verdict=verdict(met)
+        )
         for hop in HOPS:
-            for name in ("Truss", "reference"):
-                out.append(
-                    (
-                        f"  {hop} hop p50 ms, {clients} browser(s): {name}",
-                        hops[f"{name} {hop} hop p50 ms, {clients}"],
-                        "",
-                        "",
-                    )
-                )
-            upstream = hops.get(f"Truss upstream wall per {hop} hop ms, {clients}", [])
-            out.append((f"  Truss waiting on Hydra/Kratos per {hop} hop, ms ({clients})", upstream, "", ""))
+            t, r = hops[f"Truss {hop} hop p50 ms, {clients}"], hops[f"reference {hop} hop p50 ms, {clients}"]
+            versus.add(f"{clients} browser(s): {hop} hop p50, ms", t, r, ratios(t, r))
             own = hops.get(f"Truss own processing per {hop} hop ms, {clients}", [])
-            out.append((f"  Truss own processing per {hop} hop, ms ({clients})", own, "<= 10 ms",
-                        "met" if own and median(own) <= 10 else "NOT met"))  # fmt: skip
-        # Where the cores went (2 cores shared by everything): CPU ms per flow, by process kind.
-        for name in ("Truss", "reference"):
-            for kind in (name, "Hydra", "Kratos", "PostgreSQL"):
-                label = "the bridge itself" if kind == name else kind
-                out.append((f"  CPU ms per flow ({clients}), {name} run: {label}", cpu[f"{clients}:{name}:{kind}"],
-                            "", ""))  # fmt: skip
+            wait = hops.get(f"Truss upstream wall per {hop} hop ms, {clients}", [])
+            met = bool(own) and median(own) <= 10
+            share.add(
+                f"{clients} browser(s): {hop} hop", own, wait, target="own <= 10 ms", verdict=verdict(met)
+            )
+        for kind in ("bridge", "Hydra", "Kratos", "PostgreSQL"):
+            t = cpu[f"{clients}:Truss:{'Truss' if kind == 'bridge' else kind}"]
+            r = cpu[f"{clients}:reference:{'reference' if kind == 'bridge' else kind}"]
+            label = "the bridge itself" if kind == "bridge" else kind
+            versus.add(f"{clients} browser(s): CPU ms per flow, {label}", t, r, ratios(t, r))
+    scaled = Table(
+        "8 concurrent browsers against Truss, by gunicorn workers",
+        ("flows/s", "errors"),
+        note=f"{threads} threads per worker; every server on the same cores as the load generator and the Ory stack.",
+    )
     rates = [series[f"8 browsers, {n} worker(s) x {threads} threads: flows/s"] for n in scaling]
     for n, rate in zip(scaling, rates, strict=True):
-        out.append((f"8 browsers, Truss {n} worker(s) x {threads} threads: flows/s", rate, "", ""))
+        scaled.add(f"{n} worker(s) x {threads} threads", rate, series[f"8 browsers, {n} worker(s): errors"])
     errs = sum(sum(series[f"8 browsers, {n} worker(s): errors"]) for n in scaling) + errors
     rising = all(median(a) < median(b_) for a, b_ in zip(rates, rates[1:], strict=False))
-    out.append(("8 browsers: errors (all rounds, all rows)", [errs], "0", "met" if errs == 0 else "NOT met"))
-    out.append(
-        ("8 browsers: throughput rising with workers", [float(rising)], "yes", "met" if rising else "NOT met")
+    scaled.add(
+        "errors, all rounds and rows (flows included)",
+        "",
+        f"{errs:.0f}",
+        target="0",
+        verdict=verdict(errs == 0),
     )
-    out.append(_audit_row())
-    return out
+    scaled.add(
+        "throughput rising with workers", "yes" if rising else "no", "", target="yes", verdict=verdict(rising)
+    )
+    audited, ok = _audit_row()
+    scaled.add(audited, "yes" if ok else "no", "", target="yes", verdict=verdict(ok))
+    return [versus, share, scaled]
 
 
-def _audit_row() -> tuple[str, list[float], str, str]:
+def _audit_row() -> tuple[str, bool]:
     """Every accept of every run was written ahead and chained by the servers' drainer threads: nothing is left
     in the outbox shortly after the last flow, and every chain verifies."""
     from truss import audit
@@ -298,8 +342,8 @@ def _audit_row() -> tuple[str, list[float], str, str]:
     waiting = AuditOutbox.objects.count()
     accepts = AuditEvent.objects.filter(action__in=("bridge.login.accept", "bridge.consent.accept")).count()
     ok = waiting == 0 and audit.verify_chain().ok
-    return (f"audit: {accepts:,} accept events chained, outbox empty, chains verify", [float(ok)], "yes",
-            "met" if ok else f"NOT met ({waiting} waiting)")  # fmt: skip
+    state = "outbox empty" if waiting == 0 else f"{waiting} waiting in the outbox"
+    return f"audit: {accepts:,} accept events chained ({state}), chains verify", ok
 
 
 def gunicorn_size(args: argparse.Namespace) -> tuple[int, int]:
@@ -307,18 +351,6 @@ def gunicorn_size(args: argparse.Namespace) -> tuple[int, int]:
     namespace: dict[str, object] = {}
     exec((Path(__file__).resolve().parent.parent / "gunicorn.conf.py").read_text(), namespace)  # noqa: S102
     return args.workers or int(namespace["workers"]), args.threads or int(namespace["threads"])  # type: ignore[call-overload]
-
-
-def print_table(b, args: argparse.Namespace, rows: list[tuple[str, list[float], str, str]]) -> None:  # type: ignore[no-untyped-def]
-    print(f"\nTruss bench: {args.rounds} interleaved rounds on {b.backend} (Hydra, Kratos, Truss), Redis cache; "
-          f"{load()} (shared: load generator, Hydra, Kratos, PostgreSQL and both bridges on the same cores)")  # fmt: skip
-    widths = (66, 9, 13, 9, 8)
-    print(row(("measurement", "median", "min–max", "target", "verdict"), widths))
-    print(row(tuple("-" * w for w in widths), widths))
-    for name, values, target, verdict in rows:
-        value = median(values)
-        text = f"{value:.2f}" if len(values) > 1 or value != int(value) else f"{value:.0f}"
-        print(row((name, text, spread(values) if len(values) > 1 else "", target, verdict), widths))
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ Starts a private Hydra + Kratos on PostgreSQL (bench/common.py; never DSN=memory
 and measures, in every round and request by request: the console list page (in-process Django: middleware,
 session, tenancy, view, template), the JSON API list (/v1/oauth2/clients) and the bare Hydra admin call
 (GET /admin/clients?owner=…&page_size=25, over HTTP). Then it adds the other tenants' clients and measures
-again. Prints medians over rounds with their min–max spread (bridge_flows.py --client-list puts these rows
-into its table).
+again. Prints medians over rounds with their min–max spread, each Truss page beside the bare Hydra call and their
+per-round ratio (`make bench`, i.e. bridge_flows.py --client-list, writes this table to bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench, load, median, row, spread  # noqa: E402
+from bench import results  # noqa: E402
+from bench.common import bench, load, median  # noqa: E402
+from bench.results import Table, verdict  # noqa: E402
 
 PAGE = 25
-Row = tuple[str, list[float], str, str]
 
 
 def create_clients(hydra_admin: str, owners: list[str], count: int) -> None:
@@ -55,7 +56,7 @@ def _measure(cases: dict[str, Any], repeat: int) -> dict[str, float]:
 
 
 def run(b: Any, env: dict[str, str], *, mine: int = 1000, others: int = 5000, rounds: int = 5,
-        repeat: int = 20) -> list[Row]:  # fmt: skip
+        repeat: int = 20) -> Table:  # fmt: skip
     from django.contrib.auth.models import User
     from django.test import Client
 
@@ -77,7 +78,12 @@ def run(b: Any, env: dict[str, str], *, mine: int = 1000, others: int = 5000, ro
         "bare Hydra list": lambda: bare.get(f"{hydra_admin}/admin/clients", params={"owner": owner, "page_size": PAGE},
                                             timeout=30),
     }  # fmt: skip
-    out: list[Row] = []
+    out = Table(
+        f"Client list: Truss beside the bare Hydra list call ({mine:,} own clients, pages of {PAGE})",
+        ("Truss, ms", "bare Hydra list, ms", "Truss / bare Hydra"),
+        note="p50 of each round's requests; the console page and the API run in-process (Django test client), "
+        "Hydra over HTTP. With other tenants' clients added, Hydra filters by owner.",
+    )
     create_clients(hydra_admin, [owner], mine)
     for label, extra in (("0 others", 0), (f"{others:,} others", others)):
         if extra:
@@ -91,12 +97,17 @@ def run(b: Any, env: dict[str, str], *, mine: int = 1000, others: int = 5000, ro
                 per[name].append(value)
             ratios["console"].append(result["console list page"] / result["bare Hydra list"])
             ratios["API"].append(result["API /v1 list"] / result["bare Hydra list"])
-        for name, values in per.items():
-            out.append((f"client list ({mine:,} own, {label}): {name} p50 ms", values, "", ""))
-        for which, target in (("console", 1.3), ("API", 1.2)):
-            values = ratios[which]
-            out.append((f"client list ({label}): {which}/bare Hydra", values, f"<= {target}x",
-                        "met" if median(values) <= target else "NOT met"))  # fmt: skip
+        bare_ms = per["bare Hydra list"]
+        for which, name, target in (("console", "console list page", 1.3), ("API", "API /v1 list", 1.2)):
+            met = median(ratios[which]) <= target
+            out.add(
+                f"{name}, {label}",
+                per[name],
+                bare_ms,
+                ratios[which],
+                target=f"<= {target}x",
+                verdict=verdict(met),
+            )
         print(f"client list: {label} measured ({load()})", file=sys.stderr)
     return out
 
@@ -110,12 +121,9 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true")
     args = parser.parse_args()
     with bench(args.sqlite) as (b, env):
-        rows = run(b, env, mine=args.mine, others=args.others, rounds=args.rounds, repeat=args.repeat)
-    print(f"\nclient list bench: {args.rounds} rounds on {b.backend}; {load()}")
-    widths = (66, 9, 13, 9, 8)
-    print(row(("measurement", "median", "min–max", "target", "verdict"), widths))
-    for name, values, target, verdict in rows:
-        print(row((name, f"{median(values):.2f}", spread(values), target, verdict), widths))
+        table = run(b, env, mine=args.mine, others=args.others, rounds=args.rounds, repeat=args.repeat)
+    print(f"\nclient list bench: {args.rounds} rounds on {b.backend}; {load()}\n")
+    print(results.markdown(table))
 
 
 if __name__ == "__main__":

@@ -101,6 +101,8 @@ class Bench:
         env = {
             **self.stack.env(),
             "DJANGO_SETTINGS_MODULE": "tests.settings",
+            # tests/settings.py reads no caller's environment unless told the process was started with one.
+            "TRUSS_TEST_CHILD": "1",
             "DATABASE_URL": self.database_url,
             "CACHE_URL": self.cache_url,
             "TRUSS_PUBLIC_URL": self.truss_url,
