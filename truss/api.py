@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
+from django.http.request import RawPostDataException
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
@@ -25,7 +27,7 @@ from oauth2_admin.overview import api as overview_api
 from oauth2_admin.tokens import api as tokens_api
 from oauth2_admin.trust import api as trust_api
 from truss import upstream
-from truss.apikit import BadBody, JsonParser, audit_refusal, error, session_auth
+from truss.apikit import BadBody, JsonParser, audit_refusal, error, guard_bodies, session_auth
 from truss.errors import InputError
 from truss.models import AuditEvent
 from truss.ory import http as ory_http
@@ -74,8 +76,25 @@ def on_body_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpRespons
     # Django refuses to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE before the parser sees it.
     return _bad_body(
         request,
-        BadBody(f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024} KB."),
+        BadBody(f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024} KB.", 413),
     )
+
+
+@api.exception_handler(BadBody)
+def on_bad_body(request: HttpRequest, exc: BadBody) -> HttpResponse:
+    return _bad_body(request, exc)
+
+
+def _not_json(request: HttpRequest, exc: RawPostDataException | MultiPartParserError) -> HttpResponse:
+    # A multipart body: the session's CSRF check read it as a form (or failed to: no boundary) before the
+    # operation could refuse its content type.
+    return _bad_body(
+        request, BadBody("Send the request body as JSON, with Content-Type: application/json.", 415)
+    )
+
+
+api.add_exception_handler(RawPostDataException, _not_json)  # type: ignore[arg-type]
+api.add_exception_handler(MultiPartParserError, _not_json)  # type: ignore[arg-type]
 
 
 @api.exception_handler(AuthenticationError)
@@ -137,3 +156,6 @@ api.add_router("/api/hydra", trust_api.session_router)
 api.add_router("/v1", trust_api.key_router)
 api.add_router("/api/hydra", hygiene_api.session_router)
 api.add_router("/v1/oauth2", hygiene_api.key_router)
+
+# Last: every write operation's body checks and documented answers, over all the routes above.
+guard_bodies(api)

@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import functools
 import json
+import math
+import typing
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+import pydantic
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from ninja import Schema
+from ninja import NinjaAPI, Schema
 from ninja.decorators import decorate_view
 from ninja.errors import AuthorizationError
+from ninja.operation import Operation
+from ninja.params.models import BodyModel
 from ninja.parser import Parser
 from ninja.security import APIKeyHeader, SessionAuth
+from pydantic import BaseModel, BeforeValidator
 
 from truss import apikeys, audit, tenancy
 from truss.models import ApiKeyRole, AuditEvent, Role, Tenant
@@ -29,12 +36,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 class TenantSession(SessionAuth):
     """A logged-in operator acting for their current tenant (CSRF is enforced for unsafe methods).
 
-    `minimum` makes the role part of authentication, so a viewer's write is refused (and audited as denied)
-    before its body is even parsed."""
+    `minimum` (a tenant role) and `platform` (platform admins only) make the permission part of authentication,
+    so a write by someone who may not make it is refused (and audited as denied) before its body is even read."""
 
-    def __init__(self, minimum: str | None = None) -> None:
+    def __init__(self, minimum: str | None = None, *, platform: bool = False) -> None:
         super().__init__()
         self.minimum = minimum
+        self.platform = platform
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = super().authenticate(request, key)
@@ -46,6 +54,8 @@ class TenantSession(SessionAuth):
         request.tenant, request.role = resolved  # type: ignore[attr-defined]
         if self.minimum is not None:
             require_role(request, self.minimum)
+        if self.platform and not user.is_superuser:
+            raise AuthorizationError(message="This affects every tenant: platform admins only.")
         return user
 
 
@@ -72,6 +82,7 @@ class TenantApiKey(APIKeyHeader):
 
 session_auth = TenantSession()
 member_session = TenantSession(minimum=Role.MEMBER)
+platform_session = TenantSession(platform=True)
 any_key = TenantApiKey()
 service_key = TenantApiKey(roles=(ApiKeyRole.SERVICE_ROLE,))
 
@@ -104,6 +115,25 @@ def tenant_of(request: HttpRequest) -> Tenant:
     """The tenant the auth class resolved for this request (session or API key)."""
     tenant: Tenant = request.tenant  # type: ignore[attr-defined]
     return tenant
+
+
+# --- strict booleans -------------------------------------------------------------------------------------------
+
+# A JSON body's boolean is `true` or `false`, never "yes", 1 or "true" (pydantic's lax mode would take them):
+# `StrictBool` for a field of a body schema, or `strict=True` in the model's config.
+StrictBool = pydantic.StrictBool
+
+
+def _query_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise ValueError("must be true or false")
+
+
+# A query parameter's boolean: the text `true` or `false`, nothing else ("1", "yes", "on" are refused).
+QueryBool = Annotated[bool, BeforeValidator(_query_bool), pydantic.Strict()]
 
 
 # --- documented answers ----------------------------------------------------------------------------------------
@@ -164,10 +194,12 @@ def audit_refusal(request: HttpRequest, detail: str, *, outcome: str = AuditEven
 # --- the one JSON body parser ----------------------------------------------------------------------------------
 
 MAX_JSON_DEPTH = 32
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class BadBody(Exception):
-    """The request body cannot be used: too large, not JSON, non-standard JSON, or nested too deep."""
+    """The request body cannot be used: too large (413), not JSON by its content type (415), or not JSON, not
+    standard JSON, nested too deep or not storable (400)."""
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
@@ -175,9 +207,20 @@ class BadBody(Exception):
         self.status = status
 
 
+class _NotANumber(ValueError):
+    """NaN, Infinity or a number too large for a double: Python's json reads them, JSON (RFC 8259), Hydra and
+    PostgreSQL's jsonb do not."""
+
+
 def _refuse_constant(name: str) -> Any:
-    # Python's json accepts NaN/Infinity; JSON (RFC 8259) does not, and Hydra cannot store them.
-    raise BadBody(f"The request body is not valid JSON: {name} is not a JSON number.")
+    raise _NotANumber(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotANumber(f"{text[:20]} is too large for a JSON number")
+    return value
 
 
 def _depth_within(value: Any, limit: int) -> bool:
@@ -192,41 +235,167 @@ def _depth_within(value: Any, limit: int) -> bool:
     return True
 
 
+def _size_limit(what: str) -> BadBody:
+    return BadBody(f"{what} is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024} KB.", status=413)
+
+
 def parse_json_body(raw: bytes) -> Any:
-    """Every JSON request body goes through here (ninja's parser and any view reading a body)."""
-    if len(raw) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-        raise BadBody(f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024} KB.")
+    """Every JSON request body goes through here (`json_body` for a request, ninja's parser and the views)."""
+    return _parse_json(raw, "The request body")
+
+
+def parse_json_text(text: str) -> Any:
+    """JSON text inside a value (a form field, a key pasted as text): the same checks as a request body."""
     try:
-        value = json.loads(raw or b"null", parse_constant=_refuse_constant)
+        raw = text.encode()
+    except UnicodeEncodeError as exc:  # a lone surrogate, e.g. from a "\\ud800" escape in the outer body
+        raise BadBody("The JSON text is not valid Unicode.") from exc
+    return _parse_json(raw, "The JSON text")
+
+
+def _parse_json(raw: bytes, what: str) -> Any:
+    if len(raw) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        raise _size_limit(what)
+    try:
+        value = json.loads(raw or b"null", parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError as exc:
-        raise BadBody(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.") from exc
+        raise BadBody(f"{what} nests deeper than {MAX_JSON_DEPTH} levels.") from exc
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BadBody(f"The request body is not valid JSON: {exc}.") from exc
+        raise BadBody(f"{what} is not valid JSON: {exc}.") from exc
     if not _depth_within(value, MAX_JSON_DEPTH):
-        raise BadBody(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
-    if b"\\u0000" in raw and _has_nul(value):  # JSON can only carry a NUL escaped
-        raise BadBody("The request body contains a NUL character (\\u0000), which cannot be stored.")
+        raise BadBody(f"{what} nests deeper than {MAX_JSON_DEPTH} levels.")
+    if b"\\u" in raw:  # JSON can carry a NUL or a lone surrogate only escaped
+        problem = _unstorable_text(value)
+        if problem:
+            raise BadBody(f"{what} contains {problem}, which cannot be stored.")
     return value
 
 
-def _has_nul(value: Any) -> bool:
-    # PostgreSQL (Truss's, Hydra's and Kratos's) refuses NUL in text and jsonb, as Django's forms do.
+def _unstorable_text(value: Any) -> str | None:
+    # PostgreSQL (Truss's, Hydra's and Kratos's) refuses NUL in text and jsonb, as Django's forms do; a lone
+    # surrogate half is not Unicode text at all (it cannot be encoded as UTF-8).
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, str) and "\x00" in item:
-            return True
-        if isinstance(item, dict):
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "a NUL character (\\u0000)"
+            try:
+                item.encode()
+            except UnicodeEncodeError:
+                return "a lone surrogate (\\ud800-\\udfff)"
+        elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-    return False
+    return None
+
+
+# --- JSON requests ---------------------------------------------------------------------------------------------
+
+
+def is_json_media_type(request: HttpRequest) -> bool:
+    """`application/json` or a JSON-based `application/…+json` type (JSON Patch), in UTF-8."""
+    media = (request.content_type or "").lower()
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        return False
+    charset = (request.content_params or {}).get("charset", "utf-8").lower()
+    return charset in ("utf-8", "utf8")
+
+
+def has_body(request: HttpRequest) -> bool:
+    """Whether the request carries a body, known without reading it (Django reads Content-Length bytes)."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0) > 0
+    except ValueError:
+        return False
+
+
+_NO_BODY = object()
+
+
+def json_body(request: HttpRequest) -> Any:
+    """The request's JSON body (None without one) through the one parser, read once per request. Its content type
+    is checked before the body is read: a form or multipart body is 415 whatever it contains."""
+    cached = getattr(request, "_truss_json_body", _NO_BODY)
+    if cached is not _NO_BODY:
+        return cached
+    value = None
+    if has_body(request):
+        if not is_json_media_type(request):
+            raise BadBody("Send the request body as JSON, with Content-Type: application/json.", status=415)
+        if int(request.META["CONTENT_LENGTH"]) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            raise _size_limit("The request body")
+        value = parse_json_body(request.body)
+    request._truss_json_body = value  # type: ignore[attr-defined]
+    return value
+
+
+def json_object(request: HttpRequest, *, empty: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The request's JSON body, which must be an object; `empty` is the value of a missing body (else 400)."""
+    value = json_body(request)
+    if value is None and empty is not None and not has_body(request):
+        return dict(empty)
+    if not isinstance(value, dict):
+        raise BadBody("Expected a JSON object.")
+    return value
 
 
 class JsonParser(Parser):
     """ninja's body parser for the whole API. ninja wraps any error into HttpError(400) `from` it, so the
-    HttpError handler finds the BadBody (and its message) in `__cause__`."""
+    HttpError handler finds the BadBody (and its message and status) in `__cause__`."""
 
     def parse_body(self, request: HttpRequest) -> Any:
-        return parse_json_body(request.body)
+        return json_body(request)
+
+
+def guard_bodies(api: NinjaAPI) -> None:
+    """After every router is added: each write operation documents the answers to a bad body (400, 413, 415),
+    its body is read by `json_body` before the view runs, must have the top-level JSON type the operation
+    declares (ninja's Schema would take `[]` or `"x"` as an object of defaults), and an operation that declares
+    no body refuses one rather than ignoring it. A body is declared by a ninja body parameter or by
+    `openapi_extra={"requestBody": …}`."""
+    for bound in api._get_bound_routers():
+        for path_view in bound.path_operations.values():
+            for operation in path_view.operations:
+                if not WRITE_METHODS.intersection(operation.methods):
+                    continue
+                if len(operation.response_models) < 2:  # ninja would no longer imply the success status
+                    raise ImproperlyConfigured(f"{operation.methods} {operation.path}: document its answers.")
+                for status in (400, 413, 415):
+                    operation.response_models.setdefault(status, operation._create_response_model(ErrorOut))
+                operation.view_func = _checks_body(operation.view_func, _declared_body(operation))
+
+
+def _declared_body(operation: Operation) -> type | None:
+    """The JSON type the operation's body must have at its top level: dict, list, object (any) or None (none)."""
+    declared = (operation.openapi_extra or {}).get("requestBody")
+    if declared is not None:
+        schema = declared.get("content", {}).get("application/json", {}).get("schema", {})
+        return {"object": dict, "array": list}.get(schema.get("type"), object)
+    for model in operation.models:
+        if issubclass(model, BodyModel):
+            fields = list(model.model_fields.values())
+            if len(fields) != 1:
+                return dict  # several body parameters: one object holding each
+            annotation = fields[0].annotation
+            origin = typing.get_origin(annotation) or annotation
+            if isinstance(origin, type) and issubclass(origin, BaseModel | dict):
+                return dict
+            return list if isinstance(origin, type) and issubclass(origin, list) else object
+    return None
+
+
+def _checks_body(view: Callable[..., Any], declared: type | None) -> Callable[..., Any]:
+    @functools.wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        value = json_body(request)
+        if has_body(request):
+            if declared is None and value != {}:
+                raise BadBody("This operation takes no request body (an empty object at most).")
+            if declared in (dict, list) and not isinstance(value, declared):
+                raise BadBody(f"Expected a JSON {'object' if declared is dict else 'array'}.")
+        return view(request, *args, **kwargs)
+
+    return checked

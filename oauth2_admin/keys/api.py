@@ -4,17 +4,25 @@ create / delete / staged rotation for platform admins. Answers never contain pri
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
+from pydantic import BaseModel
 
 from oauth2_admin.keys import service as keys
-from truss import audit
-from truss.apikit import AUTH_ERRORS, UPSTREAM_ERRORS, answers, error, json_response, session_auth
-from truss.models import AuditEvent
+from truss.apikit import (
+    AUTH_ERRORS,
+    UPSTREAM_ERRORS,
+    answers,
+    audit_refusal,
+    audited,
+    error,
+    json_object,
+    json_response,
+    session_auth,
+)
 from truss.ory import hydra
 
 router = Router(tags=["keys"])
@@ -52,38 +60,13 @@ def _answers(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     return wrapper
 
 
-def _body(request: HttpRequest, action: str) -> dict[str, Any]:
-    try:
-        value = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        value = None
-    if isinstance(value, dict):
-        return value
-    problem = "Expected a JSON object."
-    audit.record(request, action, tenant=getattr(request, "tenant", None), outcome=AuditEvent.Outcome.FAILURE,
-                 detail=problem)  # fmt: skip
-    raise keys.KeyInputError({"__all__": [problem]}, problem)
+def _schema(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
+    """The request body as documented: the service's own model (one source for the contract and the check)."""
+    return {"required": required, "content": {"application/json": {"schema": model.model_json_schema()}}}
 
 
-_KEY_SCHEMA = {
-    "content": {"application/json": {"schema": {
-        "type": "object", "required": ["set_id", "algorithm"],
-        "properties": {"set_id": {"type": "string", "example": "hydra.openid.id-token"},
-                       "algorithm": {"type": "string", "enum": list(keys.ALGORITHMS)},
-                       "use": {"type": "string", "enum": list(keys.USES), "default": "sig"}}}}}
-}  # fmt: skip
-_ROTATION_SCHEMA = {
-    "content": {"application/json": {"schema": {
-        "type": "object", "required": ["set_id", "algorithm"],
-        "properties": {"set_id": {"type": "string", "enum": list(keys.SIGNING_SETS)},
-                       "algorithm": {"type": "string", "enum": list(keys.ALGORITHMS)},
-                       "cache_window_seconds": {"type": "integer", "default": keys.DEFAULT_CACHE_WINDOW}}}}}
-}  # fmt: skip
-_FORCE_SCHEMA = {
-    "content": {
-        "application/json": {"schema": {"type": "object", "properties": {"force": {"type": "boolean"}}}}
-    }
-}
+_WRITTEN = answers({200: dict[str, Any]}, _WRITE)
+_CREATED = answers({201: dict[str, Any]}, _WRITE)
 
 
 @router.get(
@@ -102,21 +85,23 @@ def list_keys(request: HttpRequest) -> HttpResponse:
     })  # fmt: skip
 
 
-@router.post("/keys", response=answers({201: dict[str, Any]}, _WRITE), auth=session_auth, summary="Generate a key into a set (platform admins)",
-             openapi_extra={"requestBody": _KEY_SCHEMA})  # fmt: skip
+@router.post("/keys", response=_CREATED, auth=session_auth, summary="Generate a key into a set (platform admins)",
+             openapi_extra={"requestBody": _schema(keys.KeyIn)})  # fmt: skip
+@audited("hydra.key.create")
 @_answers
 def create_key(request: HttpRequest) -> HttpResponse:
     """Adding a key to a set Hydra signs with makes it sign at once; prefer a staged rotation for those."""
-    view, warnings = keys.create_key(request, _body(request, "hydra.key.create"))
+    view, warnings = keys.create_key(request, json_object(request))
     return json_response({**view.as_json(), "warnings": warnings}, status=201)
 
 
 @router.delete(
     "/keys/{set_id}/{kid}",
-    response=answers({200: dict[str, Any]}, _WRITE),
+    response=_WRITTEN,
     auth=session_auth,
     summary="Delete one key (platform admins)",
 )
+@audited("hydra.key.delete")
 @_answers
 def delete_key(request: HttpRequest, set_id: str, kid: str) -> HttpResponse:
     """Refuses the last signing key of a set Hydra signs with; warns when tokens it signed may be alive."""
@@ -130,37 +115,45 @@ def list_rotations(request: HttpRequest) -> HttpResponse:
     return json_response({"items": [keys.rotation_json(r) for r in keys.rotations()]})
 
 
-@router.post("/keys/rotations", response=answers({201: dict[str, Any]}, _WRITE), auth=session_auth, summary="Stage 1: publish the next key (platform admins)",
-             openapi_extra={"requestBody": _ROTATION_SCHEMA})  # fmt: skip
+@router.post("/keys/rotations", response=_CREATED, auth=session_auth, summary="Stage 1: publish the next key (platform admins)",
+             openapi_extra={"requestBody": _schema(keys.RotationIn)})  # fmt: skip
+@audited("hydra.key.rotation.start")
 @_answers
 def start_rotation(request: HttpRequest) -> HttpResponse:
-    rotation = keys.start_rotation(request, _body(request, "hydra.key.rotation.start"))
+    rotation = keys.start_rotation(request, json_object(request))
     return json_response(keys.rotation_json(rotation), status=201)
 
 
-def _force(request: HttpRequest, action: str) -> bool:
-    body = _body(request, action) if request.body else {}
-    return body.get("force") is True
+def _force(request: HttpRequest) -> bool:
+    """The optional `{"force": true}` body; a bad one is refused (and audited) before the service runs."""
+    try:
+        return keys.validated(keys.StepIn, json_object(request, empty={})).force
+    except keys.KeyInputError as exc:
+        audit_refusal(request, f"invalid request: {sorted(exc.fields)}")
+        raise
 
 
-@router.post("/keys/rotations/{rotation_id}/promote", auth=session_auth, response=answers({200: dict[str, Any]}, _WRITE), openapi_extra={"requestBody": _FORCE_SCHEMA},
+@router.post("/keys/rotations/{rotation_id}/promote", auth=session_auth, response=_WRITTEN, openapi_extra={"requestBody": _schema(keys.StepIn, required=False)},
              summary="Stage 2: the published key starts signing (after the cache window unless forced)")  # fmt: skip
+@audited("hydra.key.rotation.promote")
 @_answers
 def promote_rotation(request: HttpRequest, rotation_id: int) -> HttpResponse:
-    force = _force(request, "hydra.key.rotation.promote")
+    force = _force(request)
     return json_response(keys.rotation_json(keys.promote(request, rotation_id, force=force)))
 
 
-@router.post("/keys/rotations/{rotation_id}/retire", auth=session_auth, response=answers({200: dict[str, Any]}, _WRITE), openapi_extra={"requestBody": _FORCE_SCHEMA},
+@router.post("/keys/rotations/{rotation_id}/retire", auth=session_auth, response=_WRITTEN, openapi_extra={"requestBody": _schema(keys.StepIn, required=False)},
              summary="Stage 3: remove the old keys (after the longest token lifespan unless forced)")  # fmt: skip
+@audited("hydra.key.rotation.retire")
 @_answers
 def retire_rotation(request: HttpRequest, rotation_id: int) -> HttpResponse:
-    force = _force(request, "hydra.key.rotation.retire")
+    force = _force(request)
     return json_response(keys.rotation_json(keys.retire(request, rotation_id, force=force)))
 
 
-@router.post("/keys/rotations/{rotation_id}/cancel", auth=session_auth, response=answers({200: dict[str, Any]}, _WRITE),
+@router.post("/keys/rotations/{rotation_id}/cancel", auth=session_auth, response=_WRITTEN,
              summary="Withdraw a published key that does not sign yet")  # fmt: skip
+@audited("hydra.key.rotation.cancel")
 @_answers
 def cancel_rotation(request: HttpRequest, rotation_id: int) -> HttpResponse:
     return json_response(keys.rotation_json(keys.cancel(request, rotation_id)))

@@ -16,11 +16,12 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal, TypeVar, get_args
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from oauth2_admin.clients import service as clients
 from oauth2_admin.keys.models import KeyRecord, Rotation
@@ -29,7 +30,8 @@ from truss.errors import InputError
 from truss.models import AuditEvent, Tenant
 from truss.ory import hydra
 
-ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "EdDSA")
+Algorithm = Literal["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "EdDSA"]
+ALGORITHMS: tuple[str, ...] = get_args(Algorithm)
 USES = ("sig", "enc")
 ID_TOKEN_SET = "hydra.openid.id-token"
 ACCESS_TOKEN_SET = "hydra.jwt.access-token"
@@ -40,7 +42,7 @@ SIGNING_SETS = {
     ACCESS_TOKEN_SET: "Signs JWT access tokens (clients with the jwt strategy)",
 }
 HOLDING_PREFIX = "truss.next."
-SET_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
+SET_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$"
 DEFAULT_CACHE_WINDOW = 3600
 MAX_CACHE_WINDOW = 7 * 24 * 3600
 
@@ -245,25 +247,80 @@ def _actor(request: HttpRequest) -> str:
 # --- create and delete -----------------------------------------------------------------------------------------
 
 
+class KeyIn(BaseModel):
+    """What to generate (the API's body and the console's form): strict, as the API documents it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    set_id: str = Field(
+        pattern=SET_ID_PATTERN,
+        examples=["truss.example"],
+        json_schema_extra={"not": {"pattern": f"^{re.escape(HOLDING_PREFIX)}"}},
+    )
+    algorithm: Algorithm
+    use: Literal["sig", "enc"] = "sig"
+
+    @field_validator("set_id")
+    @classmethod
+    def _not_a_holding_set(cls, value: str) -> str:
+        if value.startswith(HOLDING_PREFIX):
+            raise ValueError("a holding set")
+        return value
+
+
+class RotationIn(BaseModel):
+    """Stage 1 of a staged rotation: the signing set, the next key's algorithm and the cache window."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    set_id: Literal["hydra.openid.id-token", "hydra.jwt.access-token"]
+    algorithm: Algorithm
+    cache_window_seconds: int = Field(default=DEFAULT_CACHE_WINDOW, ge=0, le=MAX_CACHE_WINDOW)
+
+
+class StepIn(BaseModel):
+    """Promote and retire: `force` skips the waiting time (the body is optional)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    force: bool = False
+
+
+_HELP = {
+    "set_id": f"Letters, digits and . _ : - only, starting with a letter or digit (max 100); sets named "
+    f"{HOLDING_PREFIX}… are Truss's rotation holding sets.",
+    "algorithm": f"Choose one of {', '.join(ALGORITHMS)}.",
+    "use": "Choose sig or enc.",
+    "cache_window_seconds": f"A whole number of seconds from 0 to {MAX_CACHE_WINDOW}.",
+    "force": "true or false.",
+}
+_ROTATION_HELP = {"set_id": f"Staged rotation is for the sets Hydra signs with: {', '.join(SIGNING_SETS)}."}
+
+_In = TypeVar("_In", bound=BaseModel)
+
+
+def validated(model: type[_In], data: Any, help_: dict[str, str] | None = None) -> _In:
+    """`data` as `model`, or KeyInputError with one message per field (values never echoed)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields: dict[str, list[str]] = {}
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err["loc"] else "__all__"
+            if err["type"] == "extra_forbidden":
+                message = "unknown field"
+            elif name == "__all__":
+                message = "Expected a JSON object."
+            else:
+                message = {**_HELP, **(help_ or {})}.get(name, str(err["msg"]))
+            if message not in fields.setdefault(name, []):
+                fields[name].append(message)
+        raise KeyInputError(fields) from exc
+
+
 def validate_create(data: dict[str, Any]) -> tuple[str, str, str]:
-    errors: dict[str, list[str]] = {}
-    set_id = str(data.get("set_id") or "").strip()
-    algorithm = str(data.get("algorithm") or "").strip()
-    use = str(data.get("use") or "sig").strip()
-    if not SET_ID_RE.match(set_id):
-        errors["set_id"] = ["Letters, digits and . _ : - only, starting with a letter or digit (max 100)."]
-    elif set_id.startswith(HOLDING_PREFIX):
-        errors["set_id"] = [f"Sets named {HOLDING_PREFIX}… are Truss's rotation holding sets."]
-    if algorithm not in ALGORITHMS:
-        errors["algorithm"] = [f"Choose one of {', '.join(ALGORITHMS)}."]
-    if use not in USES:
-        errors["use"] = ["Choose sig or enc."]
-    unknown = set(data) - {"set_id", "algorithm", "use"}
-    if unknown:
-        errors["__all__"] = [f"Unknown fields: {', '.join(sorted(unknown))}."]
-    if errors:
-        raise KeyInputError(errors)
-    return set_id, algorithm, use
+    key = validated(KeyIn, data)
+    return key.set_id, key.algorithm, key.use
 
 
 def create_key(request: HttpRequest, data: dict[str, Any]) -> tuple[KeyView, list[str]]:
@@ -374,27 +431,8 @@ def next_step(rotation: Rotation) -> str:
 
 
 def validate_rotation(data: dict[str, Any]) -> tuple[str, str, int]:
-    errors: dict[str, list[str]] = {}
-    set_id = str(data.get("set_id") or "")
-    algorithm = str(data.get("algorithm") or "")
-    window_raw = data.get("cache_window_seconds", DEFAULT_CACHE_WINDOW)
-    if set_id not in SIGNING_SETS:
-        errors["set_id"] = [f"Staged rotation is for the sets Hydra signs with: {', '.join(SIGNING_SETS)}."]
-    if algorithm not in ALGORITHMS:
-        errors["algorithm"] = [f"Choose one of {', '.join(ALGORITHMS)}."]
-    window = -1
-    if isinstance(window_raw, int) and not isinstance(window_raw, bool):
-        window = window_raw
-    elif isinstance(window_raw, str) and window_raw.strip().isdigit():
-        window = int(window_raw)
-    if not 0 <= window <= MAX_CACHE_WINDOW:
-        errors["cache_window_seconds"] = [f"A whole number of seconds from 0 to {MAX_CACHE_WINDOW}."]
-    unknown = set(data) - {"set_id", "algorithm", "cache_window_seconds"}
-    if unknown:
-        errors["__all__"] = [f"Unknown fields: {', '.join(sorted(unknown))}."]
-    if errors:
-        raise KeyInputError(errors)
-    return set_id, algorithm, window
+    rotation = validated(RotationIn, data, _ROTATION_HELP)
+    return rotation.set_id, rotation.algorithm, rotation.cache_window_seconds
 
 
 def start_rotation(request: HttpRequest, data: dict[str, Any]) -> Rotation:

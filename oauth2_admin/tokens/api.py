@@ -8,19 +8,35 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
-from ninja.errors import AuthorizationError
 from pydantic import ValidationError
 
 from oauth2_admin.tokens import janitor, service
-from truss import audit
-from truss.apikit import ErrorOut, error, json_response, require_role, service_key, session_auth, tenant_of
-from truss.models import AuditEvent, Role
+from truss.apikit import (
+    ErrorOut,
+    audit_refusal,
+    audited,
+    error,
+    json_object,
+    json_response,
+    member_session,
+    platform_session,
+    service_key,
+    session_auth,
+    tenant_of,
+)
 
 session_router = Router(tags=["tokens"])
 key_router = Router(tags=["tokens (API key)"])
 
-_TOKEN_SCHEMA = {"content": {"application/json": {"schema": service.TokenIn.model_json_schema()}}}
-_FLUSH_SCHEMA = {"content": {"application/json": {"schema": janitor.JanitorOptions.model_json_schema()}}}
+_TOKEN_SCHEMA = {
+    "required": True,
+    "content": {"application/json": {"schema": service.TokenIn.model_json_schema()}},
+}
+# Optional: no body runs the defaults.
+_FLUSH_SCHEMA = {
+    "required": False,
+    "content": {"application/json": {"schema": janitor.JanitorOptions.model_json_schema()}},
+}
 _ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 503: ErrorOut}
 
 INTROSPECT_DOC = (
@@ -57,20 +73,9 @@ def _fields(exc: ValidationError) -> dict[str, list[str]]:
     return fields
 
 
-def _json_object(request: HttpRequest, *, empty_ok: bool = False) -> tuple[dict[str, Any] | None, str]:
-    try:
-        value = json.loads(request.body or (b"{}" if empty_ok else b"null"))
-    except (ValueError, UnicodeDecodeError):
-        return None, "The request body is not valid JSON."
-    if not isinstance(value, dict):
-        return None, "Expected a JSON object."
-    return value, ""
-
-
 def _token(request: HttpRequest) -> tuple[str | None, dict[str, list[str]]]:
-    body, problem = _json_object(request)
-    if body is None:
-        return None, {"__all__": [problem]}
+    """The token of `{"token": …}` or field messages; a body that is not a JSON object raises BadBody."""
+    body = json_object(request)
     try:
         return service.TokenIn.model_validate(body).token, {}
     except ValidationError as exc:
@@ -84,18 +89,12 @@ def introspect(request: HttpRequest) -> HttpResponse:
     return _no_store(json_response(service.api_view(service.introspect_for(tenant_of(request), token))))
 
 
+@audited("oauth2.token.revoke")  # refusals before the service (role, body): one event each
 def revoke(request: HttpRequest) -> HttpResponse:
     tenant = tenant_of(request)
-    try:
-        require_role(request, Role.MEMBER)  # sessions only: a service_role key may revoke
-    except AuthorizationError:
-        audit.record(request, "oauth2.token.revoke", tenant=tenant, outcome=AuditEvent.Outcome.DENIED,
-                     detail="needs the member role")  # fmt: skip
-        raise
     token, fields = _token(request)
     if token is None:
-        audit.record(request, "oauth2.token.revoke", tenant=tenant, outcome=AuditEvent.Outcome.FAILURE,
-                     detail=json.dumps(fields))  # fmt: skip
+        audit_refusal(request, json.dumps(fields))
         return error(request, 400, "invalid_request", "The request is invalid.", fields=fields)
     try:
         revocation = service.revoke_for(request, tenant, token)
@@ -106,22 +105,14 @@ def revoke(request: HttpRequest) -> HttpResponse:
     return _no_store(json_response(revocation.as_dict()))
 
 
+@audited("oauth2.tokens.flush")
 def flush(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_superuser:
-        audit.record(request, "oauth2.tokens.flush", tenant=None, target="hydra-janitor",
-                     outcome=AuditEvent.Outcome.DENIED, detail="platform admins only")  # fmt: skip
-        raise AuthorizationError(
-            message="Cleaning Hydra's database affects every tenant: platform admins only."
-        )
-    body, problem = _json_object(request, empty_ok=True)
+    """Platform admins only (the session auth checks it, before the body is read)."""
     try:
-        if body is None:
-            raise ValueError(problem)
-        options = janitor.JanitorOptions.model_validate(body)
-    except (ValueError, ValidationError) as exc:
-        fields = _fields(exc) if isinstance(exc, ValidationError) else {"__all__": [str(exc)]}
-        audit.record(request, "oauth2.tokens.flush", tenant=None, target="hydra-janitor",
-                     outcome=AuditEvent.Outcome.FAILURE, detail=json.dumps(fields))  # fmt: skip
+        options = janitor.JanitorOptions.model_validate(json_object(request, empty={}))
+    except ValidationError as exc:
+        fields = _fields(exc)
+        audit_refusal(request, json.dumps(fields))
         return error(request, 400, "invalid_request", "The request is invalid.", fields=fields)
     try:
         record = janitor.run(request, options)
@@ -136,23 +127,24 @@ def flush(request: HttpRequest) -> HttpResponse:
     return json_response(janitor.summary(record))
 
 
-for router, prefix, auth, op in (
-    (session_router, "", session_auth, "hydra"),
-    (key_router, "/oauth2", service_key, "v1"),
+for router, prefix, read_auth, write_auth, op in (
+    (session_router, "", session_auth, member_session, "hydra"),
+    (key_router, "/oauth2", service_key, service_key, "v1"),
 ):
     router.add_api_operation(
-        prefix + "/introspect", ["POST"], introspect, auth=auth, summary="Introspect a token of the tenant's clients",
+        prefix + "/introspect", ["POST"], introspect, auth=read_auth, summary="Introspect a token of the tenant's clients",
         description=INTROSPECT_DOC, openapi_extra={"requestBody": _TOKEN_SCHEMA}, operation_id=f"{op}_introspect",
         response={200: dict[str, Any], **_ERRORS},
     )  # fmt: skip
     router.add_api_operation(
-        prefix + "/revoke", ["POST"], revoke, auth=auth,
+        prefix + "/revoke", ["POST"], revoke, auth=write_auth,
         summary="Revoke a token (consent or client-token revocation; see description)", description=REVOKE_DOC,
         openapi_extra={"requestBody": _TOKEN_SCHEMA}, operation_id=f"{op}_revoke",
         response={200: dict[str, Any], 404: ErrorOut, 409: ErrorOut, **_ERRORS},
     )  # fmt: skip
 session_router.add_api_operation(
-    "/flush", ["POST"], flush, auth=session_auth, summary="Run hydra janitor (platform admins)",
-    description=FLUSH_DOC, openapi_extra={"requestBody": _FLUSH_SCHEMA}, operation_id="hydra_flush",
+    "/flush", ["POST"], flush, auth=platform_session,
+    summary="Run hydra janitor (platform admins)", description=FLUSH_DOC,
+    openapi_extra={"requestBody": _FLUSH_SCHEMA}, operation_id="hydra_flush",
     response={200: dict[str, Any], 409: ErrorOut, 501: ErrorOut, 502: ErrorOut, 504: ErrorOut, **_ERRORS},
 )  # fmt: skip

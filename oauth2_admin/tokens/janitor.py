@@ -30,6 +30,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
 from oauth2_admin.tokens.models import JanitorRun
 from truss import audit
@@ -39,7 +40,7 @@ TIMEOUT_SECONDS = 25.0
 # A "running" row older than this belongs to a process that died: it no longer holds the lock.
 STALE_AFTER = timedelta(seconds=TIMEOUT_SECONDS * 4)
 
-_GO_DURATION = r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"
+_GO_DURATION = r"^([0-9]{1,6}(\.[0-9]{1,9})?(ns|us|µs|ms|s|m|h))+$"
 _COMPLETED = re.compile(r"Successfully completed Janitor run on (.+)")
 _FLUSHED = re.compile(r"flushed_records: (\d+)")
 
@@ -61,10 +62,23 @@ CRON_LINE = (
 )
 
 
-class JanitorOptions(BaseModel):
-    """What to clean and the cutoffs, as `hydra janitor` flags. Durations are Go durations ("90m", "1h")."""
+# At least one of the three routines: a default (absent) counts as chosen. In the contract as well as in the
+# check, so that what the document calls valid is run.
+_SOME_ROUTINE: JsonDict = {
+    "anyOf": [
+        {"properties": {"tokens": {"const": True}}},
+        {"properties": {"requests": {"const": True}}},
+        {"properties": {"grants": {"const": True}}, "required": ["grants"]},
+    ]
+}
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+class JanitorOptions(BaseModel):
+    """What to clean and the cutoffs, as `hydra janitor` flags. Durations are Go durations ("90m", "1h"), each
+    part at most six digits (well inside Go's 290 years). A batch larger than the limit is run as one batch of
+    the limit."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_SOME_ROUTINE)
 
     tokens: bool = True
     requests: bool = True
@@ -77,11 +91,9 @@ class JanitorOptions(BaseModel):
     batch_size: int = Field(default=100, ge=1, le=10_000)
 
     @model_validator(mode="after")
-    def _consistent(self) -> JanitorOptions:
+    def _some_routine(self) -> JanitorOptions:
         if not (self.tokens or self.requests or self.grants):
             raise ValueError("choose at least one of tokens, requests or grants")
-        if self.batch_size > self.limit:
-            raise ValueError("batch_size must not be greater than limit")
         return self
 
     def flags(self) -> list[str]:
@@ -93,7 +105,7 @@ class JanitorOptions(BaseModel):
             "--refresh-lifespan", self.refresh_lifespan,
             "--consent-request-lifespan", self.consent_request_lifespan,
             "--limit", str(self.limit),
-            "--batch-size", str(self.batch_size),
+            "--batch-size", str(min(self.batch_size, self.limit)),  # hydra refuses a batch over the limit
         ]  # fmt: skip
 
 

@@ -65,9 +65,9 @@ REVOKE_SUMMARY = (
 
 
 class TokenIn(BaseModel):
-    """`{"token": "…"}`: an access or refresh token (opaque `ory_at_…`/`ory_rt_…` or a JWT)."""
+    """`{"token": "…"}`: an access or refresh token (opaque `ory_at_…`/`ory_rt_…` or a JWT), exactly as issued."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     token: str = Field(min_length=1, max_length=8192, pattern=r"^[\x21-\x7E]+$")
 

@@ -161,7 +161,7 @@ class TestBadInput:
 
     def test_it_rejects_a_one_megabyte_body(self, ory, api):
         response = api.call("POST", raw=json.dumps({**SIMPLE, "metadata": {"blob": "x" * 1_000_000}}))
-        assert response.status_code == 400
+        assert response.status_code == 413
         assert "larger than 512 KB" in response.json()["message"]
         assert api.call("GET").json()["items"] == []
 

@@ -138,8 +138,10 @@ def test_it_explains_what_to_run_instead_when_not_configured(ory, settings, call
 @pytest.mark.parametrize(
     ("body", "field"),
     [({"access_lifespan": "1 hour"}, "access_lifespan"), ({"limit": 0}, "limit"),
-     ({"tokens": False, "requests": False}, "__all__"), ({"batch_size": 500, "limit": 100}, "__all__"),
-     ({"dsn": "x"}, "dsn")],
+     ({"tokens": False, "requests": False}, "__all__"), ({"dsn": "x"}, "dsn"),
+     # strict: no "yes" for true, no text for a number, no duration past Go's 290 years
+     ({"tokens": "yes"}, "tokens"), ({"grants": 1}, "grants"), ({"limit": "10"}, "limit"),
+     ({"access_lifespan": " 1h"}, "access_lifespan"), ({"refresh_lifespan": "9999999h"}, "refresh_lifespan")],
 )  # fmt: skip
 def test_it_explains_bad_options_and_runs_nothing(configured, call, platform_admin, body, field):
     response = flush(call, platform_admin, **body)
@@ -159,3 +161,10 @@ def test_the_console_page_runs_it_and_shows_the_history(configured, platform_adm
     bad = platform_admin.post("/console/tokens/cleanup", {**form, "access_lifespan": "soon"})
     assert bad.status_code == 400 and "Go duration" in bad.content.decode()
     assert JanitorRun.objects.count() == 1
+
+
+def test_it_runs_a_batch_larger_than_the_limit_as_one_batch_of_the_limit(configured, call, platform_admin):
+    response = flush(call, platform_admin, requests=False, batch_size=500, limit=100)
+    assert response.status_code == 200, response.content
+    flags = janitor.JanitorOptions(batch_size=500, limit=100).flags()
+    assert flags[flags.index("--batch-size") + 1] == "100"  # hydra janitor refuses a batch over the limit
