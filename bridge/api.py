@@ -5,15 +5,21 @@ browser's cookies) matches the challenge's subject. Because that makes them cook
 Django's CSRF token too: ``consent/info`` (a GET) returns ``csrf_token`` and sets the CSRF cookie, and
 ``consent/accept`` and ``consent/reject`` need it back in ``X-CSRFToken``. A cross-site page can neither read
 the token nor send the header without a CORS preflight, which Truss never grants.
+
+Anyone may call them, so only refusals that concern a real consent request are audited; the others are counted
+(see ``_counted``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from ninja import Field, Router, Schema
+from ninja.decorators import decorate_view
 from ninja.errors import AuthorizationError, HttpError
 from ninja.utils import check_csrf
 
@@ -21,10 +27,11 @@ from bridge import scopes
 from bridge.flows import common
 from bridge.flows import consent as consent_flow
 from bridge.links import CHALLENGE_RE, InvalidChallenge, clean_challenge
-from truss import bridge_check
-from truss.apikit import UPSTREAM_ERRORS, answers, audited, error
+from truss import audit, bridge_check
+from truss.apikit import UPSTREAM_ERRORS, answers, error
 
 router = Router(tags=["bridge"])
+F = TypeVar("F", bound=Callable[..., Any])
 
 _CHALLENGE = Field(..., min_length=8, max_length=6000, pattern=CHALLENGE_RE.pattern)
 
@@ -79,11 +86,32 @@ class ConsentInfoOut(Schema):
 _CONSENT_ERRORS = (400, 403, 404, 409, 410, *UPSTREAM_ERRORS)
 
 
-def _csrf_or_403(request: HttpRequest) -> None:
+def _csrf_or_403(request: HttpRequest, challenge: str, action: str) -> None:
     if check_csrf(request) is not None:
+        consent_flow.refuse_without_csrf(request, challenge, action)
         raise AuthorizationError(
             message="CSRF token missing or incorrect: send X-CSRFToken from consent/info."
         )
+
+
+def _counted(action: str) -> Callable[[F], F]:
+    """Marks a consent answer, which anyone may send (``auth=None``). Its flow audits every refusal that
+    concerns a real challenge or person (another account's challenge, a replay, no CSRF token for a challenge
+    Hydra knows). Any other refusal names nothing real (a body that is not an answer, a challenge Hydra does
+    not know): a log line and a count (audit.not_chained), never a chained event, or anyone could fill the log."""
+
+    def count(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(run)
+        def counted(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            response = run(request, *args, **kwargs)
+            if 400 <= response.status_code < 500 and not common.recorded(request):
+                audit.not_chained(action, str(response.status_code))
+            return response
+
+        return counted
+
+    # decorate_view wraps the whole operation (body validation included), not just the view.
+    return decorate_view(count)
 
 
 def _stopped(request: HttpRequest, stop: common.Stop) -> HttpResponse:
@@ -148,9 +176,9 @@ def consent_info(request: HttpRequest, consent_challenge: str) -> Any:
     response=answers({200: RedirectOut}, _CONSENT_ERRORS),
     summary="Accept consent (CSRF + session)",
 )
-@audited("bridge.consent.accept")
+@_counted("bridge.consent.accept")
 def consent_accept(request: HttpRequest, payload: ConsentAcceptIn) -> Any:
-    _csrf_or_403(request)
+    _csrf_or_403(request, payload.challenge, "bridge.consent.accept")
     result = consent_flow.decide_consent(
         request, payload.challenge, accept=True, scopes=payload.grant_scope, remember=payload.remember
     )
@@ -165,9 +193,9 @@ def consent_accept(request: HttpRequest, payload: ConsentAcceptIn) -> Any:
     response=answers({200: RedirectOut}, _CONSENT_ERRORS),
     summary="Reject consent (CSRF + session)",
 )
-@audited("bridge.consent.reject")
+@_counted("bridge.consent.reject")
 def consent_reject(request: HttpRequest, payload: ConsentRejectIn) -> Any:
-    _csrf_or_403(request)
+    _csrf_or_403(request, payload.challenge, "bridge.consent.reject")
     result = consent_flow.decide_consent(
         request,
         payload.challenge,

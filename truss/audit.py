@@ -12,6 +12,7 @@ are the anchor outside the table that `verify_chain(checkpoints=…)` checks tru
 
 from __future__ import annotations
 
+import collections
 import functools
 import hashlib
 import hmac
@@ -156,6 +157,29 @@ def _event(
         detail=_storable(redact_text(detail)[:2000]),
         chain=chain_for(tenant.pk if tenant is not None else None),
     )
+
+
+# --- Refusals that name nothing real ---------------------------------------------------------------------------
+#
+# Some endpoints answer anyone (the bridge's consent API). A refusal there that names no challenge, subject or
+# tenant anyone has is not chained: anyone could send thousands a second and bury the real events. Each one is
+# a log line and a count per (action, reason) here, for a metrics exporter to read.
+
+_not_chained: collections.Counter[tuple[str, str]] = collections.Counter()
+_not_chained_lock = threading.Lock()
+
+
+def not_chained(action: str, reason: str) -> None:
+    """Count (and log) one refusal that names nothing real. ``reason``: a short fixed word, never input."""
+    with _not_chained_lock:
+        _not_chained[(action, reason)] += 1
+    logger.info("refused, not chained (names nothing real): %s %s", action, reason)
+
+
+def not_chained_counts() -> dict[tuple[str, str], int]:
+    """Refusals counted instead of chained since this process started, per (action, reason)."""
+    with _not_chained_lock:
+        return dict(_not_chained)
 
 
 # --- Write-ahead: the outbox -----------------------------------------------------------------------------------

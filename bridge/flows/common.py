@@ -240,6 +240,7 @@ def record(
 
     ``soon``: the success of an accept on the redirect's critical path is written ahead (audit.record_soon:
     committed before the redirect leaves, chained right after it); everything else is chained at once."""
+    request.bridge_recorded = True  # type: ignore[attr-defined]
     (audit.record_soon if soon else audit.record)(
         request,
         action,
@@ -250,6 +251,11 @@ def record(
         detail=detail,
         actor=actor(subject),
     )
+
+
+def recorded(request: HttpRequest) -> bool:
+    """Whether this request wrote an audit event: its refusal, if any, concerned a real challenge or person."""
+    return bool(getattr(request, "bridge_recorded", False))
 
 
 # --- Ending the Kratos session -----------------------------------------------------------------------------

@@ -219,6 +219,19 @@ def consent_details(request: HttpRequest, challenge: str) -> ConsentScreen | Sto
     )
 
 
+def refuse_without_csrf(request: HttpRequest, challenge: str, action: str) -> None:
+    """A consent answer sent without its CSRF token: audited as denied when Hydra knows the challenge (someone
+    tried to answer a real consent request from outside its page). A challenge Hydra does not know, or cannot
+    be asked about now, names nothing real: nothing is written, the caller counts the refusal."""
+    try:
+        consent_request = hydra.get_consent_request(challenge)
+    except hydra.HydraError:
+        return
+    tenant = tenant_for_client(consent_request.client)
+    record(request, action, tenant=tenant, client=consent_request.client, subject=None,
+           outcome=AuditEvent.Outcome.DENIED, detail="no valid CSRF token")  # fmt: skip
+
+
 def decide_consent(
     request: HttpRequest,
     challenge: str,
