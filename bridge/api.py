@@ -28,7 +28,7 @@ from bridge.flows import common
 from bridge.flows import consent as consent_flow
 from bridge.links import CHALLENGE_RE, InvalidChallenge, clean_challenge
 from truss import audit, bridge_check
-from truss.apikit import UPSTREAM_ERRORS, answers, error
+from truss.apikit import UPSTREAM_ERRORS, StrictBool, answers, error
 
 router = Router(tags=["bridge"])
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,7 +39,7 @@ _CHALLENGE = Field(..., min_length=8, max_length=6000, pattern=CHALLENGE_RE.patt
 class ConsentAcceptIn(Schema):
     challenge: str = _CHALLENGE
     grant_scope: list[str] = Field(default_factory=list, max_length=50)
-    remember: bool = False
+    remember: StrictBool = False
 
 
 class ConsentRejectIn(Schema):

@@ -21,6 +21,7 @@ from oauth2_admin.hygiene import service as hygiene
 from truss.apikit import (
     AUTH_ERRORS,
     UPSTREAM_ERRORS,
+    QueryBool,
     answers,
     audited,
     json_response,
@@ -230,7 +231,7 @@ def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: li
         operation_id=f"{op}_delete_client",
     )
     @audited("oauth2.client.delete")
-    def delete_client(request: HttpRequest, client_id: str, delete_tokens: bool = False) -> Status[None]:
+    def delete_client(request: HttpRequest, client_id: str, delete_tokens: QueryBool = False) -> Status[None]:
         clients.delete_for(request, tenant_of(request), client_id, delete_tokens=delete_tokens)
         return Status(204, None)
 

@@ -20,7 +20,15 @@ from urllib.parse import urlsplit
 import jsonpatch
 from django.core import signing
 from django.http import HttpRequest
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from truss import audit
 from truss.errors import InputError
@@ -251,8 +259,8 @@ class ClientIn(BaseModel):
     token_endpoint_auth_method: AuthMethod = "client_secret_basic"
     jwks_uri: str | None = Field(default=None, max_length=2000)
     jwks: dict[str, Any] | None = None
-    skip_consent: bool = False
-    skip_logout_consent: bool = False
+    skip_consent: StrictBool = False
+    skip_logout_consent: StrictBool = False
     subject_type: Literal["public", "pairwise"] = "public"
     sector_identifier_uri: str | None = Field(default=None, max_length=2000)
     frontchannel_logout_uri: str | None = Field(default=None, max_length=2000)

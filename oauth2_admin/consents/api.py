@@ -15,6 +15,8 @@ from oauth2_admin.consents import service
 from truss.apikit import (
     AUTH_ERRORS,
     UPSTREAM_ERRORS,
+    QueryBool,
+    StrictBool,
     answers,
     audited,
     member_session,
@@ -31,7 +33,7 @@ key_router = Router(tags=["consents (API key)"])
 class LogoutIn(Schema):
     subject: str = Field(..., min_length=1, max_length=200)
     # Ending Hydra's login sessions affects every tenant's clients: platform admins only.
-    end_login_sessions: bool = False
+    end_login_sessions: StrictBool = False
 
 
 class RevokeOut(Schema):
@@ -54,7 +56,9 @@ class ConsentOut(Schema):
 
 class RevokeQuery(Schema):
     client: str | None = Field(None, min_length=1, max_length=255, description="Only this client's consent")
-    end_login_sessions: bool = Field(False, description="Also end Hydra login sessions (platform admins)")
+    end_login_sessions: QueryBool = Field(
+        False, description="Also end Hydra login sessions (platform admins)"
+    )
 
 
 RevokeParams: Any = Query(...)
