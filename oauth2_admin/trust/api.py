@@ -4,7 +4,6 @@ jwt-bearer issuers (RFC 7523). Hydra's trust relationships are global; only the 
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -12,19 +11,22 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
 from oauth2_admin.trust import service as trust
-from truss import audit
 from truss.apikit import (
     AUTH_ERRORS,
     UPSTREAM_ERRORS,
+    BadBody,
     answers,
+    audit_refusal,
+    audited,
     error,
     json_response,
+    parse_json_body,
     require_role,
     service_key,
     session_auth,
     tenant_of,
 )
-from truss.models import AuditEvent, Role
+from truss.models import Role
 
 session_router = Router(tags=["trusted issuers"])
 key_router = Router(tags=["trusted issuers (API key)"])
@@ -42,26 +44,23 @@ def _answers(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 
 
 def _body(request: HttpRequest) -> dict[str, Any]:
+    """The create body through the one JSON parser; anything but an object is refused (400) and audited once."""
     try:
-        value = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        value = None
-    if isinstance(value, dict):
-        return value
-    problem = "Expected a JSON object."
-    audit.record(request, "oauth2.trust.create", tenant=tenant_of(request), outcome=AuditEvent.Outcome.FAILURE,
-                 detail=problem)  # fmt: skip
+        value = parse_json_body(request.body)
+    except BadBody as exc:
+        problem = exc.message
+    else:
+        if isinstance(value, dict):
+            return value
+        problem = "Expected a JSON object."
+    audit_refusal(request, problem)
     raise trust.TrustInputError({"__all__": [problem]}, problem)
 
 
-def _require_admin(request: HttpRequest, action: str, target: str = "") -> None:
-    """Session operators need the admin role to change trust (API keys are service_role already)."""
-    try:
-        require_role(request, Role.ADMIN)
-    except Exception:
-        audit.record(request, action, tenant=tenant_of(request), target=target, outcome=AuditEvent.Outcome.DENIED,
-                     detail=f"role {getattr(request, 'role', '?')}; needs admin")  # fmt: skip
-        raise
+def _require_admin(request: HttpRequest) -> None:
+    """Session operators need the admin role to change trust (API keys are service_role already). The refusal is
+    audited once by the API's handler (the operation is marked with its action)."""
+    require_role(request, Role.ADMIN)
 
 
 @_answers
@@ -73,7 +72,7 @@ def list_trust(request: HttpRequest) -> HttpResponse:
 def create_trust(request: HttpRequest) -> HttpResponse:
     """Body: issuer, subject or allow_any_subject, scope, expires_at, and jwk (a public JWK) or public_key (PEM or
     JWK text). Private key material is refused."""
-    _require_admin(request, "oauth2.trust.create")
+    _require_admin(request)
     created = trust.create_for(request, tenant_of(request), _body(request))
     return json_response(created.as_json(), status=201)
 
@@ -85,7 +84,7 @@ def get_trust(request: HttpRequest, trust_id: str) -> HttpResponse:
 
 @_answers
 def delete_trust(request: HttpRequest, trust_id: str) -> HttpResponse:
-    _require_admin(request, "oauth2.trust.delete", trust_id)
+    _require_admin(request)
     trust.delete_for(request, tenant_of(request), trust_id)
     return HttpResponse(status=204)
 
@@ -113,11 +112,14 @@ for router, prefix, auth, op in (
         (item, "DELETE", delete_trust, "Stop trusting an issuer", {}),
     ]  # fmt: skip
     for path, method, view, summary, extra in operations:
-        success: dict[int, Any] = (
-            {204: None} if method == "DELETE" else {201 if method == "POST" else 200: dict[str, Any]}
-        )
-        kwargs: dict[str, Any] = {"response": answers(success, 400, AUTH_ERRORS, 404, UPSTREAM_ERRORS)}
+        if method == "POST":  # 409: this tenant already trusts this key of the issuer for this subject
+            response = answers({201: dict[str, Any]}, 400, AUTH_ERRORS, 409, UPSTREAM_ERRORS)
+        elif method == "DELETE":
+            response = answers({204: None}, AUTH_ERRORS, 404, UPSTREAM_ERRORS)
+        else:
+            response = answers({200: dict[str, Any]}, AUTH_ERRORS, 404, UPSTREAM_ERRORS)
+        action = {"POST": "oauth2.trust.create", "DELETE": "oauth2.trust.delete"}.get(method)
         router.add_api_operation(
-            path, [method], view, auth=auth, summary=summary, openapi_extra=extra or None,
-            operation_id=f"{op}_{view.__name__}", **kwargs,
+            path, [method], audited(action)(view) if action else view, auth=auth, summary=summary,
+            openapi_extra=extra or None, operation_id=f"{op}_{view.__name__}", response=response,
         )  # fmt: skip

@@ -4,6 +4,8 @@ from typing import Any
 
 from django import forms
 
+from oauth2_admin.trust.service import MAX_KEY_TEXT
+
 
 class TrustForm(forms.Form):
     issuer = forms.CharField(
@@ -19,7 +21,7 @@ class TrustForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     public_key = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}), label="Issuer's public key",
+        max_length=MAX_KEY_TEXT, widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}), label="Issuer's public key",
         help_text="PEM (public key or certificate) or JWK JSON. Private keys are refused.",
     )  # fmt: skip
 

@@ -5,11 +5,11 @@ like a missing one). Input is validated before Hydra is called; private key mate
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -25,7 +25,7 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from oauth2_admin.keys.service import thumbprint
 from oauth2_admin.trust.models import TrustRecord
-from truss import audit
+from truss import apikit, audit
 from truss.errors import InputError
 from truss.models import Tenant
 from truss.ory import http as ory_http
@@ -52,13 +52,21 @@ class TrustNotFound(Exception):
 
 # --- the issuer's public key -------------------------------------------------------------------------------------
 
-
-def _default_alg(jwk: dict[str, Any]) -> str:
-    if jwk.get("kty") == "RSA":
-        return "RS256"
-    if jwk.get("kty") == "EC":
-        return {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}.get(str(jwk.get("crv")), "ES256")
-    return "EdDSA"
+# The signing algorithms Hydra (go-jose) verifies assertions with, per key type and curve. "none" and HMAC are not
+# among them: a trust names a public key.
+_ALGS: dict[tuple[str, str | None], tuple[str, ...]] = {
+    ("RSA", None): ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512"),
+    ("EC", "P-256"): ("ES256",),
+    ("EC", "P-384"): ("ES384",),
+    ("EC", "P-521"): ("ES512",),
+    ("OKP", "Ed25519"): ("EdDSA",),
+}
+# The members a public JWK of each type carries; everything else (x5c, key_ops, unknown members) is dropped
+# before Hydra sees the key, so what Hydra stores is exactly what Truss shows and compares.
+_PUBLIC_MEMBERS = {"RSA": ("kty", "n", "e"), "EC": ("kty", "crv", "x", "y"), "OKP": ("kty", "crv", "x")}
+RSA_BITS = (2048, 8192)
+MAX_KEY_TEXT = 20_000  # characters of PEM or JWK text
+MAX_TEXT = 255  # Hydra's issuer, subject and key id columns are VARCHAR(255)
 
 
 def _from_pem(text: str) -> dict[str, Any]:
@@ -72,7 +80,7 @@ def _from_pem(text: str) -> dict[str, Any]:
             key: Any = x509.load_pem_x509_certificate(data).public_key()
         else:
             key = serialization.load_pem_public_key(data)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         raise ValueError(f"Not a readable PEM public key or certificate ({exc}).") from exc
     if isinstance(key, rsa.RSAPublicKey):
         out = RSAAlgorithm.to_jwk(key, as_dict=True)
@@ -85,50 +93,87 @@ def _from_pem(text: str) -> dict[str, Any]:
     return dict(out)
 
 
+def _jwk_from_text(text: str) -> Any:
+    if len(text) > MAX_KEY_TEXT:
+        raise ValueError(f"The key text is longer than {MAX_KEY_TEXT} characters.")
+    if text.startswith("-----BEGIN"):
+        return _from_pem(text)
+    try:
+        return apikit.parse_json_text(text)
+    except apikit.BadBody as exc:
+        raise ValueError(f"Neither a PEM public key nor JWK JSON ({exc.message})") from exc
+
+
+def _problem_text(value: Any, limit: int = MAX_TEXT) -> str | None:
+    """Why a text value cannot be stored as is (in Hydra and both databases), or None."""
+    if not isinstance(value, str):
+        return "must be text"
+    if not value or len(value) > limit:
+        return f"must be 1 to {limit} characters"
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+        return "must not contain control characters"
+    return None
+
+
 def parse_public_key(value: Any) -> dict[str, Any]:
-    """A PEM public key / certificate, or a JWK (object or JSON text) → a public JWK with kid, alg and use.
-    Raises ValueError with a readable message; private material is refused, not stripped."""
+    """A PEM public key / certificate, or a JWK (object or JSON text) → a public JWK with kid, alg and use (only
+    the public members of its type). Raises ValueError with a readable message; private material is refused, not
+    stripped."""
     if isinstance(value, str):
         text = value.strip()
         if not text:
             raise ValueError("Paste the issuer's public key (PEM or JWK).")
-        if text.startswith("-----BEGIN"):
-            jwk = _from_pem(text)
-        else:
-            try:
-                jwk = json.loads(text)
-            except ValueError as exc:
-                raise ValueError("Neither a PEM public key nor JWK JSON.") from exc
+        jwk = _jwk_from_text(text)
     else:
         jwk = value
     if isinstance(jwk, dict) and isinstance(jwk.get("keys"), list) and len(jwk["keys"]) == 1:
         jwk = jwk["keys"][0]
     if not isinstance(jwk, dict):
         raise ValueError("Expected one JWK (a JSON object).")
-    jwk = dict(jwk)
     private = [m for m in PRIVATE_MEMBERS if m in jwk]
     if private:
         raise ValueError(
             f"This JWK holds private key material ({', '.join(private)}): paste the public key only."
         )
-    if jwk.get("kty") not in ("RSA", "EC", "OKP"):
+    kty = jwk.get("kty")
+    if kty not in _PUBLIC_MEMBERS:
         raise ValueError("Only RSA, EC and OKP (Ed25519) public keys can verify assertions.")
-    if jwk.get("kty") == "OKP" and jwk.get("crv") != "Ed25519":
-        raise ValueError("Only the Ed25519 curve is supported for OKP keys.")
-    jwk.setdefault("alg", _default_alg(jwk))
-    jwk.setdefault("use", "sig")
+    crv = None if kty == "RSA" else jwk.get("crv")
+    allowed = _ALGS.get((str(kty), crv if isinstance(crv, str) else None))
+    if allowed is None:
+        raise ValueError(f"Unsupported curve for a {kty} key: use P-256, P-384, P-521 (EC) or Ed25519 (OKP).")
+    out: dict[str, Any] = {m: jwk.get(m) for m in _PUBLIC_MEMBERS[str(kty)]}
+    if not all(isinstance(v, str) and v for v in out.values()):
+        raise ValueError(f"A {kty} public key needs {', '.join(_PUBLIC_MEMBERS[str(kty)])} as strings.")
+    alg = jwk.get("alg", allowed[0])
+    if alg not in allowed:
+        raise ValueError(f'"alg" must be one of {", ".join(allowed)} for this key (not {str(alg)[:20]!r}).')
+    use = jwk.get("use", "sig")
+    if use != "sig":
+        raise ValueError('The key must be a signing key ("use": "sig").')
+    out.update(alg=alg, use="sig")
     try:
-        jwt.PyJWK(jwk)
+        parsed = jwt.PyJWK(out)
     except (jwt.exceptions.PyJWKError, jwt.exceptions.InvalidKeyError, ValueError, TypeError) as exc:
         raise ValueError(f"Not a usable public key: {exc}.") from exc
-    if jwk.get("use") != "sig":
-        raise ValueError('The key must be a signing key ("use": "sig").')
-    if not jwk.get("kid"):
-        jwk["kid"] = thumbprint(hydra.JsonWebKey.model_validate(jwk))
-    return jwk
+    if isinstance(parsed.key, rsa.RSAPublicKey) and not RSA_BITS[0] <= parsed.key.key_size <= RSA_BITS[1]:
+        raise ValueError(f"RSA keys must have {RSA_BITS[0]} to {RSA_BITS[1]} bits.")
+    kid = jwk.get("kid")
+    if kid is None or kid == "":
+        kid = thumbprint(hydra.JsonWebKey.model_validate(out))
+    problem = _problem_text(kid)
+    if problem:
+        raise ValueError(f'The key id ("kid") {problem}.')
+    out["kid"] = kid
+    return out
 
 
 # --- input -------------------------------------------------------------------------------------------------------
+
+# How far ahead a trust may expire: far enough for any partner contract, near enough that a typo (year 9999, an
+# offset pushing it past the calendar) is refused before Hydra sees it.
+MAX_LIFETIME = timedelta(days=10 * 366)
+MAX_SCOPES = 100
 
 
 @dataclass
@@ -137,8 +182,12 @@ class TrustIn:
     subject: str | None
     allow_any_subject: bool
     scope: list[str]
-    expires_at: datetime
+    expires_at: datetime  # UTC, whole seconds (what Hydra stores)
     jwk: dict[str, Any]
+
+    @property
+    def kid(self) -> str:
+        return str(self.jwk["kid"])
 
     def to_hydra(self) -> dict[str, Any]:
         body: dict[str, Any] = {"issuer": self.issuer, "scope": self.scope, "jwk": self.jwk,
@@ -153,41 +202,87 @@ class TrustIn:
 _FIELDS = {"issuer", "subject", "allow_any_subject", "scope", "expires_at", "jwk", "public_key"}
 
 
-def parse(data: dict[str, Any]) -> TrustIn:
-    errors: dict[str, list[str]] = {}
-    unknown = set(data) - _FIELDS
-    if unknown:
-        errors["__all__"] = [f"Unknown fields: {', '.join(sorted(unknown))}."]
+def _issuer(data: dict[str, Any], errors: dict[str, list[str]]) -> str:
     issuer = data.get("issuer")
-    if (
-        not isinstance(issuer, str)
-        or not issuer.strip()
-        or len(issuer) > 500
-        or any(c.isspace() for c in issuer)
-    ):
-        errors["issuer"] = ["Required: the assertion's iss value (no spaces, at most 500 characters)."]
+    issuer = issuer.strip(" ") if isinstance(issuer, str) else issuer
+    problem = _problem_text(issuer)
+    if problem or any(c.isspace() for c in str(issuer)):
+        errors["issuer"] = [
+            f"Required: the assertion's iss value (no spaces, at most {MAX_TEXT} characters)."
+        ]
+        return ""
+    return str(issuer)
+
+
+def _subject(data: dict[str, Any], errors: dict[str, list[str]]) -> tuple[str | None, bool]:
     subject = data.get("subject")
     any_subject = data.get("allow_any_subject", False)
     if not isinstance(any_subject, bool):
         errors["allow_any_subject"] = ["true or false."]
-    subject = subject.strip() if isinstance(subject, str) else subject
-    if any_subject is True and subject:
+        return None, False
+    subject = subject.strip(" ") if isinstance(subject, str) else subject
+    if any_subject and subject:
         errors["subject"] = ["Give a subject or allow any subject, not both."]
-    elif any_subject is not True and (not isinstance(subject, str) or not subject or len(subject) > 500):
+    elif not any_subject and (subject is None or subject == ""):
         errors["subject"] = ["Required unless any subject is allowed: the assertion's sub value."]
+    elif not any_subject and (problem := _problem_text(subject)):
+        errors["subject"] = [f"The assertion's sub value {problem}."]
+    return (None if any_subject else str(subject)), any_subject
+
+
+def _scope(data: dict[str, Any], errors: dict[str, list[str]]) -> list[str]:
     scope = data.get("scope", [])
     if isinstance(scope, str):
         scope = scope.split()
-    if not isinstance(scope, list) or not all(isinstance(s, str) and _SCOPE_TOKEN.match(s) for s in scope):
-        errors["scope"] = ["A list of scope tokens (no spaces or quotes)."]
-    expires_raw = data.get("expires_at")
-    expires = parse_datetime(expires_raw) if isinstance(expires_raw, str) else None
-    if expires is not None and timezone.is_naive(expires):
-        expires = timezone.make_aware(expires, timezone.get_current_timezone())
+    if (
+        not isinstance(scope, list)
+        or len(scope) > MAX_SCOPES
+        or not all(isinstance(s, str) and len(s) <= MAX_TEXT and _SCOPE_TOKEN.match(s) for s in scope)
+    ):
+        errors["scope"] = [f"A list of at most {MAX_SCOPES} scope tokens (no spaces or quotes)."]
+        return []
+    return list(dict.fromkeys(scope))
+
+
+def parse_expiry(value: Any) -> datetime:
+    """An ISO 8601 date and time → UTC, whole seconds, in the future and within MAX_LIFETIME. A time without an
+    offset is read in the current time zone. Raises ValueError with a readable message."""
+    expires: datetime | None = None
+    if isinstance(value, datetime):
+        expires = value
+    elif isinstance(value, str) and len(value) <= 64:
+        with contextlib.suppress(ValueError):  # e.g. month 13 or minute 99: the format matches, the value not
+            expires = parse_datetime(value.strip())
     if expires is None:
-        errors["expires_at"] = ["Required: an ISO 8601 date and time, e.g. 2030-01-01T00:00:00Z."]
-    elif expires <= timezone.now():
-        errors["expires_at"] = ["Must be in the future."]
+        raise ValueError("Required: an ISO 8601 date and time, e.g. 2030-01-01T00:00:00Z.")
+    try:
+        if timezone.is_naive(expires):
+            expires = timezone.make_aware(expires, timezone.get_current_timezone())
+        expires = expires.astimezone(UTC).replace(microsecond=0)
+    except (OverflowError, ValueError) as exc:  # an offset pushing it past year 9999
+        raise ValueError("Out of range: give a date within the next ten years.") from exc
+    now = timezone.now()
+    if expires <= now:
+        raise ValueError("Must be in the future.")
+    if expires > now + MAX_LIFETIME:
+        raise ValueError("Must be within the next ten years.")
+    return expires
+
+
+def parse(data: dict[str, Any]) -> TrustIn:
+    """Every field checked before Hydra is called (Hydra stores some bad values and then answers 500)."""
+    errors: dict[str, list[str]] = {}
+    unknown = set(data) - _FIELDS
+    if unknown:
+        errors["__all__"] = [f"Unknown fields: {', '.join(sorted(str(u)[:40] for u in unknown))}."]
+    issuer = _issuer(data, errors)
+    subject, any_subject = _subject(data, errors)
+    scope = _scope(data, errors)
+    expires = None
+    try:
+        expires = parse_expiry(data.get("expires_at"))
+    except ValueError as exc:
+        errors["expires_at"] = [str(exc)]
     jwk: dict[str, Any] = {}
     raw_key = data.get("jwk", data.get("public_key"))
     if "jwk" in data and "public_key" in data:
@@ -197,11 +292,9 @@ def parse(data: dict[str, Any]) -> TrustIn:
             jwk = parse_public_key(raw_key if raw_key is not None else "")
         except ValueError as exc:
             errors["jwk"] = [str(exc)]
-    if errors:
+    if errors or expires is None:
         raise TrustInputError(errors)
-    assert isinstance(issuer, str) and expires is not None  # noqa: S101 - narrowed by the checks above
-    return TrustIn(issuer.strip(), None if any_subject else str(subject), any_subject is True,
-                   list(dict.fromkeys(scope)), expires, jwk)  # fmt: skip
+    return TrustIn(issuer, subject, any_subject, scope, expires, jwk)
 
 
 # --- a trust as shown --------------------------------------------------------------------------------------------

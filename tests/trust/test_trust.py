@@ -8,67 +8,18 @@ import io
 import json
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
 
-import jwt
 import pytest
 import requests
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.core.management import CommandError, call_command
 
 from oauth2_admin.trust.models import TrustRecord
+from tests.trust.helpers import GRANT, assertion, exchange, future, hydra_trusts, pem
 from truss.models import AuditEvent
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
-GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-
-
-def pem(key: ec.EllipticCurvePrivateKey, private: bool = False) -> str:
-    if private:
-        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption()).decode()  # fmt: skip
-    return key.public_key().public_bytes(serialization.Encoding.PEM,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()  # fmt: skip
-
-
-def future(**delta: float) -> str:
-    return (datetime.now(UTC) + timedelta(**delta)).isoformat()
-
-
-@pytest.fixture
-def issuer() -> str:
-    return f"https://partner-{uuid.uuid4().hex[:6]}.example.com"
-
-
-@pytest.fixture
-def v1(client, tenant, make_api_key):
-    key = {"apikey": make_api_key(tenant)}
-
-    def call(method: str, path: str = "", body: Any = None) -> Any:
-        return client.generic(method, f"/v1/oauth2/trust{path}", json.dumps(body) if body is not None else "",
-                              content_type="application/json", headers=key)  # fmt: skip
-
-    return call
-
-
-def hydra_trusts(ory: Any) -> list[dict[str, Any]]:
-    return list(
-        requests.get(f"{ory.hydra_admin_url}/admin/trust/grants/jwt-bearer/issuers", timeout=10).json()
-    )
-
-
-def assertion(ory: Any, key: Any, iss: str, sub: str, kid: str, **claims: Any) -> str:
-    now = int(time.time())
-    body = {"iss": iss, "sub": sub, "aud": f"{ory.hydra_public_url}/oauth2/token", "iat": now, "exp": now + 300,
-            "jti": uuid.uuid4().hex, **claims}  # fmt: skip
-    return jwt.encode(body, key, algorithm="ES256", headers={"kid": kid} if kid else None)
-
-
-def exchange(ory: Any, app: dict[str, Any], token: str, scope: str = "inventory:read") -> requests.Response:
-    return requests.post(f"{ory.hydra_public_url}/oauth2/token", auth=(app["client_id"], app["client_secret"]),
-                         data={"grant_type": GRANT, "assertion": token, "scope": scope}, timeout=10)  # fmt: skip
 
 
 def test_it_exchanges_a_trusted_assertion_and_refuses_an_untrusted_key_and_a_wrong_subject(
@@ -260,7 +211,7 @@ def test_platform_admins_manage_trust_in_the_tenant_they_act_for(ory, issuer, te
 
 def test_the_console_creates_from_a_pem_and_renders_the_workbench(ory, tenant_admin, issuer):
     key = ec.generate_private_key(ec.SECP256R1())
-    form = {"issuer": issuer, "subject": "svc", "scope": "inventory:read", "expires_at": "2099-01-01T00:00",
+    form = {"issuer": issuer, "subject": "svc", "scope": "inventory:read", "expires_at": future(days=30)[:16],
             "public_key": pem(key)}  # fmt: skip
     refused = tenant_admin.post("/console/trust/new", {**form, "public_key": pem(key, private=True)})
     assert refused.status_code == 400 and b"private key" in refused.content
