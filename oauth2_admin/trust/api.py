@@ -39,6 +39,8 @@ def _answers(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             return view(request, *args, **kwargs)
         except trust.TrustNotFound:
             return error(request, 404, "not_found", "No such trusted issuer in this tenant.")
+        except trust.TrustConflict as exc:
+            return error(request, 409, "conflict", str(exc))
 
     return wrapper
 

@@ -8,6 +8,8 @@ import contextlib
 import logging
 import re
 import unicodedata
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,14 +19,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from oauth2_admin.keys.service import thumbprint
-from oauth2_admin.trust.models import TrustRecord
+from oauth2_admin.trust.models import TrustKeyLock, TrustRecord
 from truss import apikit, audit
 from truss.errors import InputError
 from truss.models import Tenant
@@ -342,13 +344,173 @@ class Trust:
         }  # fmt: skip
 
 
+# --- Hydra's trusts for one issuer key --------------------------------------------------------------------------
+#
+# Hydra keeps one key per issuer and kid (a second trust naming the same kid silently reuses the first key), its
+# trusts are unique by issuer, subject and kid, and deleting a trust deletes the key with every trust using it.
+# So Truss treats the Hydra trusts of one issuer key as a unit: sync_key makes them exactly what the live rows
+# using that key need, one per subject (or "any subject") with the union of their scopes and the latest expiry,
+# re-creating them all when one must change or go. Tenants trusting the same key and subject share one Hydra
+# trust; which tenant's client may use it is the token hook's decision (oauth2_admin/trust/hook.py).
+
+
+class TrustConflict(Exception):
+    """409: the trust cannot be added as asked; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Needed:
+    scope: frozenset[str]
+    expires_at: datetime
+
+
+@dataclass
+class SyncReport:
+    before: dict[str, hydra.TrustedJwtGrantIssuer]  # subject → Hydra's trust for this key before the sync
+    ids: dict[str, str] = field(default_factory=dict)  # subject → the Hydra trust carrying it now
+    rebuilt: bool = False
+
+
+def subject_key(grant: hydra.TrustedJwtGrantIssuer) -> str:
+    return "" if grant.allow_any_subject else (grant.subject or "")
+
+
+def grant_kid(grant: hydra.TrustedJwtGrantIssuer) -> str | None:
+    return grant.public_key.kid if grant.public_key else None
+
+
+def _needed(records: list[TrustRecord]) -> dict[str, Needed]:
+    scopes: dict[str, set[str]] = {}
+    expiry: dict[str, datetime] = {}
+    for r in records:
+        scopes.setdefault(r.subject_key, set()).update(r.scope)
+        expiry[r.subject_key] = max(expiry.get(r.subject_key, r.expires_at), r.expires_at)
+    return {key: Needed(frozenset(scopes[key]), expiry[key]) for key in scopes}
+
+
+def _matches(grant: hydra.TrustedJwtGrantIssuer, need: Needed) -> bool:
+    """Exactly what is needed (Hydra keeps whole seconds)."""
+    return (
+        set(grant.scope) == need.scope
+        and grant.expires_at is not None
+        and abs(grant.expires_at - need.expires_at) < timedelta(seconds=1)
+    )
+
+
+def _hydra_body(issuer: str, subject: str, need: Needed, jwk: dict[str, Any]) -> dict[str, Any]:
+    return TrustIn(
+        issuer, subject or None, subject == "", sorted(need.scope), need.expires_at, jwk
+    ).to_hydra()
+
+
+def _stored(issuer: str, kid: str) -> dict[str, hydra.TrustedJwtGrantIssuer]:
+    """Hydra's trusts using this issuer key, by subject ("" for any subject)."""
+    return {
+        subject_key(g): g
+        for g in hydra.all_trusted_issuers(issuer=issuer)
+        if g.issuer == issuer and grant_kid(g) == kid
+    }
+
+
+def _create_grant(
+    issuer: str, subject: str, kid: str, need: Needed, jwk: dict[str, Any]
+) -> hydra.TrustedJwtGrantIssuer:
+    """Create one Hydra trust. When the outcome is unclear (a timeout, a dropped connection, a 5xx: v2.3.0 stores
+    an expiry it cannot handle and then answers 500), look at what Hydra stored: adopt it when it is exactly what
+    was asked, else delete it (with the key: the caller re-syncs) and raise."""
+    try:
+        return hydra.trust_issuer(_hydra_body(issuer, subject, need, jwk))
+    except hydra.HydraBadRequest:
+        raise  # refused before storing
+    except ory_http.OryError as exc:
+        try:
+            found = _stored(issuer, kid).get(subject)
+        except ory_http.OryError:
+            logger.warning("trust create for %s (kid %s) failed (%s) and Hydra cannot be read to check what it "
+                           "stored: the trust check will find any leftover", issuer, kid, exc)  # fmt: skip
+            raise exc from None
+        if found is not None and _matches(found, need):
+            logger.warning("trust create for %s (kid %s) answered %s but Hydra stored it as asked: adopted %s",
+                           issuer, kid, exc, found.id)  # fmt: skip
+            return found
+        if found is not None:
+            logger.warning("trust create for %s (kid %s) answered %s and Hydra stored something else: deleting %s",
+                           issuer, kid, exc, found.id)  # fmt: skip
+            with contextlib.suppress(hydra.HydraNotFound):
+                hydra.delete_trusted_issuer(found.id)
+        raise
+
+
+def sync_key(
+    issuer: str, kid: str, jwk: dict[str, Any] | None = None, *, retired: frozenset[str] = frozenset()
+) -> SyncReport:
+    """Make Hydra's trusts for one issuer key exactly what the live rows using it need (call it holding
+    key_lock). A Hydra trust on a key Truss already manages that no row accounts for is removed (it trusts Truss's
+    key for nobody); on a key new to Truss it is adopted only if it is exactly what the new row needs, else this
+    raises TrustConflict (``retired``: the Hydra trusts of rows deleted in this transaction). Raises OryError when Hydra fails: a later sync (any change to the key, or
+    `manage.py trust_check --fix`) completes it. Writes each row's grant_id."""
+    now = timezone.now()
+    group = list(TrustRecord.objects.filter(issuer=issuer, kid=kid))
+    live = [r for r in group if r.removed_at is None and r.expires_at > now]
+    needed = _needed(live)
+    if jwk is None and live:
+        jwk = live[0].public_jwk
+    actual = _stored(issuer, kid)
+    report = SyncReport(before=dict(actual))
+    known = {r.grant_id for r in group if r.grant_id} | retired  # retired: of rows deleted just now
+    foreign = {s: g for s, g in actual.items() if g.id not in known}
+    if (
+        foreign
+        and not known
+        and any(s not in needed or not _matches(g, needed[s]) for s, g in foreign.items())
+    ):
+        raise TrustConflict(
+            "Hydra already holds a trust for this issuer and key id that no trust in Truss accounts for; a platform "
+            "admin can review and remove it (Trusted issuers → Check)."
+        )
+    if any(s not in needed or not _matches(g, needed[s]) for s, g in actual.items()):
+        for grant in actual.values():  # the first delete takes the key and every other trust with it
+            with contextlib.suppress(hydra.HydraNotFound):
+                hydra.delete_trusted_issuer(grant.id)
+        actual, report.rebuilt = {}, True
+    for subject, need in needed.items():
+        assert jwk is not None  # noqa: S101 - a needed trust has a live row, which has a key
+        grant = actual.get(subject) or _create_grant(issuer, subject, kid, need, jwk)
+        report.ids[subject] = grant.id
+        rows = [r.pk for r in live if r.subject_key == subject and r.grant_id != grant.id]
+        if rows:
+            TrustRecord.objects.filter(pk__in=rows).update(grant_id=grant.id)
+    return report
+
+
+@contextlib.contextmanager
+def key_lock(issuer: str, kid: str) -> Iterator[None]:
+    """One change at a time to the Hydra trusts of one issuer key, across processes; a transaction."""
+    with transaction.atomic():
+        lock, _ = TrustKeyLock.objects.get_or_create(issuer=issuer, kid=kid)
+        TrustKeyLock.objects.filter(pk=lock.pk).update(changed_at=timezone.now())
+        yield
+
+
+def _resync(issuer: str, kid: str) -> None:
+    """After a failed change: put the key's other trusts back as the rows need them (best effort)."""
+    try:
+        with key_lock(issuer, kid):
+            sync_key(issuer, kid)
+    except (ory_http.OryError, TrustConflict, DatabaseError) as exc:
+        logger.warning("could not re-sync Hydra's trusts for %s (kid %s): %s; the trust check repairs it",
+                       issuer, kid, exc)  # fmt: skip
+
+
 # --- expiry: Hydra v2.3.0 accepts an expired trust (assertion naming its kid), so Truss deletes it ---------------
 
 
 @dataclass
 class ExpiryReport:
-    removed: list[str] = field(default_factory=list)  # Hydra ids Truss deleted (or found already gone)
-    failed: list[str] = field(default_factory=list)  # Hydra ids left for the next sweep (Hydra unreachable…)
+    removed: list[str] = field(
+        default_factory=list
+    )  # ids of trusts Truss removed (from Hydra, or found gone)
+    failed: list[str] = field(default_factory=list)  # ids left for the next sweep (Hydra unreachable…)
 
 
 def _due(records: list[TrustRecord]) -> list[TrustRecord]:
@@ -363,11 +525,10 @@ def expire_due(
     records: list[TrustRecord] | None = None,
     via: str = "expire_trusts",
 ) -> ExpiryReport:
-    """Delete in Hydra every trust relationship whose expiry passed and that Truss has not removed yet (of one
-    tenant, of the given records, or all). Each removal is one ``oauth2.trust.expire`` event by ``system`` in the
-    trust's tenant chain. Hydra first, then the row is marked with a conditional UPDATE: a crash in between leaves
-    the row due (the next sweep finds Hydra's 404 and marks it), and concurrent sweeps audit each trust once. A
-    Hydra failure leaves the row due and stops the sweep (the next one retries); it never raises."""
+    """Remove from Hydra every trust whose expiry passed and that Truss has not removed yet (of one tenant, of the
+    given records, or all). Each removal is one ``oauth2.trust.expire`` event by ``system`` in the trust's tenant
+    chain. The row is marked and Hydra synced in one transaction under the key's lock: a Hydra failure leaves the
+    row due and stops the sweep (the next one retries), concurrent sweeps audit each trust once. It never raises."""
     if records is None:
         query = TrustRecord.objects.filter(removed_at=None, expires_at__lte=timezone.now()).select_related(
             "tenant"
@@ -376,37 +537,37 @@ def expire_due(
     report = ExpiryReport()
     due = _due(records)
     for index, record in enumerate(due):
-        already_gone = False
+        now = timezone.now()
         try:
-            hydra.delete_trusted_issuer(record.hydra_id)
-        except hydra.HydraNotFound:
-            already_gone = True  # e.g. `hydra janitor --grants`, or a sweep that died before marking
-        except ory_http.OryError as exc:
+            with key_lock(record.issuer, record.kid):
+                if not TrustRecord.objects.filter(pk=record.pk, removed_at=None).update(removed_at=now):
+                    record.refresh_from_db(fields=["removed_at"])  # another sweep removed (and audited) it
+                    continue
+                synced = sync_key(record.issuer, record.kid)
+        except (ory_http.OryError, TrustConflict) as exc:
             logger.warning("could not remove expired trust %s from Hydra (%s); the next sweep retries",
                            record.hydra_id, exc)  # fmt: skip
             report.failed.extend(r.hydra_id for r in due[index:])
             break
-        now = timezone.now()
-        if not TrustRecord.objects.filter(pk=record.pk, removed_at=None).update(removed_at=now):
-            record.refresh_from_db(fields=["removed_at"])  # another sweep marked (and audited) it meanwhile
-            continue
         record.removed_at = now
         report.removed.append(record.hydra_id)
-        _audit_expiry(request, record, already_gone, via)
+        in_hydra = any(g.id == record.grant_id for g in synced.before.values())
+        _audit_expiry(request, record, not in_hydra, via)
     return report
 
 
 def _audit_expiry(request: HttpRequest | None, record: TrustRecord, already_gone: bool, via: str) -> None:
+    # The same words whether or not another tenant's trust still keeps Hydra's shared trust alive.
     detail = (
         f"expired at {record.expires_at.isoformat()}; "
-        + ("already gone from Hydra" if already_gone else "deleted in Hydra")
+        + ("already gone from Hydra" if already_gone else "removed from Hydra")
         + f" ({via})"
     )
     try:
         audit.record(request, "oauth2.trust.expire", tenant=record.tenant, actor="system",
                      target=f"{record.issuer} ({record.hydra_id})"[:300], detail=detail,
                      before={"id": record.hydra_id, "issuer": record.issuer, "expires_at": record.expires_at,
-                             "kid": record.public_jwk.get("kid")},
+                             "kid": record.kid},
                      after={"removed_at": record.removed_at})  # fmt: skip
     except DatabaseError:  # the trust is gone from Hydra either way: say so loudly, never fail the caller
         logger.critical("audit event NOT WRITTEN: oauth2.trust.expire %s (%s)", record.hydra_id, detail,
@@ -416,14 +577,18 @@ def _audit_expiry(request: HttpRequest | None, record: TrustRecord, already_gone
 # --- operations --------------------------------------------------------------------------------------------------
 
 
+def _shown(records: list[TrustRecord], grants: dict[str, hydra.TrustedJwtGrantIssuer]) -> list[Trust]:
+    # A removed trust shows as removed whatever Hydra holds (another tenant may still trust the same key).
+    return [Trust(r, None if r.removed_at is not None else grants.get(r.grant_id)) for r in records]
+
+
 def list_for(tenant: Tenant, request: HttpRequest | None = None) -> list[Trust]:
     records = list(TrustRecord.objects.filter(tenant=tenant))
     if not records:
         return []
     if _due(records):  # cheap: only when a row's expiry passed and Truss has not removed it yet
         expire_due(tenant, request=request, records=records, via="swept when listed")
-    in_hydra = {t.id: t for t in hydra.list_trusted_issuers()}
-    return [Trust(r, in_hydra.get(r.hydra_id)) for r in records]
+    return _shown(records, {g.id: g for g in hydra.all_trusted_issuers()})
 
 
 def get_for(tenant: Tenant, trust_id: str, request: HttpRequest | None = None) -> Trust:
@@ -432,28 +597,69 @@ def get_for(tenant: Tenant, trust_id: str, request: HttpRequest | None = None) -
         raise TrustNotFound(trust_id)
     if _due([record]):
         expire_due(tenant, request=request, records=[record], via="swept when viewed")
-    try:
-        found: hydra.TrustedJwtGrantIssuer | None = hydra.get_trusted_issuer(trust_id)
-    except hydra.HydraNotFound:
-        found = None
-    return Trust(record, found)
+    found: dict[str, hydra.TrustedJwtGrantIssuer] = {}
+    if record.removed_at is None:
+        with contextlib.suppress(hydra.HydraNotFound):
+            found[record.grant_id] = hydra.get_trusted_issuer(record.grant_id)
+    return _shown([record], found)[0]
+
+
+def _public_id(grant_id: str) -> str:
+    """Hydra's id for a trust this row is the first to use; a new id when it joins one rows already name."""
+    return str(uuid.uuid4()) if TrustRecord.objects.filter(hydra_id=grant_id).exists() else grant_id
 
 
 def create_for(request: HttpRequest, tenant: Tenant, data: dict[str, Any]) -> Trust:
+    """409 (TrustConflict) when this tenant already trusts the key for the subject, or Hydra cannot hold the key
+    as given. Another tenant trusting the same key is no conflict: the Hydra trust is shared."""
     with audit.mutation(request, "oauth2.trust.create", tenant, str(data.get("issuer") or "")[:300]) as event:
         trust_in = parse(data)
-        created = hydra.trust_issuer(trust_in.to_hydra())
-        record = TrustRecord.objects.create(
-            tenant=tenant, hydra_id=created.id, issuer=trust_in.issuer, subject=trust_in.subject or "",
-            allow_any_subject=trust_in.allow_any_subject, scope=trust_in.scope, expires_at=trust_in.expires_at,
-            public_jwk=trust_in.jwk, created_by=audit.actor_of(request),
-        )  # fmt: skip
-        event.success(target=f"{trust_in.issuer} ({created.id})", after={
-            "id": created.id, "issuer": trust_in.issuer, "subject": trust_in.subject,
+        due = list(TrustRecord.objects.filter(tenant=tenant, issuer=trust_in.issuer, kid=trust_in.kid,
+                                              removed_at=None, expires_at__lte=timezone.now()))  # fmt: skip
+        if due and expire_due(tenant, request=request, records=due, via="swept before a new trust").failed:
+            raise hydra.HydraUnavailable(
+                description="the expired trust of this key could not be removed first"
+            )
+        try:
+            with key_lock(trust_in.issuer, trust_in.kid):
+                record = _add(request, tenant, trust_in)
+        except ory_http.OryError:
+            _resync(trust_in.issuer, trust_in.kid)
+            raise
+        event.success(target=f"{trust_in.issuer} ({record.hydra_id})", after={
+            "id": record.hydra_id, "issuer": trust_in.issuer, "subject": trust_in.subject,
             "allow_any_subject": trust_in.allow_any_subject, "scope": trust_in.scope,
-            "expires_at": trust_in.expires_at, "kid": trust_in.jwk.get("kid"),
+            "expires_at": trust_in.expires_at, "kid": trust_in.kid,
         })  # fmt: skip
-    return Trust(record, created)
+    return get_for(tenant, record.hydra_id)
+
+
+def _add(request: HttpRequest, tenant: Tenant, trust_in: TrustIn) -> TrustRecord:
+    group = list(TrustRecord.objects.filter(issuer=trust_in.issuer, kid=trust_in.kid, removed_at=None))
+    subject = "" if trust_in.allow_any_subject else str(trust_in.subject)
+    mine = next((r for r in group if r.tenant_id == tenant.pk and r.subject_key == subject), None)
+    if mine is not None:
+        raise TrustConflict(
+            f"This tenant already trusts this key of {trust_in.issuer} for "
+            + ("any subject" if not subject else f"subject {subject!r}")
+            + f" (trusted issuer {mine.hydra_id}): delete it first to change it."
+        )
+    wanted = thumbprint(hydra.JsonWebKey.model_validate(trust_in.jwk))
+    if any(thumbprint(hydra.JsonWebKey.model_validate(r.public_jwk)) != wanted for r in group):
+        raise TrustConflict(
+            f"Hydra already holds a different key with key id {trust_in.kid!r} for this issuer, and it keeps one "
+            "key per issuer and key id. Check that this is the issuer's current public key, or give it its own kid."
+        )
+    record = TrustRecord.objects.create(
+        tenant=tenant, hydra_id=str(uuid.uuid4()), grant_id="", issuer=trust_in.issuer, subject=subject,
+        allow_any_subject=trust_in.allow_any_subject, scope=trust_in.scope, expires_at=trust_in.expires_at,
+        public_jwk=trust_in.jwk, kid=trust_in.kid, created_by=audit.actor_of(request),
+    )  # fmt: skip
+    synced = sync_key(trust_in.issuer, trust_in.kid, trust_in.jwk)
+    record.grant_id = synced.ids[subject]
+    record.hydra_id = _public_id(record.grant_id)
+    record.save(update_fields=["grant_id", "hydra_id"])
+    return record
 
 
 def delete_for(request: HttpRequest, tenant: Tenant, trust_id: str) -> None:
@@ -462,11 +668,69 @@ def delete_for(request: HttpRequest, tenant: Tenant, trust_id: str) -> None:
         if record is None:
             raise TrustNotFound(trust_id)
         event.target = f"{record.issuer} ({trust_id})"
-        # Already gone from Hydra (the janitor removes expired ones): forget it here too.
-        with contextlib.suppress(hydra.HydraNotFound):
-            hydra.delete_trusted_issuer(trust_id)
-        record.delete()
+        try:
+            with key_lock(record.issuer, record.kid):
+                TrustRecord.objects.filter(pk=record.pk).delete()
+                sync_key(record.issuer, record.kid, retired=frozenset({record.grant_id}))
+        except ory_http.OryError:
+            _resync(record.issuer, record.kid)
+            raise
         event.success(after={"deleted": trust_id})
+
+
+# --- the platform check: Hydra's trusts no tenant owns, tenants' trusts Hydra lost -------------------------------
+
+
+@dataclass
+class CheckReport:
+    orphans: list[hydra.TrustedJwtGrantIssuer]  # in Hydra; no trust of any tenant is carried by it
+    missing: list[TrustRecord]  # a tenant's live trust whose Hydra trust is gone
+
+
+class NotAnOrphan(Exception):
+    pass
+
+
+def check() -> CheckReport:
+    grants = hydra.all_trusted_issuers()
+    rows = list(TrustRecord.objects.filter(removed_at=None).select_related("tenant"))
+    carried = {r.grant_id for r in rows}
+    present = {g.id for g in grants}
+    now = timezone.now()
+    return CheckReport(
+        orphans=[g for g in grants if g.id not in carried],
+        missing=[r for r in rows if r.expires_at > now and r.grant_id not in present],
+    )
+
+
+def remove_orphan(request: HttpRequest | None, grant_id: str) -> None:
+    """Delete one Hydra trust no tenant owns (platform admins; audited in the platform chain). Hydra deletes its
+    key with it, and so every trust using that key: the tenants' ones are re-created."""
+    with audit.mutation(request, "oauth2.trust.orphan.delete", None, grant_id[:300]) as event:
+        try:
+            grant = hydra.get_trusted_issuer(grant_id)
+        except hydra.HydraNotFound as exc:
+            raise NotAnOrphan("Hydra holds no such trust (any more).") from exc
+        event.target = f"{grant.issuer} ({grant_id})"[:300]
+        event.before = grant.model_dump(mode="json")
+        kid = grant_kid(grant) or ""
+        with key_lock(grant.issuer, kid):
+            if TrustRecord.objects.filter(grant_id=grant_id, removed_at=None).exists():
+                raise NotAnOrphan("A tenant's trust is carried by this Hydra trust.")
+            with contextlib.suppress(hydra.HydraNotFound):
+                hydra.delete_trusted_issuer(grant_id)
+            if TrustRecord.objects.filter(issuer=grant.issuer, kid=kid, removed_at=None).exists():
+                sync_key(grant.issuer, kid)
+        event.success(after={"deleted": grant_id})
+
+
+def repair() -> int:
+    """Re-sync every issuer key with a live trust Hydra lost; the number of keys synced."""
+    keys = {(r.issuer, r.kid) for r in check().missing}
+    for issuer, kid in sorted(keys):
+        with key_lock(issuer, kid):
+            sync_key(issuer, kid)
+    return len(keys)
 
 
 def workbench_data(trust: Trust) -> dict[str, Any]:

@@ -4,7 +4,7 @@ delete. Viewers read; admins change."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -45,6 +45,9 @@ def trust_create(request: TenantRequest) -> HttpResponse:
                 for name, errors in exc.fields.items():
                     field = "public_key" if name == "jwk" else name
                     form.add_error(field if field in form.fields else None, errors)
+            except trust.TrustConflict as exc:
+                form.add_error(None, str(exc))
+                status = 409
             else:
                 messages.success(
                     request, f"Hydra now trusts {created.record.issuer} for the jwt-bearer grant."
@@ -53,7 +56,7 @@ def trust_create(request: TenantRequest) -> HttpResponse:
         else:
             audit.record(request, "oauth2.trust.create", tenant=request.tenant, outcome=AuditEvent.Outcome.FAILURE,
                          detail=form.errors.as_text())  # fmt: skip
-        status = 400
+        status = status if status != 200 else 400
     return TemplateResponse(request, "console/trust/form.html", {"form": form}, status=status)
 
 
@@ -82,5 +85,43 @@ def trust_delete(request: TenantRequest, trust_id: str) -> HttpResponse:
         "consequence": "Hydra deletes this trust relationship: assertions signed with this key are refused from now "
         "on. Access tokens already issued stay valid until they expire.",
         "button": "Delete trust", "cancel_url": reverse("console:trust:detail", args=[trust_id]),
+    }  # fmt: skip
+    return TemplateResponse(request, "components/confirm.html", context)
+
+
+# --- the platform check ----------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@tenancy.platform_admin_required
+def trust_check(request: HttpRequest) -> HttpResponse:
+    """Hydra trusts no tenant owns, and tenants' trusts Hydra lost (POST: re-create the lost ones)."""
+    if request.method == "POST":
+        repaired = trust.repair()
+        messages.success(request, f"Re-created Hydra's trusts for {repaired} issuer key(s).")
+        return redirect("console:trust:check")
+    report = trust.check()
+    return TemplateResponse(request, "console/trust/check.html", {"report": report})
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@tenancy.platform_admin_required
+def trust_orphan_remove(request: HttpRequest, grant_id: str) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            trust.remove_orphan(request, grant_id)
+        except trust.NotAnOrphan as exc:
+            messages.error(request, str(exc))
+            return TemplateResponse(
+                request, "console/trust/check.html", {"report": trust.check()}, status=400
+            )
+        messages.success(request, f"Hydra no longer holds trust {grant_id}.")
+        return redirect("console:trust:check")
+    context = {
+        "title": f"Remove Hydra trust {grant_id}?",
+        "consequence": "No tenant's trust is carried by it, yet every client with the jwt-bearer grant can use it "
+        "while the token hook is off. Hydra deletes its key with it; tenants' trusts using the same issuer key are "
+        "re-created at once.",
+        "button": "Remove from Hydra", "cancel_url": reverse("console:trust:check"),
     }  # fmt: skip
     return TemplateResponse(request, "components/confirm.html", context)

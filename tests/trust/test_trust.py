@@ -78,7 +78,7 @@ def test_it_removes_an_expired_trust_so_hydra_refuses_it(ory, v1, console, make_
     event = AuditEvent.objects.get(action="oauth2.trust.expire")
     assert (event.actor, event.outcome, event.tenant_id) == ("system", "success", TrustRecord.objects.get(
         hydra_id=trust_id).tenant_id)  # fmt: skip
-    assert trust_id in event.target and "deleted in Hydra" in event.detail and event.before["kid"] == kid
+    assert trust_id in event.target and "removed from Hydra" in event.detail and event.before["kid"] == kid
     # Deleting the removed trust still works (Hydra's 404 is fine) and forgets it.
     assert v1("DELETE", f"/{trust_id}").status_code == 204
     assert not TrustRecord.objects.filter(hydra_id=trust_id).exists()

@@ -849,6 +849,23 @@ def list_trusted_issuers(*, issuer: str | None = None) -> list[TrustedJwtGrantIs
     return ory_http.parse_list(_SERVICE, TrustedJwtGrantIssuer, data)
 
 
+def all_trusted_issuers(*, issuer: str | None = None, page_size: int = 500) -> list[TrustedJwtGrantIssuer]:
+    """Every trust relationship (of one issuer when given), following Hydra's pages."""
+    items: list[TrustedJwtGrantIssuer] = []
+    token: str | None = None
+    while True:
+        params: dict[str, str | int] = _only_set(issuer=issuer, page_size=page_size, page_token=token)
+        # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/listTrustedOAuth2JwtGrantIssuers
+        response = ory_http.request(
+            _SERVICE, "GET", _admin("/admin/trust/grants/jwt-bearer/issuers"), params=params
+        )
+        page = ory_http.parse_list_response(_SERVICE, TrustedJwtGrantIssuer, response)
+        items.extend(page)
+        token = ory_http.next_page_token(response, page_size=page_size, count=len(page))
+        if token is None:
+            return items
+
+
 def trust_issuer(body: Mapping[str, Any]) -> TrustedJwtGrantIssuer:
     """Body: issuer, scope, expires_at, jwk (public, with kid) and exactly one of subject / allow_any_subject."""
     # Reference: https://www.ory.sh/docs/hydra/reference/api#tag/oAuth2/operation/trustOAuth2JwtGrantIssuer
