@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 
 from oauth2_admin.clients import service as clients
+from truss.apikit import BadBody, parse_json_text
 from truss.ory import hydra
 
 
@@ -81,7 +82,7 @@ class ClientForm(forms.Form):
     )
     redirect_uris = ListField(required=False, label="Redirect URIs",
                               widget=ListWidget(placeholder="https://app.example.com/callback"),
-                              help_text="Exact match. Native apps may use a custom scheme (com.example.app:/cb).")  # fmt: skip
+                              help_text="Exact match. Native apps: a reverse-domain scheme (com.example.app:/cb).")  # fmt: skip
     post_logout_redirect_uris = ListField(required=False, label="Post-logout redirect URIs",
                                           widget=ListWidget(placeholder="https://app.example.com/"))  # fmt: skip
     scope = forms.CharField(max_length=2000, initial="openid offline_access",
@@ -122,13 +123,15 @@ class ClientForm(forms.Form):
             field.help_text = "The device code grant needs Hydra v25.4 or newer."
 
     def _json(self, name: str) -> Any:
+        """The field's JSON text through the API's one parser (depth, NaN, NUL, size): a field message, never
+        a 500, for anything it refuses."""
         raw = self.cleaned_data.get(name) or ""
         if not raw.strip():
             return None
         try:
-            return json.loads(raw)
-        except ValueError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc}") from exc
+            return parse_json_text(raw)
+        except BadBody as exc:
+            raise forms.ValidationError(exc.message) from exc
 
     def clean_jwks(self) -> Any:
         return self._json("jwks")

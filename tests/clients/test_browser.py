@@ -68,7 +68,7 @@ def test_it_creates_edits_rotates_and_deletes_a_client(operator_page, ory, tenan
     page.wait_for_selector(
         "text=Nothing was saved: fix the fields marked below."
     )  # a 400 is shown, not dropped
-    assert "Not valid JSON" in page.inner_text(".field.invalid")
+    assert "not valid JSON" in page.inner_text(".field.invalid")
     assert page.locator("#id_redirect_uris input").nth(1).input_value() == "https://app.example.com/other"
     assert not page.is_visible("#id_jwks_uri")  # still hidden for a client_secret client after the error
     assert page.locator("#id_redirect_uris input[aria-invalid=true]").count() == 0  # the empty row is fine

@@ -370,3 +370,37 @@ class TestAuditNames:
         html = member.get(reverse("console:audit:log")).content.decode()
         detail = reverse("console:clients:detail", args=[created["id"]])
         assert f'<a href="{detail}" title="{created["id"]}">Console app</a>' in html
+
+
+class TestJsonFields:
+    """The metadata and JWKS text areas go through the API's one JSON parser: field messages, never a 500."""
+
+    DEEP = '{"a": ' * 5000 + "1" + "}" * 5000
+
+    @pytest.mark.parametrize(
+        ("text", "needle"),
+        [
+            (DEEP, "nests deeper than"),
+            ("[" * 5000 + "]" * 5000, "nests deeper than"),
+            ('{"x": NaN}', "NaN"),
+            ('{"x": "\\u0000"}', "cannot be stored"),
+            ("[not json", "not valid JSON"),
+        ],
+    )
+    def test_it_puts_what_the_parser_refuses_on_the_metadata_field(self, ory, member, text, needle):
+        response = member.post(reverse("console:clients:create"), {**FORM, "metadata": text})
+        assert response.status_code == 400
+        assert needle in " ".join(response.context["form"].errors["metadata"])
+        assert AuditEvent.objects.get(action="oauth2.client.create").outcome == "failure"
+
+    def test_it_refuses_a_deep_metadata_edit_and_keeps_the_client(self, ory, member, created):
+        url = reverse("console:clients:edit", args=[created["id"]])
+        response = member.post(url, {**FORM, "metadata": self.DEEP})
+        assert response.status_code == 400 and "metadata" in response.context["form"].errors
+        assert in_hydra(ory, created["id"])["metadata"] == {"team": "web"}
+
+    def test_it_refuses_a_deep_jwks_text(self, ory, member):
+        form = {**FORM, "token_endpoint_auth_method": "private_key_jwt", "jwks": self.DEEP}
+        response = member.post(reverse("console:clients:create"), form)
+        assert response.status_code == 400
+        assert "nests deeper than" in " ".join(response.context["form"].errors["jwks"])
