@@ -23,6 +23,7 @@ from oauth2_admin.trust import service as trust
 from oauth2_admin.trust.models import TrustRecord
 from tests.trust.helpers import TRUSTS, future, hydra_trusts, pem
 from truss.models import AuditEvent
+from truss.ory import hydra
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -160,6 +161,6 @@ def test_the_check_command_removes_orphans_and_repairs_lost_trusts(ory, v1, issu
 
 def test_it_reads_every_page_of_hydras_trusts(ory, issuer):
     created = {really_post(ory, trust.parse(body(f"{issuer}/{n}")).to_hydra())["id"] for n in range(5)}  # type: ignore[index]
-    listed = {g.id for g in trust.hydra.all_trusted_issuers(page_size=2)}
+    listed = {g.id for g in hydra.all_trusted_issuers(page_size=2)}
     assert created <= listed
-    assert len(trust.hydra.all_trusted_issuers(issuer=f"{issuer}/3", page_size=1)) == 1
+    assert len(hydra.all_trusted_issuers(issuer=f"{issuer}/3", page_size=1)) == 1
