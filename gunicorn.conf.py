@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-# Sizing (README, Benchmarks): a hop is mostly waiting on Hydra/Kratos, so each worker runs 4 threads; workers
-# add CPU (the GIL holds one core per process). On the 2-core machines `make bench` measured 8 concurrent
-# browsers at 1/2/3 workers and found throughput rising up to 3: cores + 1 workers × 4 threads by default.
+# Sizing (README, Scaling out; bench/RESULTS.md): a hop is mostly waiting on Hydra/Kratos, so each worker runs
+# 4 threads; workers add CPU (the GIL holds one core per process): cores + 1 workers × 4 threads by default.
 workers = int(os.environ.get("GUNICORN_WORKERS", str((os.cpu_count() or 1) + 1)))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 worker_class = "gthread"

@@ -27,9 +27,9 @@ _ALPHABET = string.ascii_letters + string.digits
 _KEY_RE = re.compile(rf"^{KEY_PREFIX}[A-Za-z0-9]{{{_VISIBLE + 40}}}$")
 
 
-# The lookup every API request makes, written out once: the ORM compiled its version anew on every request
-# (~0.3 ms; bench/introspection.py), longer than running it. With a shared cache the row (and its tenant) is
-# read from there instead (truss/authcache.py); every revocation deletes the entry for every process at once.
+# The lookup every API request makes, written out once: the ORM compiled its version anew on every request,
+# which took longer than running it (bench/RESULTS.md, introspection). With a shared cache the row (and its
+# tenant) is read from there instead (truss/caching.py); every revocation deletes the entry for every process.
 _LOOKUP = (
     "SELECT k.id, k.tenant_id, k.name, k.role, k.prefix, k.digest, k.last_used_at, k.revoked_at, "
     "t.slug AS tenant_slug "

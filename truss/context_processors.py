@@ -1,6 +1,6 @@
 """What every page's context carries. These run on every render, fragments and end-user pages included, so
 each does its work only when a template asks for it, and whatever does not depend on the request is computed
-once per process (reverse() and static() cost 10-35 µs a call; a nav of 14 links was ~60 template nodes)."""
+once per process (reverse() and static() are not free on every render: bench/RESULTS.md, console pages)."""
 
 from __future__ import annotations
 

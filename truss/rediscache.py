@@ -1,7 +1,7 @@
 """Django's built-in RedisCache, keeping one client per connection pool.
 
 Django builds a new ``redis.Redis`` for every cache call; its constructor copies redis-py's table of ~100
-response callbacks, which measured 150–300 µs of Python per call here, as much as the round trip to Redis.
+response callbacks, which costs as much Python per call as the round trip to Redis (bench/RESULTS.md).
 A console request makes three or four cache calls (session, user, tenants), a bridge hop two. redis-py
 clients are thread-safe over their pool, and Django keeps one cache object per thread anyway.
 """

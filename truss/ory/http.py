@@ -248,9 +248,9 @@ def _build_session() -> requests.Session:
     adapter = _TimeoutAdapter(pool_connections=4, pool_maxsize=4, max_retries=_retry_policy())
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    # requests re-reads the proxy variables, NO_PROXY and ~/.netrc on every call when trust_env is on: about
-    # 0.3 ms, a tenth of a fast Hydra call (bench/introspection.py). The environment does not change while the
-    # process runs, so it is read once per origin instead (`_environment_for`), with the same outcome.
+    # requests re-reads the proxy variables, NO_PROXY and ~/.netrc on every call when trust_env is on (a
+    # sizeable part of a fast Hydra call: bench/RESULTS.md, introspection). The environment does not change
+    # while the process runs, so it is read once per origin instead (`_environment_for`), with the same outcome.
     session.trust_env = False
     session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     return session
@@ -471,7 +471,7 @@ def parse(service: Service, model: type[M], data: Any) -> M:
 
 @functools.cache
 def _list_adapter(model: type[M]) -> TypeAdapter[list[M]]:
-    # Building the adapter compiles a validator: ~0.3 ms, once per model instead of once per list call.
+    # Building the adapter compiles a validator: once per model instead of once per list call.
     return TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
