@@ -7,6 +7,7 @@ import json
 import pytest
 import requests
 
+from tests.fixtures.ory import in_hydra
 from truss.models import AuditEvent
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -53,11 +54,6 @@ def api(ory, client, tenant, make_api_key):
             return response.json()
 
     return Api()
-
-
-def in_hydra(ory, client_id):
-    response = requests.get(f"{ory.hydra_admin_url}/admin/clients/{client_id}", timeout=10)
-    return response.json() if response.status_code == 200 else None
 
 
 def token(ory, client_id, secret, **extra):
@@ -328,7 +324,7 @@ class TestSecretAndDelete:
         access = token(ory, created["client_id"], created["client_secret"]).json()["access_token"]
         response = api.call("DELETE", f"/{created['client_id']}?delete_tokens=true")
         assert response.status_code == 204
-        assert in_hydra(ory, created["client_id"]) is None
+        assert in_hydra(ory, created["client_id"], may_be_gone=True) is None
         active = requests.post(
             f"{ory.hydra_admin_url}/admin/oauth2/introspect", data={"token": access}, timeout=10
         )

@@ -9,6 +9,7 @@ import pytest
 import requests
 from django.urls import reverse
 
+from tests.fixtures.ory import in_hydra
 from truss.ory import hydra
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -30,12 +31,6 @@ FORM = {
     "contacts": [""],
     "metadata": "",
 }
-
-
-def in_hydra(ory, client_id):
-    response = requests.get(f"{ory.hydra_admin_url}/admin/clients/{client_id}", timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from oauth2_admin.clients import service as clients
+from tests.fixtures.ory import in_hydra
 from truss.models import Tenant
 from truss.ory import hydra
 
@@ -45,12 +46,6 @@ def make_client(ory: Any, tenant: Tenant) -> Callable[..., hydra.OAuth2Client]:
         return clients.set_token_config(None, owner, client.client_id, config)
 
     return make
-
-
-def in_hydra(ory: Any, client_id: str) -> dict[str, Any]:
-    response = requests.get(f"{ory.hydra_admin_url}/admin/clients/{client_id}", timeout=10)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
 
 
 def change_in_hydra(ory: Any, client_id: str, **fields: Any) -> dict[str, Any]:
