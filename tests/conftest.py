@@ -11,7 +11,12 @@ from django.core.signals import request_finished, request_started
 
 from truss.devstack import DEVICE_FLOW_SINCE, StackError, binary_version, version_tuple, versions
 
-pytest_plugins = ["tests.fixtures.ory", "tests.fixtures.tenants", "tests.fixtures.browser"]
+pytest_plugins = [
+    "tests.fixtures.ory",
+    "tests.fixtures.tenants",
+    "tests.fixtures.browser",
+    "tests.fixtures.bridge",
+]
 
 
 @functools.cache

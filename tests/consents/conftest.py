@@ -3,52 +3,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import uuid
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
-from tests.bridge.oauth import CALLBACK, Browser
-from truss.models import Tenant
-
-
-@pytest.fixture
-def live_bridge(ory, live_server, settings):
-    settings.TRUSS_PUBLIC_URL = live_server.url
-    return ory
-
-
-@pytest.fixture
-def browser_for(live_bridge):
-    return lambda: Browser(live_bridge)
-
-
-@pytest.fixture
-def make_app(make_hydra_client) -> Callable[..., dict[str, Any]]:
-    """A public PKCE client owned by a tenant, with refresh tokens."""
-
-    def make(tenant: Tenant, **fields: Any) -> dict[str, Any]:
-        return dict(
-            make_hydra_client(
-                client_name=fields.pop("client_name", f"App {uuid.uuid4().hex[:4]}"),
-                grant_types=["authorization_code", "refresh_token"],
-                response_types=["code"],
-                redirect_uris=[CALLBACK],
-                scope="openid email profile offline_access",
-                token_endpoint_auth_method="none",
-                owner=tenant.hydra_owner,
-                **fields,
-            )
-        )
-
-    return make
-
-
-def _query(url: str) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+from tests.bridge.oauth import CALLBACK, query
 
 
 @pytest.fixture
@@ -63,16 +24,16 @@ def grant(ory) -> Callable[..., dict[str, Any]]:
         params = {"client_id": app["client_id"], "response_type": "code", "redirect_uri": CALLBACK, "scope": scope,
                   "state": secrets.token_urlsafe(12), "code_challenge": challenge, "code_challenge_method": "S256"}  # fmt: skip
         hop = jar.get(f"{ory.hydra_public_url}/oauth2/auth", params=params, allow_redirects=False, timeout=10)
-        login = _query(hop.headers["Location"])["login_challenge"]
+        login = query(hop.headers["Location"])["login_challenge"]
         accepted = requests.put(f"{ory.hydra_admin_url}/admin/oauth2/auth/requests/login/accept",
                                 params={"login_challenge": login}, json={"subject": subject}, timeout=10).json()  # fmt: skip
         hop = jar.get(accepted["redirect_to"], allow_redirects=False, timeout=10)
-        consent = _query(hop.headers["Location"])["consent_challenge"]
+        consent = query(hop.headers["Location"])["consent_challenge"]
         accepted = requests.put(f"{ory.hydra_admin_url}/admin/oauth2/auth/requests/consent/accept",
                                 params={"consent_challenge": consent},
                                 json={"grant_scope": scope.split(), "remember": True, "remember_for": 0}, timeout=10).json()  # fmt: skip
         hop = jar.get(accepted["redirect_to"], allow_redirects=False, timeout=10)
-        code = _query(hop.headers["Location"])["code"]
+        code = query(hop.headers["Location"])["code"]
         tokens = requests.post(f"{ory.hydra_public_url}/oauth2/token", timeout=10, data={
             "grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK,
             "client_id": app["client_id"], "code_verifier": verifier})  # fmt: skip

@@ -11,7 +11,6 @@ import requests
 from django.contrib.auth.models import User
 from django.test import Client
 
-from tests.bridge.conftest import browser_for, live_bridge, make_app  # noqa: F401 - fixtures reused here
 from truss.models import Tenant
 
 ID_SET = "hydra.openid.id-token"
@@ -46,7 +45,7 @@ def verify(ory: Any, token: str, audience: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def id_tokens(browser_for: Any, make_app: Any, make_identity: Any) -> Callable[[], str]:  # noqa: F811
+def id_tokens(browser_for: Any, make_app: Any, make_identity: Any) -> Callable[[], str]:
     """ID tokens on demand: one sign-in with remembered consent, then straight through Hydra each time."""
     person = make_identity()
     app = make_app()

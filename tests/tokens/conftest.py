@@ -11,7 +11,6 @@ import pytest
 import requests
 
 from tests.bridge.oauth import CALLBACK, Browser
-from truss import bridge_check
 
 
 def introspect_at_hydra(ory: Any, token: str) -> dict[str, Any]:
@@ -38,13 +37,6 @@ def cc_token(ory: Any, client: dict[str, Any]) -> str:
                              data={"grant_type": "client_credentials"}, timeout=10)  # fmt: skip
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
-
-
-@pytest.fixture
-def live_bridge(ory, live_server, settings):
-    settings.TRUSS_PUBLIC_URL = live_server.url
-    bridge_check.clear_cache()
-    return ory
 
 
 @pytest.fixture
