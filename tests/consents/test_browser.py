@@ -10,17 +10,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_d
 
 
 def test_it_finds_jane_sees_her_consent_revokes_it_and_sees_it_gone(
-    page, live_server, ory, make_operator, tenant, make_app, grant, make_identity, in_hydra, active
+    page, signed_in_as, ory, make_operator, tenant, make_app, grant, make_identity, in_hydra, active
 ):
     jane = make_identity(email=f"jane-{uuid.uuid4().hex[:6]}@example.test", name="Jane Doe")
     app = make_app(tenant, client_name="Jane's Photo App")
     tokens = grant(app, jane["id"], scope="openid email offline_access")
-    make_operator(tenant, "member", username="mo")
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "mo")
-    page.fill("#id_password", "pw-for-tests-123")
-    page.press("#id_password", "Enter")
-    page.wait_for_selector("text=Start here")
+    signed_in_as(make_operator(tenant, "member", username="mo"))
 
     page.click("nav >> text=Consent")
     page.wait_for_selector("h1:has-text('Consent')")

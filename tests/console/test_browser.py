@@ -12,15 +12,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_d
 
 
 @pytest.fixture
-def signed_in(page, live_server, ory, make_operator, tenant):
-    make_operator(tenant, "admin", username="ada")
-    page.goto(f"{live_server.url}/console/")
-    assert "/login/" in page.url
-    page.fill("#id_username", "ada")
-    page.fill("#id_password", "pw-for-tests-123")
-    page.press("#id_password", "Enter")  # keyboard-friendly: Enter submits
-    page.wait_for_selector("text=Start here")
-    return page
+def signed_in(signed_in_as, ory, make_operator, tenant):
+    return signed_in_as(make_operator(tenant, "admin", username="ada"), start="/console/")
 
 
 def test_it_navigates_the_console_without_full_reloads(signed_in, live_server):

@@ -101,7 +101,7 @@ def test_the_demo_sign_in_ends_on_a_truss_page_showing_the_code(page, ory, live_
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_the_demo_sign_in_started_from_the_flow_tester_ends_on_the_callback_with_verified_tokens(
-    page, ory, live_server, settings
+    page, ory, live_server, signed_in_as, settings
 ):
     settings.TRUSS_PUBLIC_URL = live_server.url
     call_command("seed_demo", stdout=io.StringIO())
@@ -113,11 +113,7 @@ def test_the_demo_sign_in_started_from_the_flow_tester_ends_on_the_callback_with
     violations: list[str] = []
     page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
 
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "demo")
-    page.fill("#id_password", "demo-operator-pw")
-    page.press("#id_password", "Enter")
-    page.wait_for_selector("text=Start here")
+    signed_in_as("demo", "demo-operator-pw")  # the operator seed_demo makes
     page.click("nav >> text=Flow tester")
     page.wait_for_selector("h1:has-text('Flow tester')")
     assert_accessible(page)

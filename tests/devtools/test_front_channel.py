@@ -188,7 +188,7 @@ def test_it_refuses_a_post_without_the_csrf_token(flow_world):
 
 @pytest.mark.browser
 def test_the_callback_script_posts_the_fragment_and_clears_it_from_the_address_bar(
-    page, flow_world, live_server, make_operator, tenant
+    page, flow_world, live_server, signed_in_as, make_operator, tenant
 ):
     client = front_client(flow_world)
     make_operator(tenant, "member", username="fran")
@@ -204,11 +204,7 @@ def test_the_callback_script_posts_the_fragment_and_clears_it_from_the_address_b
         ),
     )
 
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "fran")
-    page.fill("#id_password", "pw-for-tests-123")
-    page.press("#id_password", "Enter")
-    page.wait_for_selector("text=Start here")
+    signed_in_as("fran")
     page.goto(f"{live_server.url}{reverse('console:devtools:flow')}")
     assert_accessible(page)
     page.select_option("#front-title ~ form [name=client]", client["client_id"])

@@ -45,7 +45,7 @@ def test_it_decodes_without_hydra_and_says_it_cannot_verify(console, hydra_down,
 
 @pytest.mark.browser
 def test_it_verifies_a_real_id_token_and_flags_tampered_and_unsigned_ones_without_sending_them(
-    page, flow_world, live_server, make_operator, tenant
+    page, flow_world, signed_in_as, make_operator, tenant
 ):
     id_token = _real_id_token(flow_world)
     header, payload, signature = id_token.split(".")
@@ -57,12 +57,7 @@ def test_it_verifies_a_real_id_token_and_flags_tampered_and_unsigned_ones_withou
     csp: list[str] = []
     page.on("console", lambda m: csp.append(m.text) if "Content Security Policy" in m.text else None)
 
-    make_operator(tenant, "viewer", username="vera")
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "vera")
-    page.fill("#id_password", "pw-for-tests-123")
-    page.press("#id_password", "Enter")
-    page.wait_for_selector("text=Start here")
+    signed_in_as(make_operator(tenant, "viewer", username="vera"))
     page.click("nav >> text=JWT debugger")
     page.wait_for_selector("#jwt-input")
 

@@ -70,7 +70,7 @@ def test_it_counts_the_tenants_clients_per_grant(ory, tenant, other_tenant, make
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_the_overview_and_new_devtools_pages_render_without_csp_violations_and_pass_axe(
-    page, ory, live_server, make_operator, tenant, make_hydra_client
+    page, ory, signed_in_as, make_operator, tenant, make_hydra_client
 ):
     from tests.bridge.test_browser import assert_accessible
 
@@ -78,12 +78,7 @@ def test_the_overview_and_new_devtools_pages_render_without_csp_violations_and_p
     _event(tenant, "bridge.login.accept")
     csp: list[str] = []
     page.on("console", lambda m: csp.append(m.text) if "Content Security Policy" in m.text else None)
-    make_operator(tenant, "member", username="otto")
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "otto")
-    page.fill("#id_password", "pw-for-tests-123")
-    page.press("#id_password", "Enter")
-    page.wait_for_selector("[data-testid=activity-chart]")
+    signed_in_as(make_operator(tenant, "member", username="otto"), landing="[data-testid=activity-chart]")
     assert page.locator("[data-testid=activity-chart] rect.bar").count() == 3 * service.DAYS
     assert page.inner_text("[data-testid=client-count]") == "1"
     assert_accessible(page)

@@ -10,16 +10,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_d
 
 
 def test_it_introspects_and_revokes_a_token_on_the_tokens_page(
-    page, live_server, ory, make_operator, tenant, cc_client
+    page, live_server, signed_in_as, ory, make_operator, tenant, cc_client
 ):
     app = cc_client(access_token_strategy="jwt", client_name="Billing worker")
     token = cc_token(ory, app)
-    make_operator(tenant, "member", username="tia")
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "tia")
-    page.fill("#id_password", "pw-for-tests-123")
-    page.press("#id_password", "Enter")
-    page.wait_for_selector("text=Start here")
+    signed_in_as(make_operator(tenant, "member", username="tia"))
 
     page.click("nav >> text=Tokens")
     page.wait_for_selector("h1:has-text('Tokens')")

@@ -14,18 +14,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.contrib.auth.models import User
 
+from tests.fixtures.tenants import OPERATOR_PASSWORD
+
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def root_page(page, live_server, ory, tenant):
-    User.objects.create_superuser("rooty", password="pw-for-tests-123")
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "rooty")
-    page.fill("#id_password", "pw-for-tests-123")
-    page.press("#id_password", "Enter")
-    page.wait_for_selector("text=Start here")
-    return page
+def root_page(signed_in_as, ory, tenant):
+    return signed_in_as(User.objects.create_superuser("rooty", password=OPERATOR_PASSWORD))
 
 
 def test_it_shows_the_keys_page_with_the_signer_and_the_rotation_panel(root_page, ory):
