@@ -14,6 +14,7 @@ from django.test import Client
 from truss.models import Tenant
 
 ID_SET = "hydra.openid.id-token"
+ACCESS_SET = "hydra.jwt.access-token"
 
 
 @pytest.fixture
@@ -75,3 +76,29 @@ def restore_rs256_signer(ory: Any) -> Iterator[None]:
     for key in admin_keys(ory, ID_SET):
         if key["kid"] not in before and key["kid"] != kid:
             requests.delete(f"{ory.hydra_admin_url}/admin/keys/{ID_SET}/{key['kid']}", timeout=10)
+
+
+@pytest.fixture
+def lone_access_signer(ory: Any) -> Iterator[str]:
+    """The kid of the one private key hydra.jwt.access-token holds during the test (Hydra's signer; one is made
+    if there is none). Other private keys are set aside; afterwards the keys the test added go and the set-aside
+    ones come back, the signer last (Hydra's PUT makes a key the newest row, and the newest private key signs)."""
+    url = f"{ory.hydra_admin_url}/admin/keys/{ACCESS_SET}"
+    if not any("d" in k for k in admin_keys(ory, ACCESS_SET)):
+        made = requests.post(url, json={"alg": "RS256", "use": "sig", "kid": f"lone-{uuid.uuid4().hex[:8]}"},
+                             timeout=60)  # fmt: skip
+        assert made.status_code == 201, made.text
+    before = admin_keys(ory, ACCESS_SET)
+    signer, *aside = [k for k in before if "d" in k]  # Hydra's order: newest first
+    for key in aside:
+        assert requests.delete(f"{url}/{key['kid']}", timeout=10).status_code == 204
+    yield signer["kid"]
+    kept = {k["kid"] for k in before}
+    for key in admin_keys(ory, ACCESS_SET):
+        if key["kid"] not in kept:
+            requests.delete(f"{url}/{key['kid']}", timeout=10)
+    now = {k["kid"] for k in admin_keys(ory, ACCESS_SET)}
+    if aside or signer["kid"] not in now:
+        for key in [*reversed(aside), signer]:
+            time.sleep(1.1)  # created_at has second resolution: each key put back is newer than the last
+            assert requests.put(f"{url}/{key['kid']}", json=key, timeout=10).status_code == 200

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from oauth2_admin.keys.models import KeyRecord, Rotation
-from tests.keys.conftest import ID_SET, admin_keys, published, verify
+from tests.keys.conftest import ACCESS_SET, ID_SET, admin_keys, published, verify
 from truss.models import AuditEvent
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -27,6 +27,14 @@ def post(client: Any, path: str, body: Any) -> Any:
 
 def events(action: str) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(action=action).order_by("id"))
+
+
+def _create(admin: Any, set_id: str) -> str:
+    """A new ES256 key through Truss; the newest of its set (Hydra orders keys by created_at, in seconds)."""
+    time.sleep(1.1)
+    response = post(admin, "/api/hydra/keys", {"set_id": set_id, "algorithm": "ES256"})
+    assert response.status_code == 201, response.content
+    return str(response.json()["kid"])
 
 
 @pytest.mark.django_db(transaction=True)  # the live bridge serves from another thread
@@ -103,21 +111,38 @@ def test_it_refuses_bad_input_with_field_messages_and_changes_nothing(ory, platf
     assert [e.outcome for e in events("hydra.key.create")] == ["failure", "failure"]
 
 
-def test_it_refuses_to_delete_the_last_signing_key_and_warns_on_others(ory, platform_admin):
-    access = [k for k in admin_keys(ory, "hydra.jwt.access-token") if "d" in k]
-    if len(access) == 1:
-        response = platform_admin.delete(f"/api/hydra/keys/hydra.jwt.access-token/{access[0]['kid']}")
-        assert response.status_code == 409 and "last signing key" in response.json()["message"]
-        assert [k["kid"] for k in admin_keys(ory, "hydra.jwt.access-token") if "d" in k] == [access[0]["kid"]]
-    created = post(
-        platform_admin, "/api/hydra/keys", {"set_id": "truss.test.del", "algorithm": "ES256"}
-    ).json()
-    response = platform_admin.delete(f"/api/hydra/keys/truss.test.del/{created['kid']}")
-    assert response.status_code == 200 and response.json()["deleted"]["kid"] == created["kid"]
+def test_it_refuses_to_delete_the_last_signing_key_and_warns_on_others(
+    ory, platform_admin, lone_access_signer
+):
+    lone = lone_access_signer
+    refused = platform_admin.delete(f"/api/hydra/keys/{ACCESS_SET}/{lone}")
+    assert refused.status_code == 409 and "last signing key" in refused.json()["message"]
+    assert [k["kid"] for k in admin_keys(ory, ACCESS_SET) if "d" in k] == [lone]
+    shown = platform_admin.get(f"/console/jwks/{ACCESS_SET}/{lone}/delete").content.decode()
+    assert "Truss refuses to delete it" in shown and "Delete key</button>" not in shown
+
+    older, newest = (_create(platform_admin, ACCESS_SET) for _ in range(2))
+    for kid, what in ((older, "may have signed tokens"), (newest, "signs new tokens now")):
+        shown = platform_admin.get(f"/console/jwks/{ACCESS_SET}/{kid}/delete").content.decode()
+        assert f"This key {what}." in shown and "Delete key</button>" in shown
+        response = platform_admin.delete(f"/api/hydra/keys/{ACCESS_SET}/{kid}")
+        assert response.status_code == 200 and response.json()["deleted"]["kid"] == kid
+        [warning] = response.json()["warnings"]
+        assert warning.startswith(f"This key {what}. Tokens signed with it can stay alive for up to ")
+        assert warning.endswith("once it is deleted, verifiers that refetch the JWKS reject them.")
+    assert [k["kid"] for k in admin_keys(ory, ACCESS_SET) if "d" in k] == [lone]
+    assert platform_admin.delete(f"/api/hydra/keys/{ACCESS_SET}/{lone}").status_code == 409  # the last again
+
+    created = _create(platform_admin, "truss.test.del")
+    response = platform_admin.delete(f"/api/hydra/keys/truss.test.del/{created}")
+    assert response.status_code == 200 and response.json() == {
+        "deleted": {"set_id": "truss.test.del", "kid": created},
+        "warnings": [],
+    }  # no set Hydra signs with: nothing to warn about
     assert admin_keys(ory, "truss.test.del") == []
-    assert platform_admin.delete(f"/api/hydra/keys/truss.test.del/{created['kid']}").status_code == 404
+    assert platform_admin.delete(f"/api/hydra/keys/truss.test.del/{created}").status_code == 404
     outcomes = [e.outcome for e in events("hydra.key.delete")]
-    assert outcomes[-2:] == ["success", "failure"]
+    assert outcomes == ["failure", "success", "success", "failure", "success", "failure"]
     for event in AuditEvent.objects.filter(action__startswith="hydra.key"):
         assert not set(PRIVATE) & set(event.after or {})
 
