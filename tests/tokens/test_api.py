@@ -75,15 +75,22 @@ class TestIntrospect:
 
 class TestRevoke:
     def test_it_revokes_a_users_access_and_refresh_token_by_revoking_consent(
-        self, call, key, user_tokens, tenant
+        self, ory, call, key, user_tokens, tenant
     ):
         tokens = user_tokens()
+        assert introspect_at_hydra(ory, tokens["access_token"])["active"] is True
         response = call("/v1/oauth2/revoke", {"token": tokens["access_token"]}, apikey=key)
         assert response.status_code == 200, response.content
         body = response.json()
         assert body["methods"] == ["consent_revocation"] and body["subject"] == tokens["person"]["id"]
         assert "consent" in body["what_was_revoked"][0]
         assert response["Cache-Control"] == "no-store"
+        assert introspect_at_hydra(ory, tokens["access_token"]) == {"active": False}
+        assert introspect_at_hydra(ory, tokens["refresh_token"]) == {"active": False}
+        refreshed = requests.post(f"{ory.hydra_public_url}/oauth2/token",
+                                  data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+                                  auth=(tokens["client"]["client_id"], tokens["client"]["client_secret"]), timeout=10)  # fmt: skip
+        assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant", refreshed.text
 
     def test_it_revokes_both_tokens_of_a_user_and_hydra_agrees(
         self, live_bridge, call, key, user_tokens, tenant
