@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,12 +25,6 @@ def hydra_settings(settings: Any) -> None:
     settings.HYDRA_PUBLIC_URL = PUBLIC
     settings.HYDRA_TIMEOUT = 0.5
     hydra.clear_version_cache()
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock() as mock:
-        yield mock
 
 
 @pytest.fixture

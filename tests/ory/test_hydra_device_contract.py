@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -52,12 +51,6 @@ def hydra_settings(settings: Any) -> None:
     settings.HYDRA_ADMIN_URL = ADMIN
     settings.HYDRA_PUBLIC_URL = PUBLIC
     settings.HYDRA_TIMEOUT = 0.5
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock() as mock:
-        yield mock
 
 
 DEVICE_AUTH = {

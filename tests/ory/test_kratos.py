@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from http import HTTPStatus
 from typing import Any
 
@@ -157,12 +156,6 @@ def kratos_settings(settings: Any) -> None:
     settings.KRATOS_ADMIN_URL = ADMIN
     settings.KRATOS_PUBLIC_URL = PUBLIC
     settings.KRATOS_TIMEOUT = 0.25
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock() as mock:
-        yield mock
 
 
 def kratos_error(status: int, error_id: str, reason: str, **extra: Any) -> dict[str, Any]:

@@ -39,6 +39,14 @@ def cc_token(ory: Any, client: dict[str, Any]) -> str:
     return str(response.json()["access_token"])
 
 
+def refresh_at_hydra(ory: Any, tokens: dict[str, Any]) -> requests.Response:
+    """The refresh token of `user_tokens()` (a confidential client) exchanged at Hydra's token endpoint."""
+    client = tokens["client"]
+    form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    auth = (client["client_id"], client["client_secret"])
+    return requests.post(f"{ory.hydra_public_url}/oauth2/token", data=form, auth=auth, timeout=10)
+
+
 @pytest.fixture
 def user_tokens(live_bridge, make_hydra_client, make_identity, tenant):
     """Signs a real Kratos identity in through the bridge and returns its access + refresh tokens.

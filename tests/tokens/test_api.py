@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from tests.tokens.conftest import cc_token, introspect_at_hydra
+from tests.tokens.conftest import cc_token, introspect_at_hydra, refresh_at_hydra
 from truss.models import AuditEvent
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -87,9 +87,7 @@ class TestRevoke:
         assert response["Cache-Control"] == "no-store"
         assert introspect_at_hydra(ory, tokens["access_token"]) == {"active": False}
         assert introspect_at_hydra(ory, tokens["refresh_token"]) == {"active": False}
-        refreshed = requests.post(f"{ory.hydra_public_url}/oauth2/token",
-                                  data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-                                  auth=(tokens["client"]["client_id"], tokens["client"]["client_secret"]), timeout=10)  # fmt: skip
+        refreshed = refresh_at_hydra(ory, tokens)
         assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant", refreshed.text
 
     def test_it_revokes_both_tokens_of_a_user_and_hydra_agrees(
@@ -101,9 +99,7 @@ class TestRevoke:
         assert response.status_code == 200, response.content
         assert introspect_at_hydra(live_bridge, tokens["access_token"]) == {"active": False}
         assert introspect_at_hydra(live_bridge, tokens["refresh_token"]) == {"active": False}
-        refreshed = requests.post(f"{live_bridge.hydra_public_url}/oauth2/token",
-                                  data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-                                  auth=(tokens["client"]["client_id"], tokens["client"]["client_secret"]), timeout=10)  # fmt: skip
+        refreshed = refresh_at_hydra(live_bridge, tokens)
         assert refreshed.status_code in (400, 401)
         event = AuditEvent.objects.get(action="oauth2.token.revoke", tenant=tenant)
         assert event.outcome == "success" and event.target.startswith("sha256:")
