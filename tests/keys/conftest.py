@@ -85,8 +85,8 @@ def lone_access_signer(ory: Any) -> Iterator[str]:
     ones come back, the signer last (Hydra's PUT makes a key the newest row, and the newest private key signs)."""
     url = f"{ory.hydra_admin_url}/admin/keys/{ACCESS_SET}"
     if not any("d" in k for k in admin_keys(ory, ACCESS_SET)):
-        made = requests.post(url, json={"alg": "RS256", "use": "sig", "kid": f"lone-{uuid.uuid4().hex[:8]}"},
-                             timeout=60)  # fmt: skip
+        kid = f"lone-{uuid.uuid4().hex[:8]}"
+        made = requests.post(url, json={"alg": "RS256", "use": "sig", "kid": kid}, timeout=60)
         assert made.status_code == 201, made.text
     before = admin_keys(ory, ACCESS_SET)
     signer, *aside = [k for k in before if "d" in k]  # Hydra's order: newest first
