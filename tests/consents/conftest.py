@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from tests.bridge.oauth import CALLBACK, query
+from tests.fixtures.ory import introspect_at_hydra
 
 
 @pytest.fixture
@@ -57,10 +58,4 @@ def in_hydra(ory) -> Callable[[str], list[str]]:
 
 @pytest.fixture
 def active(ory) -> Callable[[str], bool]:
-    def run(token: str) -> bool:
-        answer = requests.post(
-            f"{ory.hydra_admin_url}/admin/oauth2/introspect", data={"token": token}, timeout=10
-        )
-        return bool(answer.json()["active"])
-
-    return run
+    return lambda token: bool(introspect_at_hydra(ory, token)["active"])

@@ -11,15 +11,7 @@ import pytest
 import requests
 
 from tests.bridge.oauth import CALLBACK, Browser
-
-
-def introspect_at_hydra(ory: Any, token: str) -> dict[str, Any]:
-    """Hydra's own admin introspection: the ground truth every test checks against."""
-    response = requests.post(
-        f"{ory.hydra_admin_url}/admin/oauth2/introspect", data={"token": token}, timeout=10
-    )
-    assert response.status_code == 200, response.text
-    return dict(response.json())
+from tests.fixtures.ory import introspect_at_hydra as introspect_at_hydra  # re-exported for the tokens tests
 
 
 @pytest.fixture
