@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from truss import audit
+from truss import audit, durations
 from truss.errors import InputError
 from truss.models import Tenant
 from truss.ory import hydra
@@ -672,27 +672,7 @@ def lifespans_in_seconds(client: hydra.OAuth2Client) -> dict[str, int | None]:
     extra fields of the model, so this needs no version check (read paths stay free of Hydra calls)."""
     extra = client.model_extra or {}
     names = hydra.LIFESPAN_FIELDS + tuple(f for f in hydra.DEVICE_LIFESPAN_FIELDS if f in extra)
-    return {name: _go_duration_seconds(getattr(client, name, None)) for name in names}
-
-
-def _go_duration_seconds(value: str | None) -> int | None:
-    """Hydra answers Go durations like "1h0m0s" or "90s"."""
-    if not value:
-        return None
-    total, number = 0.0, ""
-    units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
-    i = 0
-    while i < len(value):
-        ch = value[i]
-        if ch.isdigit() or ch == ".":
-            number += ch
-            i += 1
-            continue
-        unit = "ms" if value[i : i + 2] == "ms" else ch
-        total += float(number or 0) * units.get(unit, 0)
-        number = ""
-        i += len(unit)
-    return int(total)
+    return {name: durations.from_go(getattr(client, name, None)) for name in names}
 
 
 def set_token_config(

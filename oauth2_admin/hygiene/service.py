@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from oauth2_admin.clients import service as clients
 from oauth2_admin.hygiene.models import Thresholds
+from truss import durations
 from truss.models import AuditEvent, Tenant
 from truss.ory import hydra
 from truss.urls_check import fetch_problem, is_loopback_host
@@ -133,20 +134,6 @@ def facts_for(
 # --- rules -----------------------------------------------------------------------------------------------------
 
 
-def _days(seconds: float) -> str:
-    return f"{seconds / 86400:.0f} days" if seconds >= 2 * 86400 else f"{seconds / 3600:g} h"
-
-
-def _duration(seconds: int) -> str:
-    if seconds % 86400 == 0 and seconds >= 86400:
-        return f"{seconds // 86400} d"
-    if seconds % 3600 == 0 and seconds >= 3600:
-        return f"{seconds // 3600} h"
-    if seconds % 60 == 0 and seconds >= 60:
-        return f"{seconds // 60} min"
-    return f"{seconds} s"
-
-
 def _implicit(client: hydra.OAuth2Client, facts: Facts) -> tuple[str, Fix | None] | None:
     hybrid = [r for r in client.response_types if set(r.split()) & {"token", "id_token"}]
     if "implicit" not in client.grant_types and not hybrid:
@@ -235,35 +222,34 @@ def _access_names(client: hydra.OAuth2Client) -> list[str]:
     return [name for grant, name in _ACCESS_LIFESPAN_BY_GRANT.items() if grant in client.grant_types]
 
 
+def _too_long(what: str, ttl: str, longest: int, limit: int) -> tuple[str, Fix | None] | None:
+    """The lifespan rules' finding: `what` (tokens) live `longest` seconds, over `limit`; the fix sets the TTL."""
+    if longest <= limit:
+        return None
+    fix = Fix(f"shorten {what} to {durations.human(limit)}", token_config={ttl: limit})
+    return f"{what} live {durations.human(longest)} (limit {durations.human(limit)})", fix
+
+
 def _refresh_lifespan(client: hydra.OAuth2Client, facts: Facts) -> tuple[str, Fix | None] | None:
     if "refresh_token" not in client.grant_types:
         return None
-    limit = facts.thresholds.max_refresh_token_seconds
     longest = _effective(client, facts, _REFRESH_LIFESPANS, HYDRA_DEFAULT_REFRESH_SECONDS)
-    if longest <= limit:
-        return None
-    fix = Fix(f"shorten refresh tokens to {_duration(limit)}", token_config={"refresh_token_ttl": limit})
-    return f"refresh tokens live {_duration(longest)} (limit {_duration(limit)})", fix
+    return _too_long(
+        "refresh tokens", "refresh_token_ttl", longest, facts.thresholds.max_refresh_token_seconds
+    )
 
 
 def _access_lifespan(client: hydra.OAuth2Client, facts: Facts) -> tuple[str, Fix | None] | None:
-    limit = facts.thresholds.max_access_token_seconds
     longest = _effective(client, facts, _access_names(client), HYDRA_DEFAULT_ACCESS_SECONDS)
-    if longest <= limit:
-        return None
-    fix = Fix(f"shorten access tokens to {_duration(limit)}", token_config={"access_token_ttl": limit})
-    return f"access tokens live {_duration(longest)} (limit {_duration(limit)})", fix
+    return _too_long("access tokens", "access_token_ttl", longest, facts.thresholds.max_access_token_seconds)
 
 
 def _jwt_lifespan(client: hydra.OAuth2Client, facts: Facts) -> tuple[str, Fix | None] | None:
     if client.access_token_strategy != "jwt":
         return None
-    limit = facts.thresholds.max_jwt_access_token_seconds
     longest = _effective(client, facts, _access_names(client), HYDRA_DEFAULT_ACCESS_SECONDS)
-    if longest <= limit:
-        return None
-    fix = Fix(f"shorten JWT access tokens to {_duration(limit)}", token_config={"access_token_ttl": limit})
-    return f"JWT access tokens live {_duration(longest)} (limit {_duration(limit)})", fix
+    limit = facts.thresholds.max_jwt_access_token_seconds
+    return _too_long("JWT access tokens", "access_token_ttl", longest, limit)
 
 
 def _skip_consent(client: hydra.OAuth2Client, facts: Facts) -> tuple[str, Fix | None] | None:
@@ -454,21 +440,10 @@ def preview(client: hydra.OAuth2Client, fix: Fix) -> dict[str, Any]:
     if config:
         for name, value in seconds.items():
             if value:
-                after[name] = hydra_duration(value)
+                after[name] = durations.to_go(value)
             else:
                 after.pop(name, None)
     return after
-
-
-def hydra_duration(seconds: int) -> str:
-    """Seconds as Hydra answers durations ("1h0m0s"), so previews compare equal to what Hydra stores."""
-    hours, rest = divmod(int(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes}m{secs}s"
-    if minutes:
-        return f"{minutes}m{secs}s"
-    return f"{secs}s"
 
 
 def apply_fix(
