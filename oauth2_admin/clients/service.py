@@ -31,7 +31,7 @@ from pydantic import (
 )
 
 from truss import audit, durations
-from truss.errors import InputError
+from truss.errors import InputError, field_messages
 from truss.models import Tenant
 from truss.ory import hydra
 from truss.urls_check import fetch_problem, is_loopback_host
@@ -443,7 +443,7 @@ def parse(data: Mapping[str, Any]) -> ClientIn:
     try:
         return ClientIn.model_validate(data)
     except ValidationError as exc:
-        raise ClientInputError(_fields(exc)) from exc
+        raise ClientInputError(field_messages(exc.errors())) from exc
 
 
 def _require_supported_grants(data: ClientIn) -> None:
@@ -688,7 +688,7 @@ def set_token_config(
         try:
             config = TokenConfigIn.model_validate(payload)
         except ValidationError as exc:
-            raise ClientInputError(_fields(exc), "The token settings are invalid.") from exc
+            raise ClientInputError(field_messages(exc.errors()), "The token settings are invalid.") from exc
         device = sorted(set(config.lifespans) & set(hydra.DEVICE_LIFESPAN_FIELDS))
         if device and not device_flow_supported():
             raise ClientInputError(
@@ -713,21 +713,6 @@ def set_token_config(
         client = _write(tenant, current, data, lifespans=lifespans)
         event.success(after=public_view(client))
     return client
-
-
-_GUARDED = ("owner", "client_id", "client_secret")
-
-
-def _fields(exc: ValidationError) -> dict[str, list[str]]:
-    """pydantic errors as field → messages, worded for people (input values are never echoed)."""
-    fields: dict[str, list[str]] = {}
-    for err in exc.errors(include_input=False, include_url=False):
-        loc = ".".join(str(p) for p in err["loc"]) or "__all__"
-        message = str(err["msg"]).removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            message = "cannot be set" if err["loc"][0] in _GUARDED else "unknown field"
-        fields.setdefault(loc, []).append(message)
-    return fields
 
 
 def rotate_secret(
