@@ -14,6 +14,7 @@ from django.utils.datastructures import MultiValueDict
 
 from oauth2_admin.clients import service as clients
 from truss.apikit import BadBody, parse_json_text
+from truss.forms import TypedConfirmForm
 from truss.ory import hydra
 
 
@@ -204,15 +205,6 @@ class TokenConfigForm(forms.Form):
         return payload
 
 
-class DeleteClientForm(forms.Form):
-    confirm = forms.CharField(label="Type the client's name to confirm")
-
-    def __init__(self, *args: Any, expected: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.expected = expected
-
-    def clean_confirm(self) -> str:
-        value: str = self.cleaned_data["confirm"]
-        if value.strip() != self.expected:
-            raise forms.ValidationError(f"Type “{self.expected}” exactly to delete this client.")
-        return value
+class DeleteClientForm(TypedConfirmForm):
+    label = "Type the client's name to confirm"
+    action = "delete this client"

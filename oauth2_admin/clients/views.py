@@ -22,25 +22,22 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from oauth2_admin.clients import service as clients
 from oauth2_admin.clients.forms import ClientForm, DeleteClientForm, TokenConfigForm, row_notes
-from truss import audit, htmx, tenancy
+from truss import htmx, tenancy
+from truss.forms import refused
 from truss.http import TenantRequest
-from truss.models import AuditEvent, Role
+from truss.models import Role
 from truss.ory import hydra
 
 PAGE_SIZE = 25
 
 
-def _client_or_404(request: TenantRequest, client_id: str) -> hydra.OAuth2Client:
+def client_or_404(request: TenantRequest, client_id: str) -> hydra.OAuth2Client:
+    """The tenant's client for a console page (the hygiene pages' too); 404 for another tenant's, like a
+    missing one."""
     try:
         return clients.get_for(request.tenant, client_id)
     except hydra.HydraNotFound as exc:
         raise Http404("No such client in this tenant.") from exc
-
-
-def _rejected(request: TenantRequest, action: str, target: str, form: Any) -> None:
-    """Input the form itself refused never reaches the service; it is still an attempted mutation."""
-    audit.record(request, action, tenant=request.tenant, target=target, outcome=AuditEvent.Outcome.FAILURE,
-                 detail=form.errors.as_text())  # fmt: skip
 
 
 def _flash_warnings(request: TenantRequest, warnings: list[str]) -> None:
@@ -166,7 +163,7 @@ def _detail(
 @tenancy.tenant_view()
 def client_detail(request: TenantRequest, client_id: str) -> HttpResponse:
     """Every setting of one client at a glance, its secret-less JSON and a curl for the token endpoint."""
-    return _detail(request, _client_or_404(request, client_id))
+    return _detail(request, client_or_404(request, client_id))
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -178,7 +175,7 @@ def client_create(request: TenantRequest) -> HttpResponse:
     form = ClientForm(request.POST or None, initial=initial)
     if request.method == "POST":
         if not form.is_valid():
-            _rejected(request, "oauth2.client.create", "", form)
+            refused(request, "oauth2.client.create", form)
         else:
             try:
                 client, warnings = clients.create_for(request, request.tenant, form.payload())
@@ -197,11 +194,11 @@ def client_create(request: TenantRequest) -> HttpResponse:
 @tenancy.tenant_view(min_role=Role.MEMBER)
 def client_edit(request: TenantRequest, client_id: str) -> HttpResponse:
     """Edit every setting; a concurrent change by someone else is detected, not overwritten."""
-    client = _client_or_404(request, client_id)
+    client = client_or_404(request, client_id)
     form = ClientForm(request.POST or None, initial=ClientForm.initial_for(client, clients.etag(client)))
     if request.method == "POST":
         if not form.is_valid():
-            _rejected(request, "oauth2.client.update", client_id, form)
+            refused(request, "oauth2.client.update", form, client_id)
         else:
             # The form shows every setting, so a blank field means "clear it".
             changes = {k: (None if v == "" else v) for k, v in form.cleaned_data.items() if k != "version"}
@@ -225,7 +222,7 @@ def client_edit(request: TenantRequest, client_id: str) -> HttpResponse:
 @tenancy.tenant_view(min_role=Role.MEMBER)
 def client_token_config(request: TenantRequest, client_id: str) -> HttpResponse:
     """Token lifespans (simple TTLs or the per-grant matrix) and the access-token strategy."""
-    client = _client_or_404(request, client_id)
+    client = client_or_404(request, client_id)
     current = clients.lifespans_in_seconds(client)
     initial = {
         **current,
@@ -235,7 +232,7 @@ def client_token_config(request: TenantRequest, client_id: str) -> HttpResponse:
     form = TokenConfigForm(request.POST or None, initial=initial)
     if request.method == "POST":
         if not form.is_valid():
-            _rejected(request, "oauth2.client.token_config", client_id, form)
+            refused(request, "oauth2.client.token_config", form, client_id)
         else:
             try:
                 clients.set_token_config(request, request.tenant, client_id, form.payload(current),
@@ -265,7 +262,7 @@ def _confirm(request: TenantRequest, client: hydra.OAuth2Client, **context: Any)
 @tenancy.tenant_view(min_role=Role.MEMBER)
 def client_rotate_secret(request: TenantRequest, client_id: str) -> HttpResponse:
     """GET asks first; POST replaces the secret now and the page that follows shows the new one once."""
-    client = _client_or_404(request, client_id)
+    client = client_or_404(request, client_id)
     if request.method != "POST":
         if client.is_public:
             raise Http404("A public client has no secret.")
@@ -285,7 +282,7 @@ def client_rotate_secret(request: TenantRequest, client_id: str) -> HttpResponse
 @tenancy.tenant_view(min_role=Role.MEMBER)
 def client_revoke_tokens(request: TenantRequest, client_id: str) -> HttpResponse:
     """GET asks first; POST revokes the client's access tokens and keeps the client."""
-    client = _client_or_404(request, client_id)
+    client = client_or_404(request, client_id)
     if request.method != "POST":
         return _confirm(request, client, title=f"Revoke the access tokens of “{client.client_name or client_id}”?",
                         consequence="Every opaque access token Hydra issued to this client stops working now: "
@@ -302,7 +299,7 @@ def client_revoke_tokens(request: TenantRequest, client_id: str) -> HttpResponse
 @tenancy.tenant_view(min_role=Role.MEMBER)
 def client_delete(request: TenantRequest, client_id: str) -> HttpResponse:
     """Delete after typing the client's name (Hydra deletes the client's tokens with it)."""
-    client = _client_or_404(request, client_id)
+    client = client_or_404(request, client_id)
     form = DeleteClientForm(request.POST or None, expected=client.client_name or client.client_id)
     status = 200
     if request.method == "POST":
@@ -310,7 +307,7 @@ def client_delete(request: TenantRequest, client_id: str) -> HttpResponse:
             clients.delete_for(request, request.tenant, client_id)
             messages.success(request, f"Deleted “{client.client_name or client_id}”.")
             return redirect("console:clients:list")
-        _rejected(request, "oauth2.client.delete", client_id, form)
+        refused(request, "oauth2.client.delete", form, client_id)
         status = 400
     response = _confirm(request, client, form=form, title=f"Delete “{client.client_name or client_id}”?",
                         consequence="The client disappears from Hydra: users can no longer sign in to it, its "

@@ -83,9 +83,3 @@ def _between(low: int, high: int) -> Any:
             raise forms.ValidationError(f"must be between {low} and {high}")
 
     return check
-
-
-class ConfirmForm(forms.Form):
-    """What the operator saw: the client's ETag (412 if it changed since)."""
-
-    etag = forms.CharField(max_length=64)

@@ -18,25 +18,19 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from oauth2_admin.clients import service as clients
+from oauth2_admin.clients.views import client_or_404
 from oauth2_admin.hygiene import drift as drifts
 from oauth2_admin.hygiene import history, snapshot
 from oauth2_admin.hygiene import service as hygiene
-from oauth2_admin.hygiene.forms import SORTS, ConfirmForm, ReportFilterForm, ThresholdsForm
+from oauth2_admin.hygiene.forms import SORTS, ReportFilterForm, ThresholdsForm
 from oauth2_admin.hygiene.models import Thresholds
 from oauth2_admin.hygiene.templatetags.hygiene import severity_class
 from truss import audit, htmx, tenancy
+from truss.forms import ConfirmForm, refused
 from truss.http import TenantRequest
-from truss.models import AuditEvent, Role
-from truss.ory import hydra
+from truss.models import Role
 
 REPORT_PAGE = 50
-
-
-def _client_or_404(request: TenantRequest, client_id: str) -> hydra.OAuth2Client:
-    try:
-        return clients.get_for(request.tenant, client_id)
-    except hydra.HydraNotFound as exc:
-        raise Http404("No such client in this tenant.") from exc
 
 
 @dataclass(frozen=True)
@@ -121,7 +115,7 @@ def refresh(request: TenantRequest) -> HttpResponse:
 @tenancy.tenant_view()
 def client_findings(request: TenantRequest, client_id: str) -> HttpResponse:
     """One client's findings: the fragment the client page loads (a whole page without htmx)."""
-    client = _client_or_404(request, client_id)
+    client = client_or_404(request, client_id)
     found = hygiene.findings_for(request.tenant, client)
     context = {"client": client, "findings": found, "score": hygiene.score(found),
                "can_edit": tenancy.role_at_least(request.role, Role.MEMBER)}  # fmt: skip
@@ -144,16 +138,11 @@ def _problem(exc: clients.ClientInputError) -> str:
     return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.fields.items())
 
 
-def _refused(request: TenantRequest, action: str, client_id: str, form: ConfirmForm) -> None:
-    audit.record(request, action, tenant=request.tenant, target=client_id, outcome=AuditEvent.Outcome.FAILURE,
-                 detail=form.errors.as_text())  # fmt: skip
-
-
 @require_http_methods(["GET", "HEAD", "POST"])
 @tenancy.tenant_view(min_role=Role.MEMBER)
 def fix(request: TenantRequest, client_id: str, rule: str) -> HttpResponse:
     """GET: the exact change as a diff; POST: apply it through the client service (one audited event)."""
-    client = _client_or_404(request, client_id)
+    client = client_or_404(request, client_id)
     try:
         finding = hygiene.fix_for(request.tenant, client, rule)
     except hygiene.NoFix as exc:
@@ -166,7 +155,7 @@ def fix(request: TenantRequest, client_id: str, rule: str) -> HttpResponse:
         return _confirm_page(request, "fix.html", context)
     action = "oauth2.client.token_config" if finding.fix.token_config else "oauth2.client.update"
     if not form.is_valid():
-        _refused(request, action, client_id, form)
+        refused(request, action, form, client_id)
         return _confirm_page(request, "fix.html", context, status=400)
     try:
         hygiene.apply_fix(request, request.tenant, client_id, rule, if_match=form.cleaned_data["etag"])
@@ -182,7 +171,7 @@ def fix(request: TenantRequest, client_id: str, rule: str) -> HttpResponse:
 @tenancy.tenant_view()
 def client_history(request: TenantRequest, client_id: str) -> HttpResponse:
     """The client's versions and a side-by-side diff between any two (default: the last two)."""
-    client = _client_or_404(request, client_id)
+    client = client_or_404(request, client_id)
     versions = history.versions_for(request.tenant, client_id)
     count = len(versions)
     context: dict[str, Any] = {"client": client, "versions": list(reversed(versions)), "count": count,
@@ -212,7 +201,7 @@ def client_history(request: TenantRequest, client_id: str) -> HttpResponse:
 @tenancy.tenant_view(min_role=Role.MEMBER)
 def restore(request: TenantRequest, client_id: str, number: int) -> HttpResponse:
     """GET: what restoring version `number` changes; POST: apply it (a new version), If-Match protected."""
-    client = _client_or_404(request, client_id)
+    client = client_or_404(request, client_id)
     versions = history.versions_for(request.tenant, client_id)
     try:
         target = history.version(versions, number)
@@ -224,7 +213,7 @@ def restore(request: TenantRequest, client_id: str, number: int) -> HttpResponse
     if request.method != "POST":
         return _confirm_page(request, "restore.html", context)
     if not form.is_valid():
-        _refused(request, "oauth2.client.update", client_id, form)
+        refused(request, "oauth2.client.update", form, client_id)
         return _confirm_page(request, "restore.html", context, status=400)
     try:
         history.restore(
@@ -247,7 +236,7 @@ def restore(request: TenantRequest, client_id: str, number: int) -> HttpResponse
 @tenancy.tenant_view()
 def drift(request: TenantRequest, client_id: str) -> HttpResponse:
     """Hydra's client vs Truss's last known version, with adopt and restore."""
-    _client_or_404(request, client_id)
+    client_or_404(request, client_id)
     found = drifts.check(request.tenant, client_id)
     context = {"client": found.client, "drift": found, "form": ConfirmForm(initial={"etag": clients.etag(found.client)}),
                "can_edit": tenancy.role_at_least(request.role, Role.MEMBER)}  # fmt: skip
@@ -257,10 +246,10 @@ def drift(request: TenantRequest, client_id: str) -> HttpResponse:
 @require_POST
 @tenancy.tenant_view(min_role=Role.MEMBER)
 def drift_adopt(request: TenantRequest, client_id: str) -> HttpResponse:
-    _client_or_404(request, client_id)
+    client_or_404(request, client_id)
     form = ConfirmForm(request.POST)
     if not form.is_valid():
-        _refused(request, history.ADOPT, client_id, form)
+        refused(request, history.ADOPT, form, client_id)
         return _drift_problem(request, client_id, "The form was incomplete; reload the page.", 400)
     try:
         adopted = drifts.adopt(request, request.tenant, client_id, if_match=form.cleaned_data["etag"])
@@ -275,10 +264,10 @@ def drift_adopt(request: TenantRequest, client_id: str) -> HttpResponse:
 @require_POST
 @tenancy.tenant_view(min_role=Role.MEMBER)
 def drift_restore(request: TenantRequest, client_id: str) -> HttpResponse:
-    _client_or_404(request, client_id)
+    client_or_404(request, client_id)
     form = ConfirmForm(request.POST)
     if not form.is_valid():
-        _refused(request, "oauth2.client.update", client_id, form)
+        refused(request, "oauth2.client.update", form, client_id)
         return _drift_problem(request, client_id, "The form was incomplete; reload the page.", 400)
     try:
         drifts.restore_known(request, request.tenant, client_id, if_match=form.cleaned_data["etag"])
