@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.fixtures.tenants",
     "tests.fixtures.browser",
     "tests.fixtures.bridge",
+    "tests.fixtures.second_process",
 ]
 
 

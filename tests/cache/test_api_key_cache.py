@@ -19,14 +19,6 @@ pytestmark = pytest.mark.usefixtures("brief_tombstones")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def shared_cache(settings: Any, tmp_path: Path) -> Path:
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-                                   "LOCATION": str(tmp_path)}}  # fmt: skip
-    settings.SHARED_CACHE = True
-    return tmp_path
-
-
 def _key_queries(call: Any) -> tuple[Any, int]:
     with CaptureQueriesContext(connection) as queries:
         result = call()

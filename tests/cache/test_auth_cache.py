@@ -35,17 +35,10 @@ AUDIT_LOG = "console:audit:log"  # a console page that needs no Hydra
 
 
 @pytest.fixture
-def shared_cache(settings: Any, tmp_path: Path) -> Path:
-    """A cache every process on this host shares (FileBasedCache: no per-process memory; Redis in production)."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(tmp_path),
-        }
-    }
-    settings.SHARED_CACHE = True
+def shared_cache(shared_cache: Path, settings: Any) -> Path:
+    """The shared cache (tests/fixtures/second_process.py), with sessions in it as in production."""
     settings.SESSION_ENGINE = CACHED_DB
-    return tmp_path
+    return shared_cache
 
 
 def signed_in(user: User) -> Client:

@@ -37,19 +37,6 @@ for line in sys.stdin:
 
 
 @pytest.fixture
-def shared_cache(settings, tmp_path: Path) -> Path:
-    """A cache every process on this host shares (FileBasedCache; Redis in production: CACHE_URL)."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(tmp_path),
-        }
-    }
-    settings.SHARED_CACHE = True
-    return tmp_path
-
-
-@pytest.fixture
 def other(shared_cache: Path) -> Iterator[OtherProcess]:
     # It never reaches the database here: it only reports what the shared cache tells it.
     with other_process(_OTHER, shared_cache) as proc:
