@@ -17,7 +17,6 @@ from ninja.security.base import AuthBase
 from pydantic import ConfigDict
 
 from oauth2_admin.clients import service as clients
-from oauth2_admin.hygiene import service as hygiene
 from truss.apikit import (
     AUTH_ERRORS,
     UPSTREAM_ERRORS,
@@ -31,7 +30,6 @@ from truss.apikit import (
     session_auth,
     tenant_of,
 )
-from truss.models import Tenant
 from truss.ory import hydra
 
 # --- request schemas -------------------------------------------------------------------------------------------
@@ -119,17 +117,9 @@ def _answer(client: hydra.OAuth2Client, status: int = 200, **extra: Any) -> Http
     return response
 
 
-# The service's own notes already cover these linter rules; the answer carries each concern once.
-_NOTED_BY_SERVICE = frozenset({"implicit-grant", "public-client-pkce", "redirect-http", "redirect-pattern"})
-
-
 def _warnings(client: hydra.OAuth2Client, notes: list[str]) -> list[str]:
-    """The service's notes plus the security linter's other findings (oauth2_admin.hygiene, RFC 9700)."""
-    tenant = Tenant.for_owner(client.owner)
-    if tenant is None:
-        return notes
-    findings = hygiene.findings_for(tenant, client)
-    return notes + [f"{f.title}: {f.detail}. {f.reason}" for f in findings if f.rule not in _NOTED_BY_SERVICE]
+    """The service's notes plus what other apps say about the client (the security linter's findings)."""
+    return notes + clients.more_warnings(client)
 
 
 _IF_MATCH = "If-Match: the ETag from GET; 412 when the client changed meanwhile."

@@ -414,6 +414,24 @@ def _fail(field: str, message: str) -> None:
     raise ClientInputError({field: [message]})
 
 
+# Other apps' say on a client just written: an app registers a source from its AppConfig.ready (the hygiene
+# linter's findings), and the API's create/update answers add what the sources return to warnings_for's notes.
+# The client service imports no other app, so the dependency goes one way: hygiene → clients, never back.
+WarningSource = Callable[[hydra.OAuth2Client], list[str]]
+_warning_sources: list[WarningSource] = []
+
+
+def add_warning_source(source: WarningSource) -> None:
+    """Register `source` (once, however often an app's ready() runs)."""
+    if source not in _warning_sources:
+        _warning_sources.append(source)
+
+
+def more_warnings(client: hydra.OAuth2Client) -> list[str]:
+    """What the registered sources say about `client`, in the order they were registered."""
+    return [warning for source in _warning_sources for warning in source(client)]
+
+
 def warnings_for(data: ClientIn) -> list[str]:
     """Things that work but that a careful operator should know (shown, never blocking)."""
     notes: list[str] = []

@@ -1,7 +1,12 @@
 """Client hygiene as its own Django app (label ``console_hygiene``): it owns the per-tenant linter thresholds and
 the findings snapshot the report reads (hygiene.snapshot).
 
-Versions and drift need no table of their own: they are read from the audit log's before/after."""
+Versions and drift need no table of their own: they are read from the audit log's before/after.
+
+Dependencies go one way, hygiene → clients: hygiene reads and writes clients through oauth2_admin.clients, and
+clients never imports hygiene. What clients learns from hygiene arrives through what ready() connects: the
+audit events of client writes feed the snapshot (post_save), and the linter's findings join the client API's
+answer warnings (clients.add_warning_source)."""
 
 from __future__ import annotations
 
@@ -17,7 +22,8 @@ class HygieneConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_save
 
-        from oauth2_admin.hygiene import snapshot
+        from oauth2_admin.clients import service as clients
+        from oauth2_admin.hygiene import service, snapshot
         from oauth2_admin.hygiene.models import Thresholds
         from truss.models import AuditEvent
 
@@ -27,3 +33,4 @@ class HygieneConfig(AppConfig):
         post_save.connect(
             snapshot.on_thresholds_saved, sender=Thresholds, dispatch_uid="console_hygiene.thresholds"
         )
+        clients.add_warning_source(service.answer_warnings)

@@ -362,6 +362,21 @@ def findings_for(tenant: Tenant, client: hydra.OAuth2Client, *, now: datetime | 
     return lint(client, facts_for(tenant, [client.client_id], now=now))
 
 
+# Rules whose concern the client service's own notes already state (clients.warnings_for): an answer carries
+# each concern once.
+_NOTED_BY_CLIENTS = frozenset({"implicit-grant", "public-client-pkce", "redirect-http", "redirect-pattern"})
+
+
+def answer_warnings(client: hydra.OAuth2Client) -> list[str]:
+    """The linter's say on a client the API just wrote, for the answer's `warnings` (registered with the client
+    service by HygieneConfig.ready: clients never imports hygiene)."""
+    tenant = Tenant.for_owner(client.owner)
+    if tenant is None:
+        return []
+    found = findings_for(tenant, client)
+    return [f"{f.title}: {f.detail}. {f.reason}" for f in found if f.rule not in _NOTED_BY_CLIENTS]
+
+
 def findings_as_warnings(client: hydra.OAuth2Client) -> list[str]:
     """The linter's findings as sentences for the create/update answers' `warnings`."""
     tenant = Tenant.for_owner(client.owner)
