@@ -23,6 +23,7 @@ import pytest
 import requests
 from django.conf import settings as django_settings
 
+from tests.fixtures.ory import in_hydra
 from tests.fixtures.second_process import child_env
 from truss.devstack import free_port
 
@@ -164,8 +165,7 @@ def test_it_holds_8_concurrent_writers_with_one_audit_event_per_change(truss: Tr
 
     # Hydra holds every thread's last change…
     for t, (_slug, client_id) in enumerate(clients):
-        in_hydra = requests.get(f"{ory.hydra_admin_url}/admin/clients/{client_id}", timeout=10).json()
-        assert in_hydra["client_name"] == f"conc-{t}-{UPDATES - 1}"
+        assert in_hydra(ory, client_id)["client_name"] == f"conc-{t}-{UPDATES - 1}"
 
     # …and the audit log holds exactly one success event per change made, and nothing else for these clients.
     dump = truss.manage(

@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from tests.clients.test_concurrency import Truss, truss  # noqa: F401  (the gunicorn fixture)
+from tests.fixtures.ory import in_hydra
 
 pytestmark = [pytest.mark.integration]
 
@@ -54,7 +55,7 @@ def test_it_restores_a_version_under_parallel_requests_once_each(truss: Truss, o
 
     assert set(statuses) <= {200, 412, 428} and statuses[200] >= 1, f"{statuses}\n{truss.log_tail()}"
     assert statuses[428] == THREADS // 4
-    stored = requests.get(f"{ory.hydra_admin_url}/admin/clients/{client_id}", timeout=10).json()
+    stored = in_hydra(ory, client_id)
     assert stored["client_name"] == "Version one" and stored["metadata"] == METADATA
 
     dump = truss.manage(
