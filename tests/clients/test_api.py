@@ -7,6 +7,7 @@ import json
 import pytest
 import requests
 
+from tests.fixtures.ory import client_credentials as token
 from tests.fixtures.ory import in_hydra
 from truss.models import AuditEvent
 
@@ -54,11 +55,6 @@ def api(ory, client, tenant, make_api_key):
             return response.json()
 
     return Api()
-
-
-def token(ory, client_id, secret, **extra):
-    return requests.post(f"{ory.hydra_public_url}/oauth2/token", auth=(client_id, secret),
-                         data={"grant_type": "client_credentials", **extra}, timeout=10)  # fmt: skip
 
 
 class TestCreate:

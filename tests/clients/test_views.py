@@ -8,6 +8,7 @@ import pytest
 import requests
 from django.urls import reverse
 
+from tests.fixtures.ory import client_credentials as token
 from tests.fixtures.ory import in_hydra
 from truss.models import AuditEvent
 
@@ -46,11 +47,6 @@ def created(member, ory):
     assert response.status_code == 201, response.content.decode()[:2000]
     client_id = response.context["client"].client_id
     return {"id": client_id, "secret": secret_on(response)}
-
-
-def token(ory, client_id, secret):
-    return requests.post(f"{ory.hydra_public_url}/oauth2/token", auth=(client_id, secret),
-                         data={"grant_type": "client_credentials"}, timeout=10)  # fmt: skip
 
 
 class TestCreate:

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from tests.bridge.oauth import CALLBACK, Browser
+from tests.fixtures.ory import client_credentials
 from tests.fixtures.ory import introspect_at_hydra as introspect_at_hydra  # re-exported for the tokens tests
 
 
@@ -25,8 +26,7 @@ def cc_client(make_hydra_client, tenant):
 
 
 def cc_token(ory: Any, client: dict[str, Any]) -> str:
-    response = requests.post(f"{ory.hydra_public_url}/oauth2/token", auth=(client["client_id"], client["client_secret"]),
-                             data={"grant_type": "client_credentials"}, timeout=10)  # fmt: skip
+    response = client_credentials(ory, client["client_id"], client["client_secret"])
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
 
