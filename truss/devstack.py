@@ -27,6 +27,9 @@ DEFAULT_STATE_DIR = REPO / "var" / "ory"
 DEFAULT_PORTS = {"hydra_public": 4444, "hydra_admin": 4445, "kratos_public": 4433, "kratos_admin": 4434}
 DEFAULT_TRUSS_URL = "http://127.0.0.1:8000"
 DEVICE_FLOW_SINCE = (25, 4)  # Hydra version that added the device authorization grant (RFC 8628)
+# Hydra's token hook (ory/hydra.yml oauth2.token_hook): the dev secret shipped there, and the block's markers.
+DEV_TOKEN_HOOK_SECRET = "dev-only-token-hook-secret-0123456789"
+_TOKEN_HOOK_BLOCK = re.compile(r"  # @token-hook@\n.*?  # @token-hook-end@\n", re.DOTALL)
 HOST = "127.0.0.1"  # never "localhost": cookies and Kratos's return_to checks are host-literal
 
 
@@ -119,6 +122,11 @@ class Stack:
     truss_url: str = DEFAULT_TRUSS_URL
     # memory: fresh databases that die with the processes (tests); file: SQLite under state_dir (make run)
     persistent: bool = True
+    # Hydra calls Truss's token hook before every token it issues: Truss must be running for any token to be
+    # issued. Off (the default here; `main`, i.e. `make ory-up`, turns it on unless TRUST_TOKEN_HOOK=off): the
+    # block is left out of hydra.yml, and trusts are usable by every client with the jwt-bearer grant.
+    token_hook: bool = False
+    token_hook_secret: str = DEV_TOKEN_HOOK_SECRET
 
     @property
     def hydra_public_url(self) -> str:
@@ -160,9 +168,19 @@ class Stack:
         text = text.replace("file:///etc/config/kratos/identity.schema.json", f"file://{schema}")
         if name == "hydra.yml":
             text = text.replace("  # @device-urls@\n", self._device_urls())
+            text = self._token_hook(text)
         out = self.state_dir / name
         out.write_text(text)
         return out
+
+    def _token_hook(self, text: str) -> str:
+        if not self.token_hook:
+            return _TOKEN_HOOK_BLOCK.sub("", text)
+        if not re.fullmatch(r"[\x21-\x7e]{16,200}", self.token_hook_secret):
+            raise StackError(
+                "TRUST_TOKEN_HOOK_SECRET: 16 to 200 visible ASCII characters (it goes into hydra.yml)."
+            )
+        return text.replace(f"value: {DEV_TOKEN_HOOK_SECRET}", f"value: {json.dumps(self.token_hook_secret)}")
 
     def _device_urls(self) -> str:
         """urls.device.* for a Hydra with the device flow (>= v25.4); older schemas refuse the keys."""
@@ -329,7 +347,11 @@ def _alive(pid: int) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    stack = Stack(truss_url=os.environ.get("TRUSS_PUBLIC_URL", DEFAULT_TRUSS_URL))
+    stack = Stack(
+        truss_url=os.environ.get("TRUSS_PUBLIC_URL", DEFAULT_TRUSS_URL),
+        token_hook=os.environ.get("TRUST_TOKEN_HOOK", "on").lower() not in ("off", "false", "0", "no"),
+        token_hook_secret=os.environ.get("TRUST_TOKEN_HOOK_SECRET") or DEV_TOKEN_HOOK_SECRET,
+    )
     command = argv[1] if len(argv) > 1 else "status"
     try:
         if command == "up":

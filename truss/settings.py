@@ -132,6 +132,7 @@ STORAGES = {
 
 # --- Security -------------------------------------------------------------------------------------------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^hooks/"]  # Hydra calls its token hook on the internal network, not through TLS
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
 )
@@ -177,6 +178,15 @@ HYDRA_BIN = env.str("HYDRA_BIN", default="hydra")  # the hydra binary the cleanu
 # What Hydra's `oauth2.pkce.enforced` / `enforced_for_public_clients` say (Hydra has no API to read its config):
 # "off" (Hydra's default; ory/hydra.yml sets neither), "public" or "all". The hygiene linter trusts this.
 HYDRA_PKCE_ENFORCED = env.str("HYDRA_PKCE_ENFORCED", default="off")
+# Hydra's token hook (oauth2_admin/trust/hook.py, ory/hydra.yml oauth2.token_hook). On: a client may exchange a
+# jwt-bearer assertion only under a trust of its own tenant, and Truss is on the path of every token Hydra issues
+# (Truss down: Hydra issues none). Off: the hook answers 204 to everything, so any client with the jwt-bearer
+# grant may use any tenant's trust (Hydra's own behaviour). The secret is the header value Hydra sends; the DEBUG
+# default is the one ory/hydra.yml ships.
+TRUST_TOKEN_HOOK = env.bool("TRUST_TOKEN_HOOK", default=True)
+TRUST_TOKEN_HOOK_SECRET = env.str(
+    "TRUST_TOKEN_HOOK_SECRET", default="dev-only-token-hook-secret-0123456789" if DEBUG else ""
+)
 KRATOS_ADMIN_URL = env.str("KRATOS_ADMIN_URL", default="").rstrip("/")
 KRATOS_PUBLIC_URL = env.str("KRATOS_PUBLIC_URL", default="").rstrip("/")
 KRATOS_TIMEOUT = env.float("KRATOS_TIMEOUT", default=5.0)

@@ -11,3 +11,6 @@ class TrustConfig(AppConfig):
     label = "console_trust"
     verbose_name = "Trusted jwt-bearer issuers"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from oauth2_admin.trust import checks  # noqa: F401  (registers the check)

@@ -5,11 +5,15 @@ like a missing one). Input is validated before Hydra is called; private key mate
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import logging
 import re
+import threading
 import unicodedata
 import uuid
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,12 +24,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+from jwt.types import Options
 
 from oauth2_admin.keys.service import thumbprint
+from oauth2_admin.tokens.service import _owner_of as owner_of
 from oauth2_admin.trust.models import TrustKeyLock, TrustRecord
 from truss import apikit, audit
 from truss.errors import InputError
@@ -731,6 +738,106 @@ def repair() -> int:
         with key_lock(issuer, kid):
             sync_key(issuer, kid)
     return len(keys)
+
+
+# --- the token hook: which tenant's client may use which trust ---------------------------------------------------
+#
+# Hydra verifies an assertion against any trust matching its issuer, subject and kid, whoever's it is; its token
+# hook (oauth2_admin/trust/hook.py) then asks Truss. A client may use a trust only when its own tenant has a live
+# trust of that issuer for that subject (or any subject) whose key signed the assertion and whose scopes cover the
+# requested ones. Denials are counted per process and logged; not audited, since any client could otherwise write
+# to a tenant's audit chain with every token request it makes.
+
+
+@dataclass(frozen=True)
+class HookDecision:
+    allowed: bool
+    reason: str  # a fixed word (logs and counters), never input
+
+
+_ALLOW = HookDecision(True, "tenant_trust")
+_denials: Counter[str] = Counter()
+_denials_lock = threading.Lock()
+
+
+def hook_denials() -> dict[str, int]:
+    """jwt-bearer token requests the hook refused since this process started, per reason."""
+    with _denials_lock:
+        return dict(_denials)
+
+
+def _deny(reason: str, client_id: str, issuer: Any = None) -> HookDecision:
+    with _denials_lock:
+        _denials[reason] += 1
+    logger.warning("token hook refused a jwt-bearer exchange: %s (client %r, issuer %r)", reason, client_id[:100],
+                   str(issuer)[:100] if issuer is not None else None)  # fmt: skip
+    return HookDecision(False, reason)
+
+
+def scope_allows(granted: Iterable[str], needle: str) -> bool:
+    """Hydra's default scope strategy (fosite's WildcardScopeStrategy): "a.*" allows "a.b"; otherwise equal."""
+    parts = needle.split(".")
+    for matcher in granted:
+        pieces = matcher.split(".")
+        if len(pieces) > len(parts):
+            continue
+        last = len(pieces) - 1
+        if all(
+            (piece == "*" and parts[k] != "")
+            or (piece == parts[k] and (k < last or len(pieces) == len(parts)))
+            for k, piece in enumerate(pieces)
+        ):
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=256)
+def _verifier(jwk_json: str) -> tuple[Any, tuple[str, ...]]:
+    """A trust's public key, loaded once per process (it never changes: a trust is replaced, not edited)."""
+    jwk = json.loads(jwk_json)
+    crv = None if jwk.get("kty") == "RSA" else jwk.get("crv")
+    return jwt.PyJWK(jwk).key, _ALGS.get((str(jwk.get("kty")), crv), ())
+
+
+_SIGNATURE_ONLY: Options = {"verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False,
+                   "verify_iss": False, "verify_sub": False, "verify_jti": False, "require": []}  # fmt: skip
+
+
+def _signed_with(assertion: str, jwk: dict[str, Any]) -> bool:
+    """The assertion's signature checks out against this public key (Hydra checked the claims already)."""
+    try:
+        key, algorithms = _verifier(json.dumps(jwk, sort_keys=True))
+        jwt.decode(assertion, key, algorithms=list(algorithms), options=_SIGNATURE_ONLY)
+    except (jwt.PyJWTError, ValueError, TypeError):
+        return False
+    return True
+
+
+def hook_decision(client_id: str, assertion: str, scopes: Iterable[str]) -> HookDecision:
+    """May this client exchange this assertion (which Hydra has verified against some trust)? One query: the
+    live trusts of the client's tenant for the assertion's issuer, subject and kid."""
+    try:
+        unverified = jwt.api_jwt.decode_complete(assertion, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return _deny("unreadable_assertion", client_id)
+    kid, claims = unverified["header"].get("kid"), unverified["payload"]
+    issuer, subject = claims.get("iss"), claims.get("sub")
+    if not isinstance(issuer, str) or not isinstance(subject, str):
+        return _deny("unreadable_assertion", client_id)
+    owner = owner_of(client_id)
+    if not owner.startswith(Tenant.OWNER_PREFIX):
+        return _deny("client_of_no_tenant", client_id, issuer)
+    found = TrustRecord.objects.filter(
+        tenant__slug=owner.removeprefix(Tenant.OWNER_PREFIX), issuer=issuer, removed_at=None,
+        expires_at__gt=timezone.now(),
+    ).filter(Q(allow_any_subject=True) | Q(subject=subject, allow_any_subject=False))  # fmt: skip
+    if isinstance(kid, str):
+        found = found.filter(kid=kid)
+    wanted = set(scopes)
+    for scope, jwk in found.values_list("scope", "public_jwk"):
+        if all(scope_allows(scope, s) for s in wanted) and _signed_with(assertion, jwk):
+            return _ALLOW
+    return _deny("no_trust_of_the_clients_tenant", client_id, issuer)
 
 
 def workbench_data(trust: Trust) -> dict[str, Any]:

@@ -3,6 +3,7 @@ delete. Viewers read; admins change."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -27,7 +28,7 @@ def _trust_or_404(request: TenantRequest, trust_id: str) -> trust.Trust:
 @require_safe
 @tenancy.tenant_view()
 def trust_list(request: TenantRequest) -> HttpResponse:
-    context = {"trusts": trust.list_for(request.tenant, request),
+    context = {"trusts": trust.list_for(request.tenant, request), "token_hook": settings.TRUST_TOKEN_HOOK,
                "can_edit": tenancy.role_at_least(request.role, Role.ADMIN)}  # fmt: skip
     return TemplateResponse(request, "console/trust/list.html", context)
 
@@ -100,8 +101,9 @@ def trust_check(request: HttpRequest) -> HttpResponse:
         repaired = trust.repair()
         messages.success(request, f"Re-created Hydra's trusts for {repaired} issuer key(s).")
         return redirect("console:trust:check")
-    report = trust.check()
-    return TemplateResponse(request, "console/trust/check.html", {"report": report})
+    context = {"report": trust.check(), "denials": sorted(trust.hook_denials().items()),
+               "token_hook": settings.TRUST_TOKEN_HOOK}  # fmt: skip
+    return TemplateResponse(request, "console/trust/check.html", context)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -17,6 +17,7 @@ PRODUCTION_ENV = {
     "HYDRA_PUBLIC_URL": "https://auth.example.com",
     "KRATOS_ADMIN_URL": "http://kratos:4434",
     "KRATOS_PUBLIC_URL": "https://id.example.com",
+    "TRUST_TOKEN_HOOK_SECRET": "a-production-like-token-hook-secret-4d1c9e",
 }
 
 

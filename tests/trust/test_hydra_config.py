@@ -69,5 +69,32 @@ def test_hydra_refuses_a_clients_jwks_uri_on_loopback_and_never_fetches_it(ory, 
 def test_every_shipped_config_turns_the_protection_on(tmp_path: Path):
     shipped = yaml.safe_load((ORY_DIR / "hydra.yml").read_text())
     assert shipped["clients"]["http"]["disallow_private_ip_ranges"] is True
-    rendered = Stack(state_dir=tmp_path)._render("hydra.yml")
-    assert yaml.safe_load(rendered.read_text())["clients"]["http"]["disallow_private_ip_ranges"] is True
+    for hook in (False, True):
+        rendered = Stack(state_dir=tmp_path, token_hook=hook)._render("hydra.yml")
+        assert yaml.safe_load(rendered.read_text())["clients"]["http"]["disallow_private_ip_ranges"] is True
+
+
+def test_the_token_hook_is_rendered_with_its_one_exception(tmp_path: Path):
+    hooked = yaml.safe_load(Stack(state_dir=tmp_path, truss_url="http://127.0.0.1:8123", token_hook=True,
+                                  token_hook_secret="s" * 32)._render("hydra.yml").read_text())  # fmt: skip
+    hook = hooked["oauth2"]["token_hook"]
+    assert hook["url"] == "http://127.0.0.1:8123/hooks/hydra/token"
+    assert hooked["clients"]["http"]["private_ip_exception_urls"] == [hook["url"]]
+    assert hook["auth"] == {"type": "api_key", "config": {"in": "header", "name": "X-Truss-Hook-Secret",
+                                                          "value": "s" * 32}}  # fmt: skip
+    plain = yaml.safe_load(Stack(state_dir=tmp_path, token_hook=False)._render("hydra.yml").read_text())
+    assert "token_hook" not in plain["oauth2"]
+
+
+def test_compose_wires_the_hook_its_secret_and_its_exception():
+    services = yaml.safe_load((ORY_DIR.parent / "compose.yaml").read_text())["services"]
+    hydra, truss = services["hydra"]["environment"], services["truss"]["environment"]
+    assert hydra["OAUTH2_TOKEN_HOOK_URL"] == hydra["CLIENTS_HTTP_PRIVATE_IP_EXCEPTION_URLS"]
+    assert hydra["OAUTH2_TOKEN_HOOK_URL"].startswith("http://truss:8000/")
+    assert hydra["OAUTH2_TOKEN_HOOK_AUTH_CONFIG_VALUE"] == truss["TRUST_TOKEN_HOOK_SECRET"]
+    assert truss["TRUST_TOKEN_HOOK"] == "on" and "truss" in truss["ALLOWED_HOSTS"].split(",")
+    # hydra.yml carries the hook's auth object: the environment above only overrides its url and value.
+    assert (
+        yaml.safe_load((ORY_DIR / "hydra.yml").read_text())["oauth2"]["token_hook"]["auth"]["type"]
+        == "api_key"
+    )
