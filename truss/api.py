@@ -50,7 +50,8 @@ def _field_messages(exc: ValidationError) -> dict[str, list[str]]:
     """pydantic errors as field → messages, worded as the client service words them (values never echoed)."""
     fields: dict[str, list[str]] = {}
     for err in exc.errors:
-        loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "payload", "query", "path")]
+        skipped = ("body", "payload", "query", "path", "[key]")  # a dict key's error names the key itself
+        loc = [str(part) for part in err.get("loc", ()) if part not in skipped]
         message = str(err.get("msg", "is invalid")).removeprefix("Value error, ")
         if err.get("type") == "extra_forbidden":
             message = "cannot be set" if loc and loc[-1] in _GUARDED else "unknown field"

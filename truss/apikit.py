@@ -136,6 +136,16 @@ def _query_bool(value: Any) -> Any:
 QueryBool = Annotated[bool, BeforeValidator(_query_bool), pydantic.Strict()]
 
 
+def _json_int(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# A JSON body's integer as JSON Schema counts them: 3 and 3.0, never "3", 3.5 or true.
+JsonInt = Annotated[int, BeforeValidator(_json_int), pydantic.Strict()]
+
+
 # --- documented answers ----------------------------------------------------------------------------------------
 
 # What every operation behind a credential can answer besides its success, and what every Ory call adds.

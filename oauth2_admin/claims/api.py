@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
+from pydantic import AfterValidator, ConfigDict, StrictStr, WithJsonSchema
 
 from oauth2_admin.claims import service
 from truss import claims
@@ -22,15 +24,76 @@ from truss.apikit import (
 
 router = Router(tags=["claims"])
 
+# The API's templates, stated as patterns the OpenAPI document carries and the check applies (fullmatch): a
+# claim name, and a template whose braces only ever open and close a `{{ variable }}` placeholder (the console's
+# editor also takes a lone brace). Both are inside what the claims engine accepts, so it never refuses them.
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.:\-]{0,63}$"
+TEMPLATE_PATTERN = r"^(?:[^{}]|\{\{ *(?:id|(?:traits|metadata_public)(?:\.[A-Za-z0-9_-]+)*) *\}\})*$"
+
+
+def _template(value: str) -> str:
+    if len(value) > claims.MAX_TEMPLATE_LENGTH or not re.fullmatch(TEMPLATE_PATTERN, value):
+        raise ValueError(
+            f"At most {claims.MAX_TEMPLATE_LENGTH} characters; braces only in {{{{ id }}}}, {{{{ traits.… }}}} "
+            "or {{ metadata_public.… }} placeholders."
+        )
+    return value
+
+
+def _name(name: str, reserved: frozenset[str]) -> str:
+    if not re.fullmatch(NAME_PATTERN, name):
+        raise ValueError("Claim names use letters, digits, _ . : - and start with a letter or _.")
+    if name in reserved:
+        raise ValueError(f"{name!r} is set by Hydra and cannot be templated.")
+    return name
+
+
+def _id_token_name(name: str) -> str:
+    return _name(name, claims.RESERVED_ID_TOKEN)
+
+
+def _access_token_name(name: str) -> str:
+    return _name(name, claims.RESERVED_ACCESS_TOKEN)
+
+
+def _claims_schema(reserved: frozenset[str]) -> dict[str, Any]:
+    """Names by propertyNames (pydantic would state a key pattern as patternProperties, which admits others)."""
+    names = {"type": "string", "pattern": NAME_PATTERN, "not": {"enum": sorted(reserved)}}
+    template = {"type": "string", "pattern": TEMPLATE_PATTERN, "maxLength": claims.MAX_TEMPLATE_LENGTH}
+    return {"type": "object", "maxProperties": claims.MAX_CLAIMS, "propertyNames": names,
+            "additionalProperties": template}  # fmt: skip
+
+
+Template = Annotated[StrictStr, AfterValidator(_template)]
+IdTokenClaims = Annotated[
+    dict[Annotated[str, AfterValidator(_id_token_name)], Template],
+    Field(max_length=claims.MAX_CLAIMS),
+    WithJsonSchema(_claims_schema(claims.RESERVED_ID_TOKEN)),
+]
+AccessTokenClaims = Annotated[
+    dict[Annotated[str, AfterValidator(_access_token_name)], Template],
+    Field(max_length=claims.MAX_CLAIMS),
+    WithJsonSchema(_claims_schema(claims.RESERVED_ACCESS_TOKEN)),
+]
+
+
+class ClaimsConfigOut(Schema):
+    """What is stored (the console's editor may have saved templates the API would word more strictly)."""
+
+    id_token_claims: dict[str, Any]
+    access_token_claims: dict[str, Any]
+
 
 class ClaimsConfigIO(Schema):
-    id_token_claims: dict[str, Any] = Field(default_factory=dict)
-    access_token_claims: dict[str, Any] = Field(default_factory=dict)
+    model_config = ConfigDict(extra="forbid")
+
+    id_token_claims: IdTokenClaims = Field(default_factory=dict)
+    access_token_claims: AccessTokenClaims = Field(default_factory=dict)
 
 
 class PreviewIn(ClaimsConfigIO):
-    identity: str = Field(..., min_length=1, max_length=320)
-    scopes: list[str] = Field(default_factory=lambda: ["openid", "email", "profile"], max_length=50)
+    identity: StrictStr = Field(..., min_length=1, max_length=320)
+    scopes: list[StrictStr] = Field(default_factory=lambda: ["openid", "email", "profile"], max_length=50)
 
 
 class PreviewOut(Schema):
@@ -47,7 +110,7 @@ def _invalid(payload: ClaimsConfigIO) -> dict[str, list[str]]:
 
 
 @router.get(
-    "/claims-config", response=answers({200: ClaimsConfigIO}, AUTH_ERRORS), summary="Custom claims config"
+    "/claims-config", response=answers({200: ClaimsConfigOut}, AUTH_ERRORS), summary="Custom claims config"
 )
 def get_claims_config(request: HttpRequest) -> Any:
     return service.config_for(tenant_of(request))
@@ -56,7 +119,7 @@ def get_claims_config(request: HttpRequest) -> Any:
 @router.put(
     "/claims-config",
     auth=member_session,
-    response=answers({200: ClaimsConfigIO}, 400, AUTH_ERRORS),
+    response=answers({200: ClaimsConfigOut}, 400, AUTH_ERRORS),
     summary="Update custom claims",
 )
 @audited("bridge.claims.update")

@@ -6,12 +6,32 @@ import json
 from typing import Any, cast
 
 from django import forms
+from django.forms.fields import InvalidJSONInput, JSONString
 
 from truss import claims
+from truss.apikit import BadBody, parse_json_text
 
 
 class PrettyJSONField(forms.JSONField):
-    """Shows stored JSON indented, so the editor is readable."""
+    """Shows stored JSON indented, so the editor is readable; reads the text through the API's one JSON parser
+    (depth, NaN, NUL, size), so what it refuses is a field message, never a 500."""
+
+    def to_python(self, value: Any) -> Any:
+        if value in self.empty_values or not isinstance(value, str):
+            return None if value in self.empty_values else value
+        try:
+            converted = parse_json_text(value)
+        except BadBody as exc:
+            raise forms.ValidationError(exc.message, code="invalid") from exc
+        return JSONString(converted) if isinstance(converted, str) else converted
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        if data is None or not isinstance(data, str):
+            return data
+        try:
+            return parse_json_text(data)
+        except BadBody:
+            return InvalidJSONInput(data)  # shown again as typed
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, dict):

@@ -149,6 +149,9 @@ def _version_required(request: HttpRequest, exc: clients.PreconditionRequired) -
 
 _READ = (*AUTH_ERRORS, 404, *UPSTREAM_ERRORS)
 _WRITE = (400, *AUTH_ERRORS, 404, 412, 428, *UPSTREAM_ERRORS)
+# Declared, so the document says what 428 answers: an ETag (or *) is required.
+_IF_MATCH = {"in": "header", "name": "If-Match", "required": True,
+             "schema": {"type": "string", "minLength": 1, "pattern": "\\S"}}  # fmt: skip
 
 
 def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: list[str]) -> Router:
@@ -233,6 +236,7 @@ def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: li
         "changed meanwhile. Secrets the audit log keeps redacted keep the current client's values; 400 when the "
         "client has none.",
         operation_id=f"{op}_client_version_restore",
+        openapi_extra={"parameters": [_IF_MATCH]},
     )
     @audited("oauth2.client.update")
     def restore(request: HttpRequest, client_id: str, number: int) -> HttpResponse:
@@ -268,6 +272,7 @@ def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: li
         "changed again. "
         "400 when there is nothing to adopt.",
         operation_id=f"{op}_client_drift_adopt",
+        openapi_extra={"parameters": [_IF_MATCH]},
     )
     @audited(history.ADOPT)
     def adopt(request: HttpRequest, client_id: str) -> HttpResponse:

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from oauth2_admin.clients import service as clients
 from oauth2_admin.keys.models import KeyRecord, Rotation
 from truss import audit
+from truss.apikit import JsonInt
 from truss.errors import InputError
 from truss.models import AuditEvent, Tenant
 from truss.ory import hydra
@@ -275,7 +276,7 @@ class RotationIn(BaseModel):
 
     set_id: Literal["hydra.openid.id-token", "hydra.jwt.access-token"]
     algorithm: Algorithm
-    cache_window_seconds: int = Field(default=DEFAULT_CACHE_WINDOW, ge=0, le=MAX_CACHE_WINDOW)
+    cache_window_seconds: JsonInt = Field(default=DEFAULT_CACHE_WINDOW, ge=0, le=MAX_CACHE_WINDOW)
 
 
 class StepIn(BaseModel):

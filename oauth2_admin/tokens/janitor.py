@@ -34,6 +34,7 @@ from pydantic.config import JsonDict
 
 from oauth2_admin.tokens.models import JanitorRun
 from truss import audit
+from truss.apikit import JsonInt
 
 # Below gunicorn's 30 s worker timeout: the page waits for the run. Larger backlogs: the scheduled job.
 TIMEOUT_SECONDS = 25.0
@@ -87,8 +88,8 @@ class JanitorOptions(BaseModel):
     access_lifespan: str = Field(default="1h", pattern=_GO_DURATION, max_length=20)
     refresh_lifespan: str = Field(default="720h", pattern=_GO_DURATION, max_length=20)
     consent_request_lifespan: str = Field(default="30m", pattern=_GO_DURATION, max_length=20)
-    limit: int = Field(default=10000, ge=1, le=1_000_000)
-    batch_size: int = Field(default=100, ge=1, le=10_000)
+    limit: JsonInt = Field(default=10000, ge=1, le=1_000_000)
+    batch_size: JsonInt = Field(default=100, ge=1, le=10_000)
 
     @model_validator(mode="after")
     def _some_routine(self) -> JanitorOptions:

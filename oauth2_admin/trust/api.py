@@ -92,6 +92,7 @@ def delete_trust(request: HttpRequest, trust_id: str) -> HttpResponse:
 
 
 _CREATE_SCHEMA = {
+    "required": True,
     "content": {"application/json": {"schema": {
         "type": "object", "required": ["issuer", "expires_at"],
         "properties": {"issuer": {"type": "string"}, "subject": {"type": "string"},

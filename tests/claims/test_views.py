@@ -58,6 +58,20 @@ def test_the_console_editor_saves_and_shows_errors(console, tenant):
     assert console("viewer").post("/console/claims/", {"id_token_claims": "{}"}).status_code == 403
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("[" * 5000 + "]" * 5000, "nests deeper"), ('{"email": NaN}', "not a JSON number"), ('{"email": "\\u0000"}', "NUL"),
+     ('{"email": 1e400}', "too large"), ("{nope", "not valid JSON")],
+)  # fmt: skip
+def test_the_console_editor_reads_the_json_through_the_one_parser(console, tenant, text, message):
+    """Nested 5,000 deep was a RecursionError (500); a NUL reached PostgreSQL's jsonb."""
+    admin = console("admin")
+    response = admin.post("/console/claims/", {"id_token_claims": text, "access_token_claims": "{}"})
+    assert response.status_code == 400 and message in response.content.decode()
+    assert not ClaimsConfig.objects.filter(tenant=tenant).exists()
+
+
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_the_preview_shows_claims_only_for_people_who_used_the_tenants_clients(
