@@ -123,7 +123,8 @@ class AuditEvent(models.Model):
     detail = models.TextField(blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
-    # "tenant:<id>", "global" (no tenant) or "legacy" (rows from before per-tenant chains): see truss/audit.py.
+    # "tenant:<id>", "global" (no tenant) or "legacy" (rows from before per-tenant chains): see
+    # truss/audit/events.py.
     chain = models.CharField(max_length=40)
 
     class Meta:
@@ -156,9 +157,9 @@ class AuditChainHead(models.Model):
 
 class AuditOutbox(models.Model):
     """An audit event written ahead, in one INSERT before the answer leaves, and chained into AuditEvent right
-    after the answer (truss/audit.py: ``record_soon``, ``drain_outbox``). A row outlives a process that dies in
-    between and is chained by the next drain in any process: no event is lost, none is chained twice (the row
-    is deleted in the transaction that appends it)."""
+    after the answer (truss/audit/outbox.py: ``write_ahead``, ``drain_outbox``). A row outlives a process that
+    dies in between and is chained by the next drain in any process: no event is lost, none is chained twice
+    (the row is deleted in the transaction that appends it)."""
 
     created_at = models.DateTimeField(auto_now_add=True)
     chain = models.CharField(max_length=40)

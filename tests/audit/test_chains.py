@@ -15,6 +15,7 @@ from django.db import OperationalError, connection
 from django.db.migrations.executor import MigrationExecutor
 
 from truss import audit
+from truss.audit import chain
 from truss.models import AuditChainHead, AuditEvent
 from truss.redaction import RedactingFilter
 
@@ -157,7 +158,7 @@ class TestCheckpoints:
 @pytest.mark.django_db(transaction=True)  # as in production: no request-wide transaction around the append
 class TestAppendUnderContention:
     def test_it_retries_a_locked_database_and_writes_exactly_one_event(self, tenant, monkeypatch):
-        real, calls = audit._append, []
+        real, calls = chain._append, []
 
         def flaky(event):
             calls.append(1)
@@ -165,8 +166,8 @@ class TestAppendUnderContention:
                 raise OperationalError("database is locked")
             return real(event)
 
-        monkeypatch.setattr(audit, "_append", flaky)
-        monkeypatch.setattr(audit, "_RETRY_DELAYS", (0.001,) * 8)
+        monkeypatch.setattr(chain, "_append", flaky)
+        monkeypatch.setattr(chain, "_RETRY_DELAYS", (0.001,) * 8)
         with audit.mutation(None, "oauth2.client.update", tenant, "c1") as event:
             event.success(after={"client_name": "new"})
         assert len(calls) == 3
@@ -178,8 +179,8 @@ class TestAppendUnderContention:
         def locked(event):
             raise OperationalError("database is locked")
 
-        monkeypatch.setattr(audit, "_append", locked)
-        monkeypatch.setattr(audit, "_RETRY_DELAYS", (0.001,) * 3)
+        monkeypatch.setattr(chain, "_append", locked)
+        monkeypatch.setattr(chain, "_RETRY_DELAYS", (0.001,) * 3)
         with (
             caplog.at_level(logging.CRITICAL, logger="truss.audit"),
             audit.mutation(None, "oauth2.client.rotate_secret", tenant, "c1") as event,

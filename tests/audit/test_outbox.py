@@ -20,6 +20,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.fixtures.second_process import child_env
 from truss import audit
+from truss.audit import outbox
 from truss.models import AuditEvent, AuditOutbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,7 +147,7 @@ def test_the_drainer_thread_chains_what_requests_queue_each_event_exactly_once(
     # Production's mode: the request's thread only kicks the per-process drainer, which chains shortly after
     # (AUDIT_DRAIN_DELAY) what every request queued meanwhile. Eight concurrent "requests" here.
     settings.AUDIT_DRAIN_DELAY = 0.01
-    monkeypatch.setattr(audit, "DRAINER_IDLE_CLOSE", 0.2)  # and it lets go of its connection when idle
+    monkeypatch.setattr(outbox, "DRAINER_IDLE_CLOSE", 0.2)  # and it lets go of its connection when idle
 
     def answer(i: int) -> None:
         try:
