@@ -47,7 +47,7 @@ class ClientCreateIn(clients.ClientIn):
 class ClientUpdateIn(ClientCreateIn):
     """PUT: every field optional; only the fields sent (`exclude_unset`) are merged onto the current client."""
 
-    client_name: str = Field(default="", min_length=1, max_length=200)
+    client_name: clients.ClientName = ""
 
 
 class PatchOperation(Schema):

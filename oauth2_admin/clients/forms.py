@@ -3,9 +3,8 @@ truth for the console and the API) and its field errors are put back onto these 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.http import QueryDict
@@ -13,8 +12,7 @@ from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
 
 from oauth2_admin.clients import service as clients
-from truss.apikit import BadBody, parse_json_text
-from truss.forms import TypedConfirmForm
+from truss.forms import DerivedForm, FieldFactory, Shown, TypedConfirmForm, fields_form
 from truss.ory import hydra
 
 
@@ -60,60 +58,24 @@ class ListField(forms.Field):
         return list(value or [])
 
 
-AUTH_METHODS = [
-    ("client_secret_basic", "Confidential — secret in HTTP Basic auth (recommended for servers)"),
-    ("client_secret_post", "Confidential — secret in the request body"),
-    ("none", "Public — no secret (single-page or native app; PKCE required)"),
-    ("private_key_jwt", "private_key_jwt — the client signs a JWT with its own key"),
-]
+def _list_editor(kind: str) -> FieldFactory:
+    def make(shown: Shown, common: dict[str, Any]) -> forms.Field:
+        return ListField(widget=ListWidget(kind=kind, placeholder=shown.placeholder), **common)
+
+    return make
 
 
-class ClientForm(forms.Form):
-    client_name = forms.CharField(
-        max_length=200, label="Name", help_text="Shown to users on the consent screen."
-    )
-    token_endpoint_auth_method = forms.ChoiceField(choices=AUTH_METHODS, label="Client type",
-                                                   widget=forms.RadioSelect)  # fmt: skip
-    jwks_uri = forms.URLField(required=False, assume_scheme="https", label="JWKS URI",
-                              help_text="private_key_jwt: where Hydra fetches the client's public keys.")  # fmt: skip
-    jwks = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
-                           label="JWKS (JSON)", help_text="private_key_jwt: or paste the public key set.")  # fmt: skip
-    grant_types = forms.MultipleChoiceField(
-        choices=list(clients.GRANT_TYPES.items()), widget=forms.CheckboxSelectMultiple
-    )
-    redirect_uris = ListField(required=False, label="Redirect URIs",
-                              widget=ListWidget(placeholder="https://app.example.com/callback"),
-                              help_text="Exact match. Native apps: a reverse-domain scheme (com.example.app:/cb).")  # fmt: skip
-    post_logout_redirect_uris = ListField(required=False, label="Post-logout redirect URIs",
-                                          widget=ListWidget(placeholder="https://app.example.com/"))  # fmt: skip
-    scope = forms.CharField(max_length=2000, initial="openid offline_access",
-                            help_text="Space-separated scopes the client may request.")  # fmt: skip
-    audience = ListField(
-        required=False, widget=ListWidget(kind="text", placeholder="https://api.example.com")
-    )
-    skip_consent = forms.BooleanField(required=False, label="Skip consent (first-party apps only)")
-    skip_logout_consent = forms.BooleanField(required=False, label="Skip the logout confirmation")
-    subject_type = forms.ChoiceField(
-        choices=[("public", "public"), ("pairwise", "pairwise (per-client subject ids)")]
-    )
-    sector_identifier_uri = forms.URLField(required=False, assume_scheme="https")
-    frontchannel_logout_uri = forms.URLField(
-        required=False, assume_scheme="https", label="Front-channel logout URI"
-    )
-    backchannel_logout_uri = forms.URLField(
-        required=False, assume_scheme="https", label="Back-channel logout URI"
-    )
-    access_token_strategy = forms.ChoiceField(
-        required=False, label="Access tokens",
-        choices=[("", "Hydra's default"), ("opaque", "Opaque (introspect to validate)"), ("jwt", "JWT (self-contained)")],
-    )  # fmt: skip
-    logo_uri = forms.URLField(required=False, assume_scheme="https", label="Logo URL")
-    client_uri = forms.URLField(required=False, assume_scheme="https", label="Home page")
-    policy_uri = forms.URLField(required=False, assume_scheme="https", label="Privacy policy")
-    tos_uri = forms.URLField(required=False, assume_scheme="https", label="Terms of service")
-    contacts = ListField(required=False, widget=ListWidget(kind="email", placeholder="ops@example.com"))
-    metadata = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
-                               help_text="A JSON object, visible to operators only.")  # fmt: skip
+if TYPE_CHECKING:
+    _ClientFields = DerivedForm
+else:
+    _LIST_KINDS = {kind + "-list": _list_editor(kind) for kind in ("uri", "text", "email")}
+    _ClientFields = fields_form(clients.ClientIn, _LIST_KINDS)
+
+
+class ClientForm(_ClientFields):
+    """Every field ClientIn shows in the console, derived from it (truss.forms.fields_form), plus the version
+    the edit page started from."""
+
     version = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -122,20 +84,6 @@ class ClientForm(forms.Form):
             field = self.fields["grant_types"]
             field.choices = [c for c in field.choices if c[0] != clients.DEVICE_GRANT]  # type: ignore[attr-defined]
             field.help_text = "The device code grant needs Hydra v25.4 or newer."
-
-    def _json(self, name: str) -> Any:
-        """The field's JSON text through the API's one parser (depth, NaN, NUL, size): a field message, never
-        a 500, for anything it refuses."""
-        raw = self.cleaned_data.get(name) or ""
-        if not raw.strip():
-            return None
-        try:
-            return parse_json_text(raw)
-        except BadBody as exc:
-            raise forms.ValidationError(exc.message) from exc
-
-    def clean_jwks(self) -> Any:
-        return self._json("jwks")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -147,7 +95,7 @@ class ClientForm(forms.Form):
         return data
 
     def clean_metadata(self) -> Any:
-        value = self._json("metadata")
+        value = self.cleaned_data.get("metadata")
         if value is not None and not isinstance(value, dict):
             raise forms.ValidationError("Metadata must be a JSON object.")
         return value or {}
@@ -165,11 +113,7 @@ class ClientForm(forms.Form):
 
     @classmethod
     def initial_for(cls, client: hydra.OAuth2Client, version: str) -> dict[str, Any]:
-        data: dict[str, Any] = clients.editable(client)
-        for name in ("jwks", "metadata"):
-            if data.get(name):
-                data[name] = json.dumps(data[name], indent=2)
-        return {**data, "version": version}
+        return {**clients.editable(client), "version": version}
 
 
 class TokenConfigForm(forms.Form):

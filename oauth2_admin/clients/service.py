@@ -14,13 +14,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import jsonpatch
 from django.core import signing
 from django.http import HttpRequest
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -32,6 +33,7 @@ from pydantic import (
 
 from truss import audit, durations
 from truss.errors import InputError, field_messages
+from truss.forms import Shown
 from truss.models import Tenant
 from truss.ory import hydra
 from truss.urls_check import fetch_problem, is_loopback_host
@@ -240,39 +242,138 @@ def uri_notes(value: list[str], *, web_only: bool = False) -> list[tuple[str | N
     return notes
 
 
+def _web_url(value: str | None) -> str | None:
+    """An http(s) URL (blank is none)."""
+    if not value:
+        return None
+    problem = _check_uri(value, web_only=True)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# The client fields' rules, each stated once: the API's schema is ClientIn's, and the console's client form is
+# derived from it (truss.forms.fields_form reads the Shown marker: label, help text, fieldset, how it is edited).
+WebUrl = Annotated[str | None, Field(max_length=2000), AfterValidator(_web_url)]
+ClientName = Annotated[
+    str,
+    Field(min_length=1, max_length=200),
+    Shown(label="Name", help_text="Shown to users on the consent screen.", group="Basics"),
+]
+AUTH_METHODS: tuple[tuple[str, str], ...] = (
+    ("client_secret_basic", "Confidential — secret in HTTP Basic auth (recommended for servers)"),
+    ("client_secret_post", "Confidential — secret in the request body"),
+    ("none", "Public — no secret (single-page or native app; PKCE required)"),
+    ("private_key_jwt", "private_key_jwt — the client signs a JWT with its own key"),
+)
+ACCESS_TOKEN_STRATEGIES: tuple[tuple[str, str], ...] = (
+    ("", "Hydra's default"),
+    ("opaque", "Opaque (introspect to validate)"),
+    ("jwt", "JWT (self-contained)"),
+)
+
+
 class ClientIn(BaseModel):
     """Every client setting a caller may write. `owner`, `client_id` and `client_secret` are Truss's to set."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    client_name: str = Field(min_length=1, max_length=200)
-    grant_types: list[str] = Field(
-        default_factory=lambda: ["authorization_code", "refresh_token"], max_length=10
-    )
+    client_name: ClientName
+    grant_types: Annotated[
+        list[str], Shown(kind="checkboxes", choices=tuple(GRANT_TYPES.items()), group="Grants and redirects")
+    ] = Field(default_factory=lambda: ["authorization_code", "refresh_token"], max_length=10)
     response_types: list[ResponseType] | None = Field(default=None, max_length=10)
-    redirect_uris: list[str] = Field(default_factory=list, max_length=50)
-    post_logout_redirect_uris: list[str] = Field(default_factory=list, max_length=50)
-    scope: str = Field(
-        default="openid offline_access", max_length=2000, pattern=r"^[\x21\x23-\x5B\x5D-\x7E ]*$"
+    redirect_uris: Annotated[
+        list[str],
+        Shown(
+            kind="uri-list",
+            label="Redirect URIs",
+            placeholder="https://app.example.com/callback",
+            help_text="Exact match. Native apps: a reverse-domain scheme (com.example.app:/cb).",
+            group="Grants and redirects",
+        ),
+    ] = Field(default_factory=list, max_length=50)
+    post_logout_redirect_uris: Annotated[
+        list[str],
+        Shown(
+            kind="uri-list",
+            label="Post-logout redirect URIs",
+            placeholder="https://app.example.com/",
+            group="Grants and redirects",
+        ),
+    ] = Field(default_factory=list, max_length=50)
+    scope: Annotated[
+        str, Shown(help_text="Space-separated scopes the client may request.", group="Scopes and audience")
+    ] = Field(default="openid offline_access", max_length=2000, pattern=r"^[\x21\x23-\x5B\x5D-\x7E ]*$")
+    audience: Annotated[
+        list[str], Shown(kind="text-list", placeholder="https://api.example.com", group="Scopes and audience")
+    ] = Field(default_factory=list, max_length=50)
+    token_endpoint_auth_method: Annotated[
+        AuthMethod, Shown(kind="radio", label="Client type", choices=AUTH_METHODS, group="Basics")
+    ] = "client_secret_basic"
+    jwks_uri: Annotated[
+        WebUrl,
+        Shown(
+            kind="url",
+            label="JWKS URI",
+            help_text="private_key_jwt: where Hydra fetches the client's public keys.",
+            group="Basics",
+            css_class="jwt-only",
+        ),
+    ] = None
+    jwks: Annotated[
+        dict[str, Any] | None,
+        Shown(
+            label="JWKS (JSON)",
+            help_text="private_key_jwt: or paste the public key set.",
+            group="Basics",
+            css_class="jwt-only",
+        ),
+    ] = None
+    skip_consent: Annotated[
+        StrictBool, Shown(label="Skip consent (first-party apps only)", group="Consent and logout")
+    ] = False
+    skip_logout_consent: Annotated[
+        StrictBool, Shown(label="Skip the logout confirmation", group="Consent and logout")
+    ] = False
+    subject_type: Annotated[
+        Literal["public", "pairwise"],
+        Shown(
+            choices=(("public", "public"), ("pairwise", "pairwise (per-client subject ids)")),
+            group="Subjects and tokens",
+        ),
+    ] = "public"
+    sector_identifier_uri: Annotated[WebUrl, Shown(kind="url", group="Subjects and tokens")] = None
+    frontchannel_logout_uri: Annotated[
+        WebUrl, Shown(kind="url", label="Front-channel logout URI", group="Consent and logout")
+    ] = None
+    backchannel_logout_uri: Annotated[
+        WebUrl, Shown(kind="url", label="Back-channel logout URI", group="Consent and logout")
+    ] = None
+    access_token_strategy: Annotated[
+        Literal["opaque", "jwt"] | None,
+        Shown(label="Access tokens", choices=ACCESS_TOKEN_STRATEGIES, group="Subjects and tokens"),
+    ] = None
+    logo_uri: Annotated[WebUrl, Shown(kind="url", label="Logo URL", group="Shown on the consent screen")] = (
+        None
     )
-    audience: list[str] = Field(default_factory=list, max_length=50)
-    token_endpoint_auth_method: AuthMethod = "client_secret_basic"
-    jwks_uri: str | None = Field(default=None, max_length=2000)
-    jwks: dict[str, Any] | None = None
-    skip_consent: StrictBool = False
-    skip_logout_consent: StrictBool = False
-    subject_type: Literal["public", "pairwise"] = "public"
-    sector_identifier_uri: str | None = Field(default=None, max_length=2000)
-    frontchannel_logout_uri: str | None = Field(default=None, max_length=2000)
-    backchannel_logout_uri: str | None = Field(default=None, max_length=2000)
-    access_token_strategy: Literal["opaque", "jwt"] | None = None
-    logo_uri: str | None = Field(default=None, max_length=2000)
-    client_uri: str | None = Field(default=None, max_length=2000)
-    policy_uri: str | None = Field(default=None, max_length=2000)
-    tos_uri: str | None = Field(default=None, max_length=2000)
-    contacts: list[str] = Field(default_factory=list, max_length=20)
+    client_uri: Annotated[
+        WebUrl, Shown(kind="url", label="Home page", group="Shown on the consent screen")
+    ] = None
+    policy_uri: Annotated[
+        WebUrl, Shown(kind="url", label="Privacy policy", group="Shown on the consent screen")
+    ] = None
+    tos_uri: Annotated[
+        WebUrl, Shown(kind="url", label="Terms of service", group="Shown on the consent screen")
+    ] = None
+    contacts: Annotated[
+        list[str],
+        Shown(kind="email-list", placeholder="ops@example.com", group="Shown on the consent screen"),
+    ] = Field(default_factory=list, max_length=20)
     allowed_cors_origins: list[str] = Field(default_factory=list, max_length=50)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Annotated[
+        dict[str, Any], Shown(help_text="A JSON object, visible to operators only.", group="Metadata")
+    ] = Field(default_factory=dict)
 
     @field_validator("grant_types")
     @classmethod
@@ -325,19 +426,6 @@ class ClientIn(BaseModel):
     @classmethod
     def _origins(cls, value: list[str]) -> list[str]:
         return _uri_list(value, web_only=True)
-
-    @field_validator(
-        "jwks_uri", "sector_identifier_uri", "frontchannel_logout_uri", "backchannel_logout_uri",
-        "logo_uri", "client_uri", "policy_uri", "tos_uri",
-    )  # fmt: skip
-    @classmethod
-    def _web_url(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        problem = _check_uri(value, web_only=True)
-        if problem:
-            raise ValueError(problem)
-        return value
 
     @field_validator(*(name for name in FETCHED_URI_FIELDS if name != "request_uris"))
     @classmethod
@@ -524,14 +612,16 @@ def etag(client: hydra.OAuth2Client) -> str:
     return '"' + hashlib.sha256(f"{client.client_id}|{stamp}".encode()).hexdigest()[:20] + '"'
 
 
+_OPTIONAL = tuple(name for name, info in ClientIn.model_fields.items() if info.default is None)
+
+
 def editable(client: hydra.OAuth2Client) -> dict[str, Any]:
     """The client as a ClientIn-shaped dict: what the edit form and merges start from."""
     data = client.model_dump(mode="json", exclude_none=True)
     out = {name: data[name] for name in ClientIn.model_fields if name in data}
     if not (client.jwks and client.jwks.keys):
         out.pop("jwks", None)
-    for name in ("jwks_uri", "sector_identifier_uri", "frontchannel_logout_uri", "backchannel_logout_uri",
-                 "logo_uri", "client_uri", "policy_uri", "tos_uri", "access_token_strategy"):  # fmt: skip
+    for name in _OPTIONAL:  # Hydra answers "" for an optional text it does not have
         if out.get(name) == "":
             out.pop(name)
     if out.get("subject_type") not in ("public", "pairwise"):

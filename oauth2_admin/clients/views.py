@@ -170,9 +170,7 @@ def client_detail(request: TenantRequest, client_id: str) -> HttpResponse:
 @tenancy.tenant_view(min_role=Role.MEMBER)
 def client_create(request: TenantRequest) -> HttpResponse:
     """A new client owned by the tenant; its secret is shown once, on the page that follows."""
-    initial = {"grant_types": ["authorization_code", "refresh_token"], "token_endpoint_auth_method": "client_secret_basic",
-               "subject_type": "public", "scope": "openid offline_access"}  # fmt: skip
-    form = ClientForm(request.POST or None, initial=initial)
+    form = ClientForm(request.POST or None)  # its fields start at ClientIn's defaults
     if request.method == "POST":
         if not form.is_valid():
             refused(request, "oauth2.client.create", form)
