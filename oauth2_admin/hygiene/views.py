@@ -4,6 +4,7 @@ restore, drift (adopt or restore) and the tenant's thresholds."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -138,6 +139,31 @@ def _problem(exc: clients.ClientInputError) -> str:
     return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.fields.items())
 
 
+def _confirmed(
+    request: TenantRequest,
+    client_id: str,
+    action: str,
+    template: str,
+    context: dict[str, Any],
+    apply: Callable[[str], object],
+) -> HttpResponse | None:
+    """A confirmation page (fix, restore): GET shows it; POST checks its ETag form (refused: audited as `action`,
+    400) and calls `apply(etag)`. A stale ETag is 412 and refused input 400, on the same page; None once applied."""
+    form = context["form"]
+    if request.method != "POST":
+        return _confirm_page(request, template, context)
+    if not form.is_valid():
+        refused(request, action, form, client_id)
+        return _confirm_page(request, template, context, status=400)
+    try:
+        apply(form.cleaned_data["etag"])
+    except clients.PreconditionFailed as exc:
+        return _confirm_page(request, template, {**context, "problem": str(exc)}, status=412)
+    except clients.ClientInputError as exc:
+        return _confirm_page(request, template, {**context, "problem": _problem(exc)}, status=400)
+    return None
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 @tenancy.tenant_view(min_role=Role.MEMBER)
 def fix(request: TenantRequest, client_id: str, rule: str) -> HttpResponse:
@@ -151,18 +177,17 @@ def fix(request: TenantRequest, client_id: str, rule: str) -> HttpResponse:
     changes = history.diff(clients.public_view(client), hygiene.preview(client, finding.fix))
     form = ConfirmForm(request.POST or None, initial={"etag": clients.etag(client)})
     context = {"client": client, "finding": finding, "changes": changes, "form": form}
-    if request.method != "POST":
-        return _confirm_page(request, "fix.html", context)
     action = "oauth2.client.token_config" if finding.fix.token_config else "oauth2.client.update"
-    if not form.is_valid():
-        refused(request, action, form, client_id)
-        return _confirm_page(request, "fix.html", context, status=400)
-    try:
-        hygiene.apply_fix(request, request.tenant, client_id, rule, if_match=form.cleaned_data["etag"])
-    except clients.PreconditionFailed as exc:
-        return _confirm_page(request, "fix.html", {**context, "problem": str(exc)}, status=412)
-    except clients.ClientInputError as exc:
-        return _confirm_page(request, "fix.html", {**context, "problem": _problem(exc)}, status=400)
+    page = _confirmed(
+        request,
+        client_id,
+        action,
+        "fix.html",
+        context,
+        lambda etag: hygiene.apply_fix(request, request.tenant, client_id, rule, if_match=etag),
+    )
+    if page is not None:
+        return page
     messages.success(request, f"Applied: {finding.fix.summary}. The change is in the client's history.")
     return redirect("console:clients:detail", client_id=client_id)
 
@@ -210,24 +235,14 @@ def restore(request: TenantRequest, client_id: str, number: int) -> HttpResponse
     form = ConfirmForm(request.POST or None, initial={"etag": clients.etag(client)})
     context = {"client": client, "version": target, "form": form, "right_label": f"Version {number}",
                "changes": history.preview_restore(client, target.state)}  # fmt: skip
-    if request.method != "POST":
-        return _confirm_page(request, "restore.html", context)
-    if not form.is_valid():
-        refused(request, "oauth2.client.update", form, client_id)
-        return _confirm_page(request, "restore.html", context, status=400)
-    try:
-        history.restore(
-            request,
-            request.tenant,
-            client_id,
-            target.state,
-            if_match=form.cleaned_data["etag"],
-            label=f"Version {number}",
-        )
-    except clients.PreconditionFailed as exc:
-        return _confirm_page(request, "restore.html", {**context, "problem": str(exc)}, status=412)
-    except clients.ClientInputError as exc:
-        return _confirm_page(request, "restore.html", {**context, "problem": _problem(exc)}, status=400)
+
+    def apply(etag: str) -> object:
+        label = f"Version {number}"
+        return history.restore(request, request.tenant, client_id, target.state, if_match=etag, label=label)
+
+    page = _confirmed(request, client_id, "oauth2.client.update", "restore.html", context, apply)
+    if page is not None:
+        return page
     messages.success(request, f"Version {number} restored as a new version.")
     return redirect("console:hygiene:history", client_id=client_id)
 
@@ -246,38 +261,42 @@ def drift(request: TenantRequest, client_id: str) -> HttpResponse:
 @require_POST
 @tenancy.tenant_view(min_role=Role.MEMBER)
 def drift_adopt(request: TenantRequest, client_id: str) -> HttpResponse:
-    client_or_404(request, client_id)
-    form = ConfirmForm(request.POST)
-    if not form.is_valid():
-        refused(request, history.ADOPT, form, client_id)
-        return _drift_problem(request, client_id, "The form was incomplete; reload the page.", 400)
-    try:
-        adopted = drifts.adopt(request, request.tenant, client_id, if_match=form.cleaned_data["etag"])
-    except clients.PreconditionFailed as exc:
-        return _drift_problem(request, client_id, str(exc), 412)
-    except drifts.NothingToAdopt as exc:
-        return _drift_problem(request, client_id, str(exc), 400)
-    messages.success(request, f"Hydra's client adopted as version {adopted.number}.")
-    return redirect("console:hygiene:history", client_id=client_id)
+    def adopt(etag: str) -> str:
+        adopted = drifts.adopt(request, request.tenant, client_id, if_match=etag)
+        return f"Hydra's client adopted as version {adopted.number}."
+
+    return _drift_write(request, client_id, history.ADOPT, adopt)
 
 
 @require_POST
 @tenancy.tenant_view(min_role=Role.MEMBER)
 def drift_restore(request: TenantRequest, client_id: str) -> HttpResponse:
+    def restore_known(etag: str) -> str:
+        drifts.restore_known(request, request.tenant, client_id, if_match=etag)
+        return "Truss's last known version restored in Hydra."
+
+    return _drift_write(request, client_id, "oauth2.client.update", restore_known)
+
+
+def _drift_write(
+    request: TenantRequest, client_id: str, action: str, write: Callable[[str], str]
+) -> HttpResponse:
+    """Adopt or restore from the drift page: the ETag form (refused: audited, 400), then `write(etag)`, which
+    says what it did; a stale ETag is 412, nothing to do or refused input 400, on the drift page."""
     client_or_404(request, client_id)
     form = ConfirmForm(request.POST)
     if not form.is_valid():
-        refused(request, "oauth2.client.update", form, client_id)
+        refused(request, action, form, client_id)
         return _drift_problem(request, client_id, "The form was incomplete; reload the page.", 400)
     try:
-        drifts.restore_known(request, request.tenant, client_id, if_match=form.cleaned_data["etag"])
+        done = write(form.cleaned_data["etag"])
     except clients.PreconditionFailed as exc:
         return _drift_problem(request, client_id, str(exc), 412)
     except drifts.NothingToAdopt as exc:
         return _drift_problem(request, client_id, str(exc), 400)
     except clients.ClientInputError as exc:
         return _drift_problem(request, client_id, _problem(exc), 400)
-    messages.success(request, "Truss's last known version restored in Hydra.")
+    messages.success(request, done)
     return redirect("console:hygiene:history", client_id=client_id)
 
 
