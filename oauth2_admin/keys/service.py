@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from oauth2_admin.clients import service as clients
 from oauth2_admin.keys.models import KeyRecord, Rotation
-from truss import audit
+from truss import audit, durations
 from truss.apikit import JsonInt
 from truss.errors import InputError
 from truss.models import AuditEvent, Tenant
@@ -189,17 +189,7 @@ class Lifespan:
 
     @property
     def human(self) -> str:
-        return human_duration(self.seconds)
-
-
-def human_duration(seconds: int) -> str:
-    if seconds % 86400 == 0 and seconds >= 86400:
-        return f"{seconds // 86400} d"
-    if seconds % 3600 == 0 and seconds >= 3600:
-        return f"{seconds // 3600} h"
-    if seconds % 60 == 0 and seconds >= 60:
-        return f"{seconds // 60} min"
-    return f"{seconds} s"
+        return durations.human(self.seconds)
 
 
 def longest_lifespan(set_id: str) -> Lifespan:
