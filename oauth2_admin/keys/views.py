@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from oauth2_admin.keys import service as keys
 from oauth2_admin.keys.forms import CreateKeyForm, RotationForm, RotationStepForm
 from truss import audit, tenancy
+from truss.forms import refused
 from truss.http import TenantRequest
 from truss.models import AuditEvent
 from truss.ory import hydra
@@ -45,11 +46,6 @@ def jwks(request: TenantRequest) -> HttpResponse:
     return _page(request)
 
 
-def _refused_form(request: TenantRequest, action: str, form: Any) -> None:
-    audit.record(request, action, tenant=request.tenant, outcome=AuditEvent.Outcome.FAILURE,
-                 detail=form.errors.as_text())  # fmt: skip
-
-
 def _deny_unless_admin(request: TenantRequest, action: str, target: str = "") -> None:
     if not keys.is_platform_admin(request):
         audit.record(request, action, tenant=request.tenant, target=target, outcome=AuditEvent.Outcome.DENIED,
@@ -63,7 +59,7 @@ def create(request: TenantRequest) -> HttpResponse:
     _deny_unless_admin(request, "hydra.key.create", request.POST.get("set_id", "")[:200])
     form = CreateKeyForm(request.POST, auto_id="key_%s")
     if not form.is_valid():
-        _refused_form(request, "hydra.key.create", form)
+        refused(request, "hydra.key.create", form)
         return _page(request, 400, create_form=form)
     try:
         view, warnings = keys.create_key(request, form.payload())
@@ -115,7 +111,7 @@ def rotate(request: TenantRequest) -> HttpResponse:
     _deny_unless_admin(request, "hydra.key.rotation.start", request.POST.get("set_id", "")[:200])
     form = RotationForm(request.POST, auto_id="rotation_%s")
     if not form.is_valid():
-        _refused_form(request, "hydra.key.rotation.start", form)
+        refused(request, "hydra.key.rotation.start", form)
         return _page(request, 400, rotation_form=form)
     try:
         rotation = keys.start_rotation(request, form.payload())
@@ -135,7 +131,7 @@ def rotation_step(request: TenantRequest, rotation_id: int) -> HttpResponse:
     action = f"hydra.key.rotation.{request.POST.get('action', 'step')}"[:60]
     _deny_unless_admin(request, action, f"rotation:{rotation_id}")
     if not form.is_valid():
-        _refused_form(request, action, form)
+        refused(request, action, form)
         messages.error(request, "Unknown rotation step.")
         return redirect("console:keys:jwks")
     step, force = form.cleaned_data["action"], form.cleaned_data["force"]
