@@ -28,7 +28,7 @@ from oauth2_admin.tokens import api as tokens_api
 from oauth2_admin.trust import api as trust_api
 from truss import upstream
 from truss.apikit import BadBody, JsonParser, audit_refusal, error, guard_bodies, session_auth
-from truss.errors import InputError
+from truss.errors import InputError, field_messages
 from truss.models import AuditEvent
 from truss.ory import http as ory_http
 
@@ -42,26 +42,13 @@ api = NinjaAPI(
     parser=JsonParser(),
 )
 
-# Fields Truss sets itself: refused with a message that says so rather than "unknown field".
-_GUARDED = ("owner", "client_id", "client_secret")
-
-
-def _field_messages(exc: ValidationError) -> dict[str, list[str]]:
-    """pydantic errors as field → messages, worded as the client service words them (values never echoed)."""
-    fields: dict[str, list[str]] = {}
-    for err in exc.errors:
-        skipped = ("body", "payload", "query", "path", "[key]")  # a dict key's error names the key itself
-        loc = [str(part) for part in err.get("loc", ()) if part not in skipped]
-        message = str(err.get("msg", "is invalid")).removeprefix("Value error, ")
-        if err.get("type") == "extra_forbidden":
-            message = "cannot be set" if loc and loc[-1] in _GUARDED else "unknown field"
-        fields.setdefault(".".join(loc) or "__all__", []).append(message)
-    return fields
+# Location parts that name no field: ninja's parameter sources; a dict key's error names the key itself.
+_NOT_FIELDS = ("body", "payload", "query", "path", "[key]")
 
 
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    fields = _field_messages(exc)
+    fields = field_messages(exc.errors, skip=_NOT_FIELDS)
     audit_refusal(request, f"invalid request: {sorted(fields)}")
     return error(request, 400, "invalid_request", "The request is invalid.", fields=fields)
 

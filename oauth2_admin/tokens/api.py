@@ -24,6 +24,7 @@ from truss.apikit import (
     session_auth,
     tenant_of,
 )
+from truss.errors import field_messages
 
 session_router = Router(tags=["tokens"])
 key_router = Router(tags=["tokens (API key)"])
@@ -65,21 +66,13 @@ def _no_store(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _fields(exc: ValidationError) -> dict[str, list[str]]:
-    fields: dict[str, list[str]] = {}
-    for err in exc.errors():
-        name = ".".join(str(p) for p in err.get("loc", ())) or "__all__"
-        fields.setdefault(name, []).append(str(err.get("msg", "is invalid")).removeprefix("Value error, "))
-    return fields
-
-
 def _token(request: HttpRequest) -> tuple[str | None, dict[str, list[str]]]:
     """The token of `{"token": …}` or field messages; a body that is not a JSON object raises BadBody."""
     body = json_object(request)
     try:
         return service.TokenIn.model_validate(body).token, {}
     except ValidationError as exc:
-        return None, _fields(exc)
+        return None, field_messages(exc.errors())
 
 
 def introspect(request: HttpRequest) -> HttpResponse:
@@ -111,7 +104,7 @@ def flush(request: HttpRequest) -> HttpResponse:
     try:
         options = janitor.JanitorOptions.model_validate(json_object(request, empty={}))
     except ValidationError as exc:
-        fields = _fields(exc)
+        fields = field_messages(exc.errors())
         audit_refusal(request, json.dumps(fields))
         return error(request, 400, "invalid_request", "The request is invalid.", fields=fields)
     try:
