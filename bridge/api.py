@@ -29,6 +29,7 @@ from bridge.flows import consent as consent_flow
 from bridge.links import CHALLENGE_RE, InvalidChallenge, clean_challenge
 from truss import audit, bridge_check
 from truss.apikit import UPSTREAM_ERRORS, StrictBool, answers, error
+from truss.audit import Action
 
 router = Router(tags=["bridge"])
 F = TypeVar("F", bound=Callable[..., Any])
@@ -176,9 +177,9 @@ def consent_info(request: HttpRequest, consent_challenge: str) -> Any:
     response=answers({200: RedirectOut}, _CONSENT_ERRORS),
     summary="Accept consent (CSRF + session)",
 )
-@_counted("bridge.consent.accept")
+@_counted(Action.CONSENT_ACCEPT)
 def consent_accept(request: HttpRequest, payload: ConsentAcceptIn) -> Any:
-    _csrf_or_403(request, payload.challenge, "bridge.consent.accept")
+    _csrf_or_403(request, payload.challenge, Action.CONSENT_ACCEPT)
     result = consent_flow.decide_consent(
         request, payload.challenge, accept=True, scopes=payload.grant_scope, remember=payload.remember
     )
@@ -193,9 +194,9 @@ def consent_accept(request: HttpRequest, payload: ConsentAcceptIn) -> Any:
     response=answers({200: RedirectOut}, _CONSENT_ERRORS),
     summary="Reject consent (CSRF + session)",
 )
-@_counted("bridge.consent.reject")
+@_counted(Action.CONSENT_REJECT)
 def consent_reject(request: HttpRequest, payload: ConsentRejectIn) -> Any:
-    _csrf_or_403(request, payload.challenge, "bridge.consent.reject")
+    _csrf_or_403(request, payload.challenge, Action.CONSENT_REJECT)
     result = consent_flow.decide_consent(
         request,
         payload.challenge,

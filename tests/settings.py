@@ -55,3 +55,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.path.join(  # noqa: F405
         _tempfile.gettempdir(), f"truss-test-{os.getpid()}.sqlite3"
     )
+
+# An audit action missing from truss/audit/actions.py is an error here (production logs it and writes the event).
+AUDIT_STRICT_ACTIONS = True

@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from truss import audit, authcache
+from truss.audit import Action
 from truss.http import TenantRequest
 from truss.models import ApiKey, AuditEvent, Membership, Role, Tenant
 
@@ -28,18 +29,37 @@ _COOKIE_SALT = "truss.tenancy.last-tenant"
 _COOKIE_AGE = 365 * 24 * 3600
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
-# What a refused console write is audited as: the action the same change has everywhere else (API, service);
-# a console URL not listed here is audited under its URL name ("clients.create" for console:clients:create).
-DENIED_ACTIONS = {
-    "console:clients:create": "oauth2.client.create",
-    "console:clients:edit": "oauth2.client.update",
-    "console:clients:token_config": "oauth2.client.token_config",
-    "console:clients:rotate_secret": "oauth2.client.rotate_secret",
-    "console:clients:revoke_tokens": "oauth2.client.revoke_tokens",
-    "console:clients:delete": "oauth2.client.delete",
-    "console:apikeys:list": "apikey.create",
-    "console:apikeys:revoke": "apikey.revoke",
-    "console:claims:config": "bridge.claims.update",
+# What a refused console write is audited as: the action the same change has everywhere else (API, service).
+# Every console view that writes with a role above viewer is listed (tests/audit/test_actions.py checks it);
+# the developer tools' test-flow steps change nothing in Truss and share one action.
+_FLOW_STEPS = ("flow_start", "front_channel_start", "client_credentials", "device_start", "run_poll",
+               "run_exchange", "run_refresh", "run_forget")  # fmt: skip
+DENIED_ACTIONS: dict[str, str] = {
+    "console:bridge_check": Action.BRIDGE_CHECK_RUN,
+    "console:clients:create": Action.CLIENT_CREATE,
+    "console:clients:edit": Action.CLIENT_UPDATE,
+    "console:clients:token_config": Action.CLIENT_TOKEN_CONFIG,
+    "console:clients:rotate_secret": Action.CLIENT_ROTATE_SECRET,
+    "console:clients:revoke_tokens": Action.CLIENT_REVOKE_TOKENS,
+    "console:clients:delete": Action.CLIENT_DELETE,
+    "console:hygiene:refresh": Action.HYGIENE_REFRESH,
+    "console:hygiene:thresholds": Action.HYGIENE_THRESHOLDS_UPDATE,
+    "console:hygiene:fix": Action.CLIENT_UPDATE,
+    "console:hygiene:restore": Action.CLIENT_UPDATE,
+    "console:hygiene:drift_adopt": Action.CLIENT_DRIFT_ADOPT,
+    "console:hygiene:drift_restore": Action.CLIENT_UPDATE,
+    "console:trust:create": Action.TRUST_CREATE,
+    "console:trust:delete": Action.TRUST_DELETE,
+    "console:apikeys:list": Action.APIKEY_CREATE,
+    "console:apikeys:revoke": Action.APIKEY_REVOKE,
+    "console:claims:config": Action.CLAIMS_UPDATE,
+    "console:consents:revoke": Action.CONSENT_REVOKE,
+    "console:consents:end_session": Action.IDENTITY_SESSION_DISABLE,
+    "console:consents:bulk_revoke": Action.CONSENT_REVOKE_ALL_START,
+    "console:consents:job_step": Action.CONSENT_REVOKE_ALL,
+    "console:devtools:add_redirect": Action.CLIENT_UPDATE,
+    "console:devtools:run_revoke": Action.DEVTOOLS_FLOW_REVOKE,
+    **{f"console:devtools:{step}": Action.DEVTOOLS_FLOW_RUN for step in _FLOW_STEPS},
 }
 _RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2}
 
@@ -116,6 +136,8 @@ def remember(request: HttpRequest, response: HttpResponse, tenant: Tenant) -> No
 
 
 def denied_action(request: HttpRequest) -> str:
+    """The refused write's action; a view missing from DENIED_ACTIONS gives its URL name, which audit.record
+    refuses as an unknown action (an error in tests, logged in production)."""
     match = request.resolver_match
     name = match.view_name if match else ""
     return DENIED_ACTIONS.get(name) or name.removeprefix("console:").replace(":", ".") or request.path[:100]
@@ -163,6 +185,7 @@ def tenant_view(min_role: str = Role.VIEWER) -> Callable[[V], V]:
             remember(request, response, tenant)
             return response
 
+        wrapper.min_role = min_role  # type: ignore[attr-defined]  # read by the tests of DENIED_ACTIONS
         return cast(V, login_required(wrapper))
 
     return decorator

@@ -238,10 +238,10 @@ def record(
 ) -> None:
     """One audit event; ``subject`` is the identity that acted (None: nobody signed in).
 
-    ``soon``: the success of an accept on the redirect's critical path is written ahead (audit.record_soon:
+    ``soon``: the success of an accept on the redirect's critical path is written ahead (audit.record's soon:
     committed before the redirect leaves, chained right after it); everything else is chained at once."""
     request.bridge_recorded = True  # type: ignore[attr-defined]
-    (audit.record_soon if soon else audit.record)(
+    audit.record(
         request,
         action,
         tenant=tenant,
@@ -250,6 +250,7 @@ def record(
         after=after,
         detail=detail,
         actor=actor(subject),
+        soon=soon,
     )
 
 

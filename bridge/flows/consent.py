@@ -41,10 +41,18 @@ from bridge.flows.device import is_device_request
 from bridge.links import is_hydra_url, public_url
 from bridge.models import mark_answered, was_answered
 from truss import claims
+from truss.audit import Action, ConsentDecision
 from truss.models import AuditEvent, ClaimsConfig, Tenant
 from truss.ory import hydra, kratos
 
 log = logging.getLogger(__name__)
+
+
+# The accept event's detail when Hydra or the client skipped the screen (after["decision"] says it as data).
+_SKIPPED = {
+    ConsentDecision.REMEMBERED: "skipped: remembered",
+    ConsentDecision.SKIPPED: "skipped: client.skip_consent",
+}
 
 
 @dataclass(frozen=True)
@@ -185,7 +193,7 @@ def consent(request: HttpRequest, challenge: str) -> Redirect | ConsentScreen | 
     # that no device of theirs asked. (Hydra itself never sets ``skip`` for device flows.)
     device = is_device_request(consent_request.request_url)
     skip = not device and (consent_request.skip or (bool(consent_request.client.skip_consent) and not forced))
-    action = "bridge.consent.accept" if skip else "bridge.consent.view"
+    action = Action.CONSENT_ACCEPT if skip else Action.CONSENT_VIEW
     checked = _session_for_subject(request, consent_request, tenant, action, whoami)
     if isinstance(checked, Stop):
         return checked
@@ -199,7 +207,7 @@ def consent(request: HttpRequest, challenge: str) -> Redirect | ConsentScreen | 
             grant=consent_request.requested_scope,
             remember=False,
             identity=checked.identity,
-            detail="skipped: remembered" if consent_request.skip else "skipped: client.skip_consent",
+            decision=ConsentDecision.REMEMBERED if consent_request.skip else ConsentDecision.SKIPPED,
         )
     replay = _replayed(request, consent_request, tenant, None)
     if replay is not None:
@@ -211,7 +219,7 @@ def consent_details(request: HttpRequest, challenge: str) -> ConsentScreen | Sto
     """The consent request for a custom UI (read-only: no skip handling), for its subject only."""
     consent_request = hydra.get_consent_request(challenge)
     tenant = tenant_for_client(consent_request.client)
-    checked = _session_for_subject(request, consent_request, tenant, "bridge.consent.view")
+    checked = _session_for_subject(request, consent_request, tenant, Action.CONSENT_VIEW)
     if isinstance(checked, Stop):
         return checked
     return _replayed(request, consent_request, tenant, None) or ConsentScreen(
@@ -245,7 +253,7 @@ def decide_consent(
     """The user's answer. The request is fetched again: nothing posted is trusted beyond the choice itself, and
     Kratos is asked again (never the login hop's pass: the user may have signed out since the screen showed)."""
     consent_request, tenant, whoami = _load_with_session(request, challenge, use_pass=False)
-    action = "bridge.consent.accept" if accept else "bridge.consent.reject"
+    action = Action.CONSENT_ACCEPT if accept else Action.CONSENT_REJECT
     checked = _session_for_subject(request, consent_request, tenant, action, whoami)
     if isinstance(checked, Stop):
         return checked
@@ -262,7 +270,7 @@ def decide_consent(
                    subject=consent_request.subject, outcome=AuditEvent.Outcome.FAILURE, detail=str(exc))  # fmt: skip
             raise
         record(request, action, tenant=tenant, client=consent_request.client, subject=consent_request.subject,
-               after={"requested_scope": consent_request.requested_scope})  # fmt: skip
+               after={"decision": ConsentDecision.DENIED, "requested_scope": consent_request.requested_scope})  # fmt: skip
         return Redirect(rejected.redirect_to)
     requested = consent_request.requested_scope
     # Only requested scopes can be granted; openid cannot be unticked when it was asked for.
@@ -281,7 +289,7 @@ def _accept_consent(
     grant: list[str],
     remember: bool,
     identity: kratos.Identity | None = None,
-    detail: str = "",
+    decision: ConsentDecision = ConsentDecision.ACCEPTED,
 ) -> Redirect | Stop:
     """Accept with the claims; then mark the flow answered and queue the accept's event in one transaction (one
     commit on the hop's critical path). A flow marked before is a replay if Hydra has completed it (Hydra v2.3
@@ -301,25 +309,26 @@ def _accept_consent(
             access_token_claims=token.access_token,
         )
     except hydra.HydraError as exc:
-        record(request, "bridge.consent.accept", tenant=tenant, client=consent_request.client,
+        record(request, Action.CONSENT_ACCEPT, tenant=tenant, client=consent_request.client,
                subject=consent_request.subject, outcome=AuditEvent.Outcome.FAILURE, detail=str(exc))  # fmt: skip
         raise
 
     def accepted_event(soon: bool = True) -> None:
         record(
             request,
-            "bridge.consent.accept",
+            Action.CONSENT_ACCEPT,
             tenant=tenant,
             client=consent_request.client,
             subject=consent_request.subject,
             after={
+                "decision": decision,  # what the consent ledger folds in
                 "grant_scope": grant,
                 "audience": consent_request.requested_access_token_audience,
                 "remember_for": remember_for if remember else None,
                 # Names only: claim values are personal data and belong in the token, not the audit log.
                 "claims": sorted(token.id_token) + sorted(f"at:{name}" for name in token.access_token),
             },
-            detail=detail,
+            detail=_SKIPPED.get(decision, ""),
             soon=soon,
         )
 
@@ -336,7 +345,7 @@ def _accept_consent(
         return Redirect(accepted.redirect_to)
     if not first:
         if _completed_at_hydra(consent_request):
-            return _replay_stop(request, consent_request, tenant, "bridge.consent.accept")
+            return _replay_stop(request, consent_request, tenant, Action.CONSENT_ACCEPT)
         accepted_event()
     return Redirect(accepted.redirect_to)
 

@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse
 
 from bridge.flows.common import Redirect, Stop, cookies, query_value, record, tenant_for_client
 from bridge.links import is_hydra_url
+from truss.audit import Action
 from truss.models import AuditEvent
 from truss.ory import hydra, kratos
 
@@ -34,7 +35,6 @@ FAILURES_PER_IP = 20
 WINDOW = 600
 # What Hydra generates (8 letters/digits by default, configurable); generous, but no markup or URLs.
 USER_CODE_RE = re.compile(r"^[A-Za-z0-9\-]{4,64}$")
-ACTION = "bridge.device.accept"
 
 # The code the user confirmed, shown again on the consent screen ("check it matches your device").
 CODE_COOKIE = "truss_bridge_device"
@@ -115,30 +115,30 @@ def submit(request: HttpRequest, challenge: str, user_code: str) -> Redirect | C
     """Check the typed code with Hydra and go on to Hydra's login, or say why not."""
     subject = _actor(request)
     if throttled(request, challenge):
-        record(request, ACTION, tenant=None, client=None, subject=subject, outcome=AuditEvent.Outcome.DENIED,
+        record(request, Action.DEVICE_ACCEPT, tenant=None, client=None, subject=subject, outcome=AuditEvent.Outcome.DENIED,
                detail=f"too many wrong user codes (limit {FAILURES_PER_CHALLENGE} per device request, "
                       f"{FAILURES_PER_IP} per address in {WINDOW // 60} minutes)")  # fmt: skip
         return Stop("device_throttled", status=429, context={"minutes": WINDOW // 60})
     code = clean_user_code(user_code)
     if not code:
         _count_failure(request, challenge)
-        record(request, ACTION, tenant=None, client=None, subject=subject, outcome=AuditEvent.Outcome.FAILURE,
+        record(request, Action.DEVICE_ACCEPT, tenant=None, client=None, subject=subject, outcome=AuditEvent.Outcome.FAILURE,
                detail="not a user code (refused without asking Hydra)")  # fmt: skip
         return CodeRefused(user_code[:64])
     try:
         accepted = hydra.accept_user_code(challenge, code)
     except hydra.HydraBadRequest:
         _count_failure(request, challenge)
-        record(request, ACTION, tenant=None, client=None, subject=subject, outcome=AuditEvent.Outcome.FAILURE,
+        record(request, Action.DEVICE_ACCEPT, tenant=None, client=None, subject=subject, outcome=AuditEvent.Outcome.FAILURE,
                detail="Hydra refused the user code: wrong, expired or already used")  # fmt: skip
         return CodeRefused(code)
     except hydra.HydraError as exc:
-        record(request, ACTION, tenant=None, client=None, subject=subject, outcome=AuditEvent.Outcome.FAILURE,
+        record(request, Action.DEVICE_ACCEPT, tenant=None, client=None, subject=subject, outcome=AuditEvent.Outcome.FAILURE,
                detail=str(exc))  # fmt: skip
         raise
     client = _client_of(accepted.redirect_to)
     tenant = tenant_for_client(client)
-    record(request, ACTION, tenant=tenant, client=client, subject=subject,
+    record(request, Action.DEVICE_ACCEPT, tenant=tenant, client=client, subject=subject,
            after={"client_id": client.client_id if client else None})  # fmt: skip
     return Redirect(accepted.redirect_to, brand=tenant.slug if tenant else "")
 

@@ -28,6 +28,7 @@ from bridge.flows.common import (
     tenant_for_client,
 )
 from bridge.links import InvalidChallenge, clean_challenge, is_hydra_url, is_kratos_url, public_url
+from truss.audit import Action
 from truss.models import Tenant
 from truss.ory import hydra, kratos
 
@@ -73,7 +74,7 @@ def login(request: HttpRequest, challenge: str, sent: str | None = None) -> Redi
                 if early is not None
                 else hydra.accept_login_request(challenge, subject=login_request.subject)
             )
-            record(request, "bridge.login.accept", tenant=tenant, client=login_request.client,
+            record(request, Action.LOGIN_ACCEPT, tenant=tenant, client=login_request.client,
                    subject=login_request.subject, detail="remembered by Hydra, Kratos session confirmed",
                    soon=True)  # fmt: skip
             return Redirect(accepted.redirect_to, login_pass=passed)
@@ -99,7 +100,7 @@ def login(request: HttpRequest, challenge: str, sent: str | None = None) -> Redi
             challenge, error="login_required", error_description="The user is not signed in."
         )
         why = "Kratos session ended" if login_request.skip else "no Kratos session"
-        record(request, "bridge.login.reject", tenant=tenant, client=login_request.client, subject=None,
+        record(request, Action.LOGIN_REJECT, tenant=tenant, client=login_request.client, subject=None,
                detail=f"login_required (prompt=none; {why})")  # fmt: skip
         return Redirect(rejected.redirect_to)
     if marker is not None:
@@ -151,7 +152,7 @@ def _accept_login(
     )
     record(
         request,
-        "bridge.login.accept",
+        Action.LOGIN_ACCEPT,
         tenant=tenant,
         client=login_request.client,
         subject=session.identity.id,

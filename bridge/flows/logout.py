@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.http import HttpRequest
 
 from bridge.flows.common import Redirect, Stop, end_kratos_session, record, tenant_for_client
+from truss.audit import Action
 from truss.models import AuditEvent, Tenant
 from truss.ory import hydra
 
@@ -33,10 +34,10 @@ def decide_logout(request: HttpRequest, challenge: str, *, accept: bool) -> Redi
     try:
         hydra.reject_logout_request(challenge)
     except hydra.HydraError as exc:
-        record(request, "bridge.logout.reject", tenant=tenant, client=logout_request.client,
+        record(request, Action.LOGOUT_REJECT, tenant=tenant, client=logout_request.client,
                subject=logout_request.subject, outcome=AuditEvent.Outcome.FAILURE, detail=str(exc))  # fmt: skip
         raise
-    record(request, "bridge.logout.reject", tenant=tenant, client=logout_request.client,
+    record(request, Action.LOGOUT_REJECT, tenant=tenant, client=logout_request.client,
            subject=logout_request.subject)  # fmt: skip
     # Hydra answers 204 without a destination: the user stays signed in, on our page.
     return Stop("logout_cancelled", status=200, context={"tenant": tenant, "client": logout_request.client})
@@ -52,11 +53,11 @@ def _accept_logout(
     try:
         accepted = hydra.accept_logout_request(challenge)
     except hydra.HydraError as exc:
-        record(request, "bridge.logout.accept", tenant=tenant, client=logout_request.client,
+        record(request, Action.LOGOUT_ACCEPT, tenant=tenant, client=logout_request.client,
                subject=logout_request.subject, outcome=AuditEvent.Outcome.FAILURE, detail=str(exc))  # fmt: skip
         raise
     destination = end_kratos_session(request, then=accepted.redirect_to)
-    record(request, "bridge.logout.accept", tenant=tenant, client=logout_request.client,
+    record(request, Action.LOGOUT_ACCEPT, tenant=tenant, client=logout_request.client,
            subject=logout_request.subject, detail=detail)  # fmt: skip
     # The signed-out page Hydra sends the browser to last keeps the tenant's look.
     return Redirect(destination, brand=tenant.slug if tenant is not None else "")

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from oauth2_admin.apikeys.forms import ApiKeyCreateForm
 from truss import apikeys, audit, tenancy
+from truss.audit import Action
 from truss.http import TenantRequest
 from truss.models import ApiKey, Role
 
@@ -31,7 +32,7 @@ def key_list(request: TenantRequest) -> HttpResponse:
     if request.method != "POST":
         return _api_keys_page(request, ApiKeyCreateForm())
     form = ApiKeyCreateForm(request.POST)
-    with audit.mutation(request, "apikey.create", request.tenant) as event:
+    with audit.mutation(request, Action.APIKEY_CREATE, request.tenant) as event:
         if not form.is_valid():
             event.failure(form.errors.as_text())
             return _api_keys_page(request, form, status=400)
@@ -61,7 +62,7 @@ def revoke(request: TenantRequest, key_id: int) -> HttpResponse:
             "cancel_url": reverse("console:apikeys:list"),
         }
         return TemplateResponse(request, "components/confirm.html", context)
-    with audit.mutation(request, "apikey.revoke", request.tenant, key.prefix) as event:
+    with audit.mutation(request, Action.APIKEY_REVOKE, request.tenant, key.prefix) as event:
         event.before = {"prefix": key.prefix, "revoked_at": None}
         apikeys.revoke(key)
         event.success(after={"prefix": key.prefix, "revoked_at": key.revoked_at})

@@ -4,9 +4,13 @@ from typing import Any
 
 from django import forms
 
+from truss.audit import Action
+
 
 class AuditFilterForm(forms.Form):
-    action = forms.CharField(max_length=100, required=False)
+    """The audit log's filters; the action is chosen from the registry (truss/audit/actions.py), by label."""
+
+    action = forms.ChoiceField(choices=[("", "Any action"), *Action.choices], required=False)
     actor = forms.CharField(max_length=200, required=False)
     target = forms.CharField(max_length=300, required=False)
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.urls import reverse
 
+from truss.audit import actions
 from truss.models import ApiKey, AuditEvent, Tenant
 from truss.ory import http as ory_http
 from truss.ory import hydra
@@ -41,6 +42,7 @@ class DiffRow:
 @dataclass
 class Row:
     event: AuditEvent
+    action: str  # the action's label (truss/audit/actions.py)
     actor: Ref
     target: Ref | None
     diff: list[DiffRow] = field(default_factory=list)
@@ -126,6 +128,7 @@ def rows_for(events: list[AuditEvent], tenant: Tenant, *, can_see_keys: bool) ->
     return [
         Row(
             event=e,
+            action=actions.label(e.action),
             actor=actor(e.actor),
             target=target(e),
             diff=diff(e.before, e.after),

@@ -11,6 +11,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from truss import audit, claims
+from truss.audit import Action
 from truss.models import ClaimsConfig, Tenant
 from truss.ory import hydra, kratos
 
@@ -36,7 +37,7 @@ def save(
     config.save()
     audit.record(
         request,
-        "bridge.claims.update",
+        Action.CLAIMS_UPDATE,
         tenant=tenant,
         target="claims-config",
         before=before,

@@ -24,6 +24,7 @@ from truss.apikit import (
     service_key,
     tenant_of,
 )
+from truss.audit import Action
 from truss.models import Role
 
 router = Router(tags=["consents"])
@@ -100,7 +101,7 @@ def revoke_consents(
     response=answers({200: RevokeOut}, 400, AUTH_ERRORS, UPSTREAM_ERRORS),
     summary="RP-initiated logout: revoke a subject's consent",
 )
-@audited("bridge.logout.subject")
+@audited(Action.LOGOUT_SUBJECT)
 def logout_subject(request: HttpRequest, payload: LogoutIn) -> Any:
     if payload.end_login_sessions and not request.user.is_superuser:
         raise AuthorizationError(message="Ending login sessions affects every tenant: platform admins only.")
@@ -117,7 +118,7 @@ for _router, _prefix, _auth, _op in ((router, "/consent/{subject}", None, "hydra
         summary="List a subject's consents with the tenant's clients", operation_id=f"{_op}_list_consents", **_extra,
     )  # fmt: skip
     _router.add_api_operation(
-        _prefix, ["DELETE"], audited("consent.revoke")(revoke_consents),
+        _prefix, ["DELETE"], audited(Action.CONSENT_REVOKE)(revoke_consents),
         response=answers({200: RevokeOut}, 400, 404, AUTH_ERRORS, UPSTREAM_ERRORS),
         summary="Revoke a subject's consent (one client or all of the tenant's)",
         operation_id=f"{_op}_revoke_consents", **_extra,

@@ -18,12 +18,12 @@ from django.utils import timezone
 from oauth2_admin.consents import ledger
 from oauth2_admin.consents.models import LedgerEntry, RevokeJob
 from truss import audit
+from truss.audit import Action
 from truss.models import Tenant
 from truss.ory import hydra
 
 BATCH = 100
 LEASE = dt.timedelta(seconds=60)
-ACTION = "consent.client.revoke_all"
 
 
 def _pending(job: RevokeJob) -> Q:
@@ -47,7 +47,7 @@ def start(request: HttpRequest | None, tenant: Tenant, client_id: str) -> Revoke
     last = active.order_by("-id").values_list("id", flat=True).first() or 0
     job = RevokeJob.objects.create(tenant=tenant, client_id=client_id, actor=audit.actor_of(request),
                                    total=active.count(), last_entry=last)  # fmt: skip
-    with audit.mutation(request, f"{ACTION}.start", tenant, client_id) as event:
+    with audit.mutation(request, Action.CONSENT_REVOKE_ALL_START, tenant, client_id) as event:
         event.before = {"active_people": job.total}
         event.success(after={"job": job.pk, "to_revoke": job.total})
     return job
@@ -110,7 +110,7 @@ def _finish(job: RevokeJob) -> None:
     job.state, job.finished_at = RevokeJob.State.DONE, timezone.now()
     job.save(update_fields=["state", "finished_at"])
     # The outcome of the whole job, in the name of the operator who started it.
-    audit.record(None, ACTION, tenant=job.tenant, target=job.client_id, actor=job.actor,
+    audit.record(None, Action.CONSENT_REVOKE_ALL, tenant=job.tenant, target=job.client_id, actor=job.actor,
                  before={"active_people": job.total, "job": job.pk},
                  after={"revoked": job.processed - job.failed, "failed": job.failed,
                         "seconds": round((job.finished_at - job.created_at).total_seconds(), 1)})  # fmt: skip

@@ -21,12 +21,13 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from oauth2_admin.consents.models import LedgerEntry, ScopeCount
+from truss.audit import Action
 from truss.models import AuditEvent, Tenant
 from truss.ory import hydra
 
 log = logging.getLogger(__name__)
 
-ACCEPT, REJECT = "bridge.consent.accept", "bridge.consent.reject"
+ACCEPT, REJECT = Action.CONSENT_ACCEPT, Action.CONSENT_REJECT
 IDENTITY_PREFIX = "identity:"
 PEOPLE = ""  # ScopeCount.scope of the "people" counter
 
@@ -46,9 +47,22 @@ def on_audit_event(sender: Any, instance: AuditEvent, created: bool = False, **k
         log.exception("consent ledger: could not record audit event %s", instance.pk)
 
 
-def _decision(event: AuditEvent) -> str:
+_DECISIONS = frozenset(LedgerEntry.Decision.values)
+
+
+def _decision(event: AuditEvent, after: dict[str, Any]) -> str:
+    """The decision the bridge wrote into the event (``after["decision"]``, see audit.ConsentDecision)."""
     if event.action == REJECT:
         return LedgerEntry.Decision.DENIED
+    decision = after.get("decision")
+    if isinstance(decision, str) and decision in _DECISIONS:
+        return decision
+    return _legacy_decision(event)
+
+
+def _legacy_decision(event: AuditEvent) -> str:
+    """An accept written before events carried their decision (an outbox row of the previous release, drained
+    after an upgrade): its detail said whether Hydra or the client skipped the screen."""
     if event.detail.startswith("skipped: remembered"):
         return LedgerEntry.Decision.REMEMBERED
     if event.detail.startswith("skipped"):
@@ -71,7 +85,7 @@ def record_decision(event: AuditEvent) -> None:
         return
     subject = event.actor.removeprefix(IDENTITY_PREFIX)[:255]
     after = event.after if isinstance(event.after, dict) else {}
-    decision = _decision(event)
+    decision = _decision(event, after)
     at = event.created_at
     if decision in (LedgerEntry.Decision.REMEMBERED, LedgerEntry.Decision.SKIPPED) and _record_repeat(
         event.tenant_id, event.target, subject, decision, after, at

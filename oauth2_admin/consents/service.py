@@ -17,6 +17,7 @@ from django.http import HttpRequest
 
 from oauth2_admin.consents import ledger
 from truss import audit
+from truss.audit import Action
 from truss.models import Tenant
 from truss.ory import hydra, kratos
 
@@ -199,7 +200,7 @@ def revoke(
     the caller) also ends Hydra's login sessions for the subject, which affects every tenant.
 
     NotVisible when there is nothing of this tenant's to revoke (another tenant's client included)."""
-    with audit.mutation(request, "consent.revoke", tenant, subject) as event:
+    with audit.mutation(request, Action.CONSENT_REVOKE, tenant, subject) as event:
         check_subject(subject)
         mine = {s.consent_request.client.client_id: s for s in tenant_sessions(tenant, subject)}
         targets = sorted(mine) if client_id is None else [client_id] if client_id in mine else []
@@ -224,7 +225,7 @@ def revoke_subject(request: HttpRequest, tenant: Tenant, subject: str, *, end_lo
     """`POST /api/hydra/logout`: revoke the subject's consents for the tenant's clients (and their tokens);
     optionally, for platform admins only (checked by the caller), end Hydra's login sessions for the subject.
     Unlike ``revoke`` it answers with an empty list when there was nothing to revoke."""
-    with audit.mutation(request, "bridge.logout.subject", tenant, subject) as event:
+    with audit.mutation(request, Action.LOGOUT_SUBJECT, tenant, subject) as event:
         sessions = tenant_sessions(tenant, subject)
         clients = sorted({s.consent_request.client.client_id for s in sessions})
         event.before = {"clients": clients}
@@ -257,7 +258,7 @@ def end_session(
 ) -> kratos.IdentitySession:
     """Disable one of the person's Kratos sessions (platform admins only, checked by the caller)."""
     with audit.mutation(
-        request, "identity.session.disable", tenant, f"{subject}/{session_id}"[:300]
+        request, Action.IDENTITY_SESSION_DISABLE, tenant, f"{subject}/{session_id}"[:300]
     ) as event:
         found = next((s for s in sessions(subject) if s.id == session_id), None)
         if found is None:

@@ -17,6 +17,7 @@ from oauth2_admin.consents import jobs, ledger, service
 from oauth2_admin.consents.forms import BulkRevokeForm, RevokeForm
 from oauth2_admin.consents.models import LedgerEntry, RevokeJob, ScopeCount
 from truss import audit, csvexport, tenancy
+from truss.audit import Action
 from truss.http import TenantRequest
 from truss.models import AuditEvent, Role
 from truss.ory import hydra
@@ -227,7 +228,7 @@ def bulk_revoke(request: TenantRequest, client_id: str) -> HttpResponse:
         if form.is_valid():
             job = jobs.start(request, request.tenant, client_id)
             return redirect("console:consents:job", client_id, job.pk)
-        audit.record(request, f"{jobs.ACTION}.start", tenant=request.tenant, target=client_id,
+        audit.record(request, Action.CONSENT_REVOKE_ALL_START, tenant=request.tenant, target=client_id,
                      outcome=AuditEvent.Outcome.FAILURE, detail=form.errors.as_text())  # fmt: skip
     context = {"client": client, "form": form, "counts": ledger.counts(request.tenant, client_id)}
     status = 400 if form.is_bound else 200

@@ -29,6 +29,7 @@ from oauth2_admin.devtools.forms import (
     SecretForm,
 )
 from truss import audit, htmx, tenancy
+from truss.audit import Action
 from truss.http import TenantRequest
 from truss.models import Role
 from truss.ory import hydra
@@ -433,7 +434,7 @@ def _run_action(request: TenantRequest, run_id: str, action: str) -> HttpRespons
     elif action == "refresh":
         flows.refresh(run, secret)
     elif action == "revoke":
-        with audit.mutation(request, "devtools.flow.revoke", request.tenant, run["client_id"]) as event:
+        with audit.mutation(request, Action.DEVTOOLS_FLOW_REVOKE, request.tenant, run["client_id"]) as event:
             revoked = flows.revoke(run, secret)
             event.success(after={"run": run["kind"], "revoked": revoked})
     elif action == "forget":

@@ -12,6 +12,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from oauth2_admin.keys.models import Rotation
+from truss.audit import Action
 from truss.models import AuditEvent, Tenant
 from truss.ory import hydra, kratos
 
@@ -47,10 +48,10 @@ def health() -> list[ServiceHealth]:
 # --- Dashboard ---------------------------------------------------------------------------------------------
 
 DAYS = 14
-ACTIVITY_ACTIONS = {
-    "bridge.login.accept": "sign-ins",
-    "bridge.consent.accept": "consents given",
-    "bridge.consent.reject": "consents refused",
+ACTIVITY_ACTIONS: dict[str, str] = {
+    Action.LOGIN_ACCEPT: "sign-ins",
+    Action.CONSENT_ACCEPT: "consents given",
+    Action.CONSENT_REJECT: "consents refused",
 }
 
 

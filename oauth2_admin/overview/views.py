@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST, require_safe
 from oauth2_admin.overview import service
 from oauth2_admin.overview.forms import TenantSwitchForm
 from truss import audit, bridge_check, htmx, tenancy
+from truss.audit import Action
 from truss.http import TenantRequest
 from truss.models import Role
 
@@ -42,7 +43,9 @@ def check_bridge(request: TenantRequest) -> HttpResponse:
     ran = bridge_check.acquire()
     result: dict[str, Any] | None
     if ran:
-        with audit.mutation(request, "bridge.check.run", request.tenant, bridge_check.PROBE_SUBJECT) as event:
+        with audit.mutation(
+            request, Action.BRIDGE_CHECK_RUN, request.tenant, bridge_check.PROBE_SUBJECT
+        ) as event:
             result = bridge_check.deep_check(request.tenant)
             event.success(after={"ok": result["ok"]})
     else:

@@ -15,14 +15,14 @@ from django.db import OperationalError, connection
 from django.db.migrations.executor import MigrationExecutor
 
 from truss import audit
-from truss.audit import chain
+from truss.audit import Action, chain
 from truss.models import AuditChainHead, AuditEvent
 from truss.redaction import RedactingFilter
 
 pytestmark = pytest.mark.django_db
 
 
-def _events(tenant: Any, n: int = 3, action: str = "test.action") -> list[AuditEvent]:
+def _events(tenant: Any, n: int = 3, action: str = Action.CLIENT_UPDATE) -> list[AuditEvent]:
     return [audit.record(None, action, tenant=tenant, target=f"t{i}", after={"n": i}) for i in range(n)]
 
 
@@ -35,8 +35,8 @@ def _checkpoint_file(tmp_path: Path, *points: dict[str, Any]) -> str:
 class TestChains:
     def test_it_keeps_one_chain_per_tenant_and_one_without(self, tenant, other_tenant):
         a1, b1, n1, a2 = (
-            audit.record(None, "x", tenant=tenant), audit.record(None, "x", tenant=other_tenant),
-            audit.record(None, "x", tenant=None), audit.record(None, "x", tenant=tenant),
+            audit.record(None, Action.CLIENT_UPDATE, tenant=tenant), audit.record(None, Action.CLIENT_UPDATE, tenant=other_tenant),
+            audit.record(None, Action.CLIENT_UPDATE, tenant=None), audit.record(None, Action.CLIENT_UPDATE, tenant=tenant),
         )  # fmt: skip
         assert a1.chain == f"tenant:{tenant.pk}" and b1.chain == f"tenant:{other_tenant.pk}"
         assert n1.chain == audit.GLOBAL_CHAIN
@@ -95,7 +95,7 @@ class TestCheckpoints:
         point = audit.checkpoint()
         AuditEvent.objects.all().delete()
         AuditChainHead.objects.all().delete()
-        _events(tenant, 3, action="forged.action")  # a consistent new chain of the same length
+        _events(tenant, 3, action=Action.CLIENT_DELETE)  # a consistent new chain of the same length
         call_command("verify_audit")
         with pytest.raises(CommandError, match="rows were removed|differs from the signed checkpoint"):
             call_command("verify_audit", checkpoint=_checkpoint_file(tmp_path, point))
@@ -214,7 +214,7 @@ def test_the_migration_keeps_existing_rows_verifiable_as_the_legacy_chain(tenant
     legacy = list(AuditEvent.objects.order_by("id").values_list("chain", flat=True))
     assert legacy == [audit.LEGACY_CHAIN] * 3
     assert AuditChainHead.objects.get(pk=1).chain == audit.LEGACY_CHAIN
-    new = audit.record(None, "new.action", tenant=tenant)
+    new = audit.record(None, Action.CLIENT_CREATE, tenant=tenant)
     assert new.chain == f"tenant:{tenant.pk}" and new.prev_hash == audit.GENESIS
     report = audit.verify_chain()
     assert report.ok and report.checked == 4 and report.chains == 2

@@ -1,4 +1,4 @@
-"""Audit events written ahead (audit.record_soon): off the redirect's critical path, never lost.
+"""Audit events written ahead (audit.record with soon=True): off the redirect's critical path, never lost.
 
 The bridge's accepts write one outbox row before answering and chain it right after the answer
 (request_finished). A process that dies in between leaves the row, and the next drain in any process chains
@@ -20,7 +20,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.fixtures.second_process import child_env
 from truss import audit
-from truss.audit import outbox
+from truss.audit import Action, outbox
 from truss.models import AuditEvent, AuditOutbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.django_db
 def test_the_answer_is_followed_by_the_chained_event(tenant):
-    audit.record_soon(None, "bridge.login.accept", tenant=tenant, target="app", actor="identity:u1",
-                      after={"client_secret": "s3cret", "amr": ["pwd"]})  # fmt: skip
+    audit.record(None, "bridge.login.accept", tenant=tenant, target="app", actor="identity:u1",
+                      after={"client_secret": "s3cret", "amr": ["pwd"]}, soon=True)  # fmt: skip
     assert AuditOutbox.objects.count() == 1 and not AuditEvent.objects.exists()  # durable, not yet chained
     # What the WSGI server sends once the response is written. Django's own close_old_connections listener
     # is kept out, as the test client does: it would close the test transaction's connection on PostgreSQL.
@@ -52,16 +52,16 @@ def test_the_answer_is_followed_by_the_chained_event(tenant):
 
 @pytest.mark.django_db
 def test_drained_events_and_direct_ones_share_one_verifiable_chain(tenant, other_tenant):
-    audit.record(None, "a.direct", tenant=tenant)
-    audit.record_soon(None, "b.ahead", tenant=tenant)
-    audit.record_soon(None, "c.ahead", tenant=other_tenant)
-    audit.record_soon(None, "d.ahead", tenant=None)
-    audit.record(None, "e.direct", tenant=tenant)
+    audit.record(None, Action.CLIENT_CREATE, tenant=tenant)  # direct
+    audit.record(None, Action.LOGIN_ACCEPT, tenant=tenant, soon=True)
+    audit.record(None, Action.CONSENT_ACCEPT, tenant=other_tenant, soon=True)
+    audit.record(None, Action.LOGOUT_ACCEPT, tenant=None, soon=True)
+    audit.record(None, Action.CLIENT_DELETE, tenant=tenant)  # direct
     assert audit.drain_outbox() == 3 and audit.drain_outbox() == 0  # never twice
     assert list(AuditEvent.objects.filter(tenant=tenant).order_by("id").values_list("action", flat=True)) == [
-        "a.direct",
-        "e.direct",
-        "b.ahead",
+        Action.CLIENT_CREATE,
+        Action.CLIENT_DELETE,
+        Action.LOGIN_ACCEPT,
     ]
     report = audit.verify_chain()
     assert report.ok and report.checked == 5
@@ -78,9 +78,9 @@ from truss.models import AuditEvent, AuditOutbox, Tenant
 if sys.argv[1] == "answer-then-die":
     call_command("migrate", verbosity=0)
     tenant = Tenant.objects.create(slug="durable", name="Durable")
-    audit.record(None, "before.crash", tenant=tenant)
-    audit.record_soon(None, "bridge.consent.accept", tenant=tenant, target="app", actor="identity:u1",
-                      after={"grant_scope": ["openid"]})
+    audit.record(None, "oauth2.client.create", tenant=tenant)
+    audit.record(None, "bridge.consent.accept", tenant=tenant, target="app", actor="identity:u1",
+                      after={"grant_scope": ["openid"]}, soon=True)
     os._exit(0)  # killed after answering: request_finished never comes
 else:
     pending = AuditOutbox.objects.count()
@@ -104,14 +104,14 @@ def test_an_event_written_ahead_survives_a_process_that_dies_after_answering(tmp
     assert after.returncode == 0, after.stderr
     result = json.loads(after.stdout.strip().splitlines()[-1])
     assert result == {"pending": 1, "drained": 1, "again": 0, "ok": True, "checked": 2,
-                      "actions": ["before.crash", "bridge.consent.accept"]}  # fmt: skip
+                      "actions": ["oauth2.client.create", "bridge.consent.accept"]}  # fmt: skip
 
 
 @pytest.mark.django_db
 def test_verify_audit_chains_what_waits_in_the_outbox_first(tenant, capsys):
     from django.core.management import call_command
 
-    audit.record_soon(None, "bridge.consent.accept", tenant=tenant, target="app", actor="identity:u1")
+    audit.record(None, "bridge.consent.accept", tenant=tenant, target="app", actor="identity:u1", soon=True)
     call_command("verify_audit")
     out = capsys.readouterr().out
     assert "Chained 1 event(s) waiting in the audit outbox first." in out and "intact: 1 events" in out
@@ -120,7 +120,9 @@ def test_verify_audit_chains_what_waits_in_the_outbox_first(tenant, capsys):
 
 def _drain_statements(count: int, tenant) -> int:
     for i in range(count):
-        audit.record_soon(None, f"bridge.login.accept.{i}", tenant=tenant, target="app", actor="identity:u1")
+        audit.record(
+            None, Action.LOGIN_ACCEPT, tenant=tenant, target=f"app-{i}", actor="identity:u1", soon=True
+        )
     with CaptureQueriesContext(connection) as queries:
         assert audit.drain_outbox() == count
     return len(queries)
@@ -134,8 +136,8 @@ def test_it_chains_a_batch_with_as_many_statements_as_one_event(tenant, settings
     _drain_statements(1, tenant)  # the chain's first event also creates its head row
     one, ten = _drain_statements(1, tenant), _drain_statements(10, tenant)
     assert ten == one <= 9, (one, ten)
-    actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
-    assert actions == [f"bridge.login.accept.{i}" for i in (0, 0, *range(10))]
+    targets = list(AuditEvent.objects.order_by("id").values_list("target", flat=True))
+    assert targets == [f"app-{i}" for i in (0, 0, *range(10))]
     report = audit.verify_chain()
     assert report.ok and report.checked == 12
 
@@ -151,8 +153,8 @@ def test_the_drainer_thread_chains_what_requests_queue_each_event_exactly_once(
 
     def answer(i: int) -> None:
         try:
-            audit.record_soon(None, "bridge.consent.accept", tenant=(tenant, other_tenant)[i % 2],
-                              target=f"app-{i}", actor=f"identity:u{i}")  # fmt: skip
+            audit.record(None, "bridge.consent.accept", tenant=(tenant, other_tenant)[i % 2],
+                              target=f"app-{i}", actor=f"identity:u{i}", soon=True)  # fmt: skip
             request_finished.send(sender=None)
         finally:
             connection.close()
@@ -173,12 +175,12 @@ def test_the_drainer_thread_chains_what_requests_queue_each_event_exactly_once(
 
 @pytest.mark.django_db
 def test_an_event_that_cannot_be_chained_holds_back_its_own_chain_only(tenant, other_tenant, caplog):
-    audit.record_soon(None, "bridge.login.accept", tenant=tenant, target="a", actor="identity:u1")
+    audit.record(None, "bridge.login.accept", tenant=tenant, target="a", actor="identity:u1", soon=True)
     # A row another release wrote with a field this one does not know (a rolling deploy), in the other tenant.
     AuditOutbox.objects.create(
         chain=audit.chain_for(other_tenant.pk), event={"action": "x", "no_such_field": 1}
     )
-    audit.record_soon(None, "bridge.consent.accept", tenant=tenant, target="a", actor="identity:u1")
+    audit.record(None, "bridge.consent.accept", tenant=tenant, target="a", actor="identity:u1", soon=True)
     with pytest.raises(audit.OutboxStuck, match=f"tenant:{other_tenant.pk}"):
         audit.drain_outbox()
     assert list(AuditEvent.objects.order_by("id").values_list("action", flat=True)) == [
@@ -194,10 +196,10 @@ def test_it_stores_every_field_as_a_save_would_and_hands_out_ids_in_order(tenant
     # The drain writes events with one written-out INSERT: what it stores must read back exactly as chained
     # (the hashes are recomputed from the stored rows), ids ascending in chain order.
     after = {"ü": "naïve ☃", "n": 1.5, "nested": {"list": [None, True, 0], "empty": {}}, "big": 2**53}
-    audit.record_soon(None, "bridge.consent.accept", tenant=tenant, target="app", actor="identity:u1",
-                      before=None, after=after, detail="line one\nline 'two'")  # fmt: skip
-    audit.record_soon(None, "bridge.login.accept", tenant=tenant, target="", actor="identity:u2",
-                      before=["a"], after=None)  # fmt: skip
+    audit.record(None, "bridge.consent.accept", tenant=tenant, target="app", actor="identity:u1",
+                      before=None, after=after, detail="line one\nline 'two'", soon=True)  # fmt: skip
+    audit.record(None, "bridge.login.accept", tenant=tenant, target="", actor="identity:u2",
+                      before=["a"], after=None, soon=True)  # fmt: skip
     assert audit.drain_outbox() == 2
     first, second = AuditEvent.objects.order_by("id")
     assert (first.action, first.before, first.after, first.detail) == (

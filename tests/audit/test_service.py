@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from truss import audit
+from truss.audit import Action
 from truss.models import AuditEvent
 from truss.redaction import REDACTED, RedactingFilter, redact
 
@@ -14,7 +15,9 @@ pytestmark = pytest.mark.django_db
 
 def _three_events(tenant):
     for i in range(3):
-        audit.record(None, "test.action", tenant=tenant, target=f"t{i}", after={"n": i}, actor="system")
+        audit.record(
+            None, Action.CLIENT_UPDATE, tenant=tenant, target=f"t{i}", after={"n": i}, actor="system"
+        )
 
 
 class TestRecord:
@@ -39,7 +42,9 @@ class TestRecord:
         assert "s3cret" not in str(event.after) and "private" not in str(event.after)
 
     def test_it_redacts_secrets_in_the_detail_text(self, tenant):
-        event = audit.record(None, "x", tenant=tenant, detail="failed with client_secret=hunter2&x=1")
+        event = audit.record(
+            None, Action.CLIENT_UPDATE, tenant=tenant, detail="failed with client_secret=hunter2&x=1"
+        )
         assert "hunter2" not in event.detail
 
 
@@ -108,9 +113,9 @@ class TestLogRedaction:
 
 def test_it_writes_the_event_of_input_carrying_nul_characters(tenant):
     # PostgreSQL's text and jsonb refuse NUL: a refused request echoing one must still leave its event.
-    with pytest.raises(ValueError), audit.mutation(None, "trust.create", tenant, target="iss\x00uer"):
+    with pytest.raises(ValueError), audit.mutation(None, Action.TRUST_CREATE, tenant, target="iss\x00uer"):
         raise ValueError("issuer: 'a\x00b' is not a URL")
-    audit.record(None, "x.update", tenant=tenant, before={"k\x00": ["v\x00"]}, after="\x00")
+    audit.record(None, Action.CLIENT_UPDATE, tenant=tenant, before={"k\x00": ["v\x00"]}, after="\x00")
     failed, updated = AuditEvent.objects.order_by("id")
     assert (failed.outcome, failed.target, failed.detail) == (
         "failure",

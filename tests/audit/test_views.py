@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from oauth2_admin.audit import service
 from truss import apikeys, audit
+from truss.audit import Action
 from truss.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +33,7 @@ def test_it_diffs_two_objects_field_by_field():
 def test_it_shows_json_and_the_diff_not_python_dicts(console, tenant):
     record(
         tenant,
-        "test.update",
+        Action.CLAIMS_UPDATE,
         target="t",
         before={"name": "old", "on": True},
         after={"name": "new", "on": True},
@@ -47,7 +48,12 @@ def test_it_names_actors_and_targets_with_one_query_for_keys(console, tenant, dj
     key, _raw = apikeys.generate(tenant, "service_role", name="deploy bot")
     for i in range(5):
         record(tenant, "apikey.revoke", actor=f"apikey:{key.prefix}", target=key.prefix)
-        record(tenant, "test.thing", actor="user:alice", target=f"identity:0f3c6a1e-aaaa-bbbb-cccc-{i:012d}")
+        record(
+            tenant,
+            Action.TENANT_MEMBER_SET,
+            actor="user:alice",
+            target=f"identity:0f3c6a1e-aaaa-bbbb-cccc-{i:012d}",
+        )
     client = console("admin")
     with CaptureQueriesContext(connection) as queries:
         html = client.get(reverse("console:audit:log")).content.decode()
@@ -66,7 +72,7 @@ def test_it_links_client_targets_without_hydra(console, tenant, hydra_down):
 
 
 def test_it_keeps_timestamps_on_one_line_and_omits_missing_request_info(console, tenant):
-    record(tenant, "test.thing", target="t", after={"x": 1})
+    record(tenant, Action.TENANT_MEMBER_SET, target="t", after={"x": 1})
     html = console("viewer").get(reverse("console:audit:log")).content.decode()
     assert re.search(
         r'<td class="when"><time datetime="[^"]+" title="[^"]+ ago">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d</time>',
@@ -78,13 +84,13 @@ def test_it_keeps_timestamps_on_one_line_and_omits_missing_request_info(console,
 def test_it_shows_the_request_id_when_there_is_one(console, tenant, rf):
     request = rf.post("/x", REMOTE_ADDR="10.1.2.3")
     request.request_id = "req-1234abcd"
-    audit.record(request, "test.thing", tenant=tenant, target="t", after={"x": 1}, actor="system")
+    audit.record(request, Action.TENANT_MEMBER_SET, tenant=tenant, target="t", after={"x": 1}, actor="system")
     html = console("viewer").get(reverse("console:audit:log")).content.decode()
     assert "request <code>req-1234abcd</code> · from 10.1.2.3" in html
 
 
 def test_it_answers_htmx_with_the_audit_table_partial(console, tenant):
-    record(tenant, "test.thing", target="t")
+    record(tenant, Action.TENANT_MEMBER_SET, target="t")
     response = console("viewer").get(reverse("console:audit:log"), headers={"HX-Request": "true"})
     assert response.content.decode().lstrip().startswith('<div id="audit-table">')
     assert AuditEvent.objects.count() == 1

@@ -37,7 +37,7 @@ def test_it_records_each_decision_as_one_row_per_person_with_counts(tenant, othe
         True,
     )
     assert entry.remember_until is not None and entry.remember_until - entry.last_at == dt.timedelta(hours=1)
-    _decide(tenant, "s1", after={"grant_scope": ["openid", "email"]}, detail="skipped: remembered")
+    _decide(tenant, "s1", after={"decision": "remembered", "grant_scope": ["openid", "email"]})
     _decide(tenant, "s1", action="bridge.consent.reject", after={"requested_scope": ["openid"]})
     entry.refresh_from_db()
     assert (entry.decision, entry.state, entry.granted_count, entry.denied_count) == (
@@ -51,8 +51,7 @@ def test_it_records_each_decision_as_one_row_per_person_with_counts(tenant, othe
     _decide(
         tenant,
         "s2",
-        after={"grant_scope": ["openid"], "remember_for": None},
-        detail="skipped: client.skip_consent",
+        after={"decision": "skipped", "grant_scope": ["openid"], "remember_for": None},
     )
     _decide(tenant, "s3", action="bridge.consent.reject")
     _decide(tenant, "s4", outcome="failure", after={"grant_scope": ["openid"]})  # failures are not decisions

@@ -15,13 +15,20 @@ from django.utils import timezone
 
 from oauth2_admin.consents import ledger
 from oauth2_admin.consents.models import LedgerEntry, ScopeCount
+from truss.audit import ConsentDecision
 from truss.models import AuditEvent, Tenant
 
 pytestmark = pytest.mark.django_db
 
 CLIENT, SUBJECT = "app-1", "5f0c6a8e-1f7e-4d0b-9a51-2c1d9e0b7a33"
 SCOPES = {"grant_scope": ["openid", "email"], "audience": []}
-REMEMBERED, SKIP_CONSENT = "skipped: remembered", "skipped: client.skip_consent"
+# What the bridge writes into an accept event (after["decision"]); events of the previous release said it in
+# their detail only.
+ACCEPTED, REMEMBERED, SKIPPED = (
+    {**SCOPES, "decision": d}
+    for d in (ConsentDecision.ACCEPTED, ConsentDecision.REMEMBERED, ConsentDecision.SKIPPED)
+)
+LEGACY_REMEMBERED, LEGACY_SKIP_CONSENT = "skipped: remembered", "skipped: client.skip_consent"
 
 
 def event(
@@ -30,7 +37,7 @@ def event(
     """A successful bridge consent decision, as the drainer hands it to the receiver."""
     return AuditEvent(tenant_id=tenant.pk, action=ledger.REJECT if reject else ledger.ACCEPT, detail=detail,
                       outcome=AuditEvent.Outcome.SUCCESS, actor=f"{ledger.IDENTITY_PREFIX}{SUBJECT}", target=CLIENT,
-                      after=SCOPES if after is None else after, created_at=when)  # fmt: skip
+                      after=(SCOPES if reject else ACCEPTED) if after is None else after, created_at=when)  # fmt: skip
 
 
 def raw_row(tenant: Tenant) -> dict[str, Any]:
@@ -56,14 +63,14 @@ def at(seconds: int) -> dt.datetime:
 
 
 def grant(**after: Any) -> dict[str, Any]:
-    return {"after": {**SCOPES, **after}}
+    return {"after": {**ACCEPTED, **after}}
 
 
 def remembered(**after: Any) -> dict[str, Any]:
-    return {"detail": REMEMBERED, "after": {**SCOPES, **after}}
+    return {"after": {**REMEMBERED, **after}}
 
 
-SKIP, DENY, REVOKE = {"detail": SKIP_CONSENT}, {"reject": True}, "revoke"
+SKIP, DENY, REVOKE = {"after": SKIPPED}, {"reject": True}, "revoke"
 NON_ASCII = {"grant_scope": ["openid", "bücher:lesen"], "audience": ["https://api.example/ü"]}
 
 # (name, steps): each step an event's keyword arguments, or REVOKE (a revocation through Truss).
@@ -105,9 +112,9 @@ def test_it_leaves_the_same_row_and_counters_as_the_orm_path(tenant, other_tenan
 def test_it_folds_a_remembered_consent_into_an_unchanged_row_with_one_locking_select_and_one_update(
     tenant, django_assert_num_queries
 ):
-    ledger.record_decision(event(tenant, at(0), after={**SCOPES, "remember_for": 3600}))
+    ledger.record_decision(event(tenant, at(0), after={**ACCEPTED, "remember_for": 3600}))
     with CaptureQueriesContext(connection) as queries:
-        ledger.record_decision(event(tenant, at(5), detail=REMEMBERED))
+        ledger.record_decision(event(tenant, at(5), after=REMEMBERED))
     select, update = (q["sql"] for q in queries.captured_queries)
     assert (
         select.startswith("SELECT")
@@ -120,18 +127,18 @@ def test_it_folds_a_remembered_consent_into_an_unchanged_row_with_one_locking_se
     )  # fmt: skip
     assert entry.remembered and entry.remember_until == at(3600)  # the earlier window, unchanged
     with django_assert_num_queries(2):
-        ledger.record_decision(event(tenant, at(6), detail=REMEMBERED))
+        ledger.record_decision(event(tenant, at(6), after=REMEMBERED))
 
 
 def test_it_folds_a_skip_consent_repeat_in_two_statements_but_not_one_that_clears_a_remember_window(
     tenant, django_assert_num_queries
 ):
-    ledger.record_decision(event(tenant, at(0), detail=SKIP_CONSENT))
+    ledger.record_decision(event(tenant, at(0), after=SKIPPED))
     with django_assert_num_queries(2):
-        ledger.record_decision(event(tenant, at(1), detail=SKIP_CONSENT))
-    ledger.record_decision(event(tenant, at(2), after={**SCOPES, "remember_for": 0}))
+        ledger.record_decision(event(tenant, at(1), after=SKIPPED))
+    ledger.record_decision(event(tenant, at(2), after={**ACCEPTED, "remember_for": 0}))
     with CaptureQueriesContext(connection) as queries:
-        ledger.record_decision(event(tenant, at(3), detail=SKIP_CONSENT))
+        ledger.record_decision(event(tenant, at(3), after=SKIPPED))
     assert len(queries) == 3  # the fast path's SELECT, then the ORM path's SELECT and UPDATE
     entry = LedgerEntry.objects.get(tenant=tenant)
     assert (entry.decision, entry.remembered, entry.remember_until, entry.granted_count) == (
@@ -144,9 +151,7 @@ def test_it_folds_a_skip_consent_repeat_in_two_statements_but_not_one_that_clear
 
 def test_it_moves_the_counters_when_a_remembered_consent_comes_with_other_scopes(tenant):
     ledger.record_decision(event(tenant, at(0)))
-    ledger.record_decision(
-        event(tenant, at(1), detail=REMEMBERED, after={"grant_scope": ["openid", "profile"]})
-    )
+    ledger.record_decision(event(tenant, at(1), after={**REMEMBERED, "grant_scope": ["openid", "profile"]}))
     entry = LedgerEntry.objects.get(tenant=tenant)
     assert (entry.decision, entry.scopes, entry.granted_count) == ("remembered", ["openid", "profile"], 2)
     assert counters(tenant) == {ledger.PEOPLE: 1, "openid": 1, "email": 0, "profile": 1}
@@ -156,7 +161,7 @@ def test_it_reactivates_a_revoked_row_when_a_remembered_consent_arrives(tenant):
     ledger.record_decision(event(tenant, at(0)))
     ledger.mark_revoked(tenant, SUBJECT, [CLIENT])
     assert counters(tenant) == {ledger.PEOPLE: 0, "openid": 0, "email": 0}
-    ledger.record_decision(event(tenant, at(9), detail=REMEMBERED))
+    ledger.record_decision(event(tenant, at(9), after=REMEMBERED))
     entry = LedgerEntry.objects.get(tenant=tenant)
     assert (entry.state, entry.state_changed_at, entry.decision) == ("active", at(9), "remembered")
     assert counters(tenant) == {ledger.PEOPLE: 1, "openid": 1, "email": 1}
@@ -165,7 +170,7 @@ def test_it_reactivates_a_revoked_row_when_a_remembered_consent_arrives(tenant):
 def test_it_counts_a_denial_and_the_remembered_consent_after_it(tenant):
     ledger.record_decision(event(tenant, at(0)))
     ledger.record_decision(event(tenant, at(1), reject=True, after={"requested_scope": ["openid"]}))
-    ledger.record_decision(event(tenant, at(2), detail=REMEMBERED))
+    ledger.record_decision(event(tenant, at(2), after=REMEMBERED))
     entry = LedgerEntry.objects.get(tenant=tenant)
     assert (entry.decision, entry.state, entry.granted_count, entry.denied_count) == (
         "remembered",
@@ -180,8 +185,28 @@ def test_it_logs_a_failing_fast_path_without_undoing_the_audit_event(tenant, mon
     ledger.record_decision(event(tenant, at(0)))
     monkeypatch.setattr(ledger, "_repeat_sql", lambda vendor: ("SELECT %s, %s, %s FROM nowhere", ""))
     with caplog.at_level(logging.ERROR, logger=ledger.log.name), CaptureQueriesContext(connection) as queries:
-        ledger.on_audit_event(AuditEvent, instance=event(tenant, at(1), detail=REMEMBERED), created=True)
+        ledger.on_audit_event(AuditEvent, instance=event(tenant, at(1), after=REMEMBERED), created=True)
     assert "could not record audit event" in caplog.text
     # Rolled back to the receiver's savepoint: the enclosing transaction (the drain's) goes on.
     assert any((q["sql"] or "").startswith("ROLLBACK TO SAVEPOINT") for q in queries.captured_queries)
     assert LedgerEntry.objects.get(tenant=tenant).granted_count == 1
+
+
+@pytest.mark.parametrize(
+    ("detail", "decision"),
+    [(LEGACY_REMEMBERED, "remembered"), (LEGACY_SKIP_CONSENT, "skipped"), ("", "accepted")],
+)
+def test_it_reads_the_decision_of_an_event_written_before_events_carried_it_from_its_detail(
+    tenant, detail, decision
+):
+    ledger.record_decision(event(tenant, at(0), detail=detail, after=SCOPES))
+    assert LedgerEntry.objects.get(tenant=tenant).decision == decision
+
+
+def test_it_takes_the_decision_from_the_event_not_from_its_detail(tenant):
+    ledger.record_decision(event(tenant, at(0), detail=LEGACY_SKIP_CONSENT, after=REMEMBERED))
+    assert LedgerEntry.objects.get(tenant=tenant).decision == "remembered"
+
+
+def test_the_ledger_knows_every_decision_the_bridge_writes():
+    assert set(ConsentDecision.values) == set(LedgerEntry.Decision.values)

@@ -8,6 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from truss import audit
+from truss.audit import Action
 from truss.models import ApiKey, AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -112,7 +113,7 @@ class TestApiKeysPage:
 
 
 class TestAuditLogPage:
-    def _events(self, tenant, n, action="test.thing"):
+    def _events(self, tenant, n, action=Action.TENANT_MEMBER_SET):
         for i in range(n):
             audit.record(None, action, tenant=tenant, target=f"target-{i}", actor="system")
 
@@ -129,15 +130,22 @@ class TestAuditLogPage:
         assert page3.context["next_query"] is None
 
     def test_it_filters_by_action_and_actor(self, console, tenant):
-        self._events(tenant, 3, action="a.one")
-        self._events(tenant, 2, action="a.two")
+        self._events(tenant, 3, action=Action.TENANT_CREATE)
+        self._events(tenant, 2, action=Action.TENANT_MEMBER_SET)
         client = console("viewer")
-        assert len(client.get(reverse("console:audit:log"), {"action": "a.two"}).context["events"]) == 2
         assert (
             len(
-                client.get(reverse("console:audit:log"), {"actor": "system", "action": "a.one"}).context[
+                client.get(reverse("console:audit:log"), {"action": Action.TENANT_MEMBER_SET}).context[
                     "events"
                 ]
+            )
+            == 2
+        )
+        assert (
+            len(
+                client.get(
+                    reverse("console:audit:log"), {"actor": "system", "action": Action.TENANT_CREATE}
+                ).context["events"]
             )
             == 3
         )
@@ -229,7 +237,9 @@ class TestAuditDateFilter:
         from django.utils import timezone
 
         for days_ago in (3, 2, 2, 1, 0):
-            event = audit.record(None, "x", tenant=tenant, target=f"d{days_ago}", actor="system")
+            event = audit.record(
+                None, Action.TENANT_MEMBER_SET, tenant=tenant, target=f"d{days_ago}", actor="system"
+            )
             AuditEvent.objects.filter(pk=event.pk).update(
                 created_at=timezone.now() - dt.timedelta(days=days_ago)
             )

@@ -124,8 +124,8 @@ def test_it_judges_secret_age_and_idle_when_read(make_client, tenant):
 def test_it_follows_consents_and_rotations_also_through_the_outbox(make_client, tenant):
     client = make_client()
     snapshot.refresh(tenant)
-    audit.record_soon(
-        None, hygiene.CONSENT_ACTION, tenant=tenant, target=client.client_id, actor="identity:x"
+    audit.record(
+        None, hygiene.CONSENT_ACTION, tenant=tenant, target=client.client_id, actor="identity:x", soon=True
     )
     assert FindingsSnapshot.objects.get(client_id=client.client_id).last_consent_at is None
     audit.drain_outbox()

@@ -11,12 +11,13 @@ are the anchor outside the table that `verify_chain(checkpoints=…)` checks tru
 
 One module per job: ``events`` builds an event (redaction, hashing), ``chain`` appends to a chain (its SQL and
 retries), ``outbox`` writes events ahead and drains them, ``verify`` walks chains and signs checkpoints;
-``recording`` is the front callers use. Callers import the package: ``from truss import audit;
+``recording`` is the front callers use; ``actions`` is the registry of every action (``audit.Action``). Callers import the package: ``from truss import audit;
 audit.record(...)``.
 """
 
 from __future__ import annotations
 
+from truss.audit.actions import Action, ConsentDecision, UnknownAction
 from truss.audit.events import (
     GENESIS,
     GLOBAL_CHAIN,
@@ -29,7 +30,7 @@ from truss.audit.events import (
     not_chained_counts,
 )
 from truss.audit.outbox import OutboxStuck, drain_outbox
-from truss.audit.recording import Mutation, mutation, record, record_soon
+from truss.audit.recording import Mutation, mutation, record
 from truss.audit.verify import (
     CHECKPOINT_KIND,
     ChainReport,
@@ -42,11 +43,14 @@ from truss.audit.verify import (
 )
 
 __all__ = [
+    "Action",
+    "UnknownAction",
     "CHECKPOINT_KIND",
     "GENESIS",
     "GLOBAL_CHAIN",
     "LEGACY_CHAIN",
     "ChainReport",
+    "ConsentDecision",
     "CheckpointError",
     "Mutation",
     "OutboxStuck",
@@ -63,6 +67,5 @@ __all__ = [
     "not_chained_counts",
     "read_checkpoints",
     "record",
-    "record_soon",
     "verify_chain",
 ]

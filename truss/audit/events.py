@@ -12,6 +12,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest
 
+from truss.audit import actions
 from truss.models import AuditEvent, Tenant
 from truss.redaction import redact, redact_text
 
@@ -95,11 +96,13 @@ def build(
     detail: str,
     actor: str | None,
 ) -> AuditEvent:
-    """The event as it will be stored (not yet chained: no created_at, prev_hash or hash)."""
+    """The event as it will be stored (not yet chained: no created_at, prev_hash or hash). The action must be
+    one of the registry's (truss/audit/actions.py)."""
+    actions.check(action)
     return AuditEvent(
         tenant=tenant,
         actor=_storable(actor or actor_of(request)),
-        action=action,
+        action=str(action),
         target=_storable(target[:300]),
         outcome=outcome,
         request_id=getattr(request, "request_id", "") if request is not None else "",

@@ -38,7 +38,7 @@ _queued = threading.local()
 
 
 def write_ahead(event: AuditEvent) -> None:
-    """Durable now (one INSERT into the outbox), chained right after the answer is sent."""
+    """Durable now (one INSERT into the outbox), chained right after the answer is sent (see record's soon)."""
     try:
         AuditOutbox.objects.create(chain=event.chain, event={f: getattr(event, f) for f in _OUTBOX_FIELDS})
     except DatabaseError:

@@ -27,29 +27,18 @@ def record(
     after: Any = None,
     detail: str = "",
     actor: str | None = None,
+    soon: bool = False,
 ) -> AuditEvent:
-    """Append one event. Call it for every mutation, failed ones included (outcome="failure")."""
+    """Append one event. Call it for every mutation, failed ones included (outcome="failure").
+
+    ``soon``: for the bridge's redirects, the event is written ahead (durable now, one INSERT into the outbox)
+    and chained right after the answer is sent; the event returned is not chained yet (no id, no hash)."""
     event = build(request, action, tenant=tenant, target=target, outcome=outcome, before=before, after=after,
                   detail=detail, actor=actor)  # fmt: skip
+    if soon:
+        write_ahead(event)
+        return event
     return append_with_retries(event)
-
-
-def record_soon(
-    request: HttpRequest | None,
-    action: str,
-    *,
-    tenant: Tenant | None,
-    target: str = "",
-    outcome: str = AuditEvent.Outcome.SUCCESS,
-    before: Any = None,
-    after: Any = None,
-    detail: str = "",
-    actor: str | None = None,
-) -> None:
-    """Like record(), for the bridge's redirects: durable now, chained right after the answer is sent."""
-    event = build(request, action, tenant=tenant, target=target, outcome=outcome, before=before, after=after,
-                  detail=detail, actor=actor)  # fmt: skip
-    write_ahead(event)
 
 
 class Mutation:

@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from truss import apikeys, audit
+from truss.audit import Action
 from truss.models import ApiKeyRole, Tenant
 
 
@@ -21,6 +22,6 @@ class Command(BaseCommand):
         if found is None:
             raise CommandError(f"No tenant {tenant!r}. Create it with `manage.py create_tenant {tenant}`.")
         key, raw = apikeys.generate(found, role, name=name or "created from the command line")
-        audit.record(None, "apikey.create", tenant=found, target=key.prefix, actor="cli",
+        audit.record(None, Action.APIKEY_CREATE, tenant=found, target=key.prefix, actor="cli",
                      after={"prefix": key.prefix, "role": role, "name": key.name})  # fmt: skip
         self.stdout.write(raw)

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from truss import audit
+from truss.audit import Action
 from truss.models import Membership, Role, Tenant
 
 
@@ -34,6 +35,6 @@ class Command(BaseCommand):
             user.is_superuser = user.is_staff = True
         user.save()
         membership, _ = Membership.objects.update_or_create(user=user, tenant=found, defaults={"role": role})
-        audit.record(None, "tenant.member.set", tenant=found, target=username, actor="cli",
+        audit.record(None, Action.TENANT_MEMBER_SET, tenant=found, target=username, actor="cli",
                      after={"user": username, "role": role, "superuser": user.is_superuser})  # fmt: skip
         self.stdout.write(f"{'Created' if created else 'Updated'}: {username} is {role} in {found.slug}")

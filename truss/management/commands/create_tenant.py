@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.text import slugify
 
 from truss import audit
+from truss.audit import Action
 from truss.models import Tenant
 
 
@@ -21,6 +22,6 @@ class Command(BaseCommand):
             raise CommandError(f"{slug!r} is not a valid slug; try {slugify(slug)!r}.")
         tenant, created = Tenant.objects.get_or_create(slug=slug, defaults={"name": name or slug})
         if created:
-            audit.record(None, "tenant.create", tenant=tenant, target=slug, after={"slug": slug, "name": tenant.name},
+            audit.record(None, Action.TENANT_CREATE, tenant=tenant, target=slug, after={"slug": slug, "name": tenant.name},
                          actor="cli")  # fmt: skip
         self.stdout.write(f"{'Created' if created else 'Exists'}: tenant {tenant.slug} ({tenant.name})")
