@@ -69,8 +69,13 @@ class _InFlight:
             self._changed.notify_all()
 
     def wait_idle(self, timeout: float) -> bool:
+        """Wait until no other thread is inside a request. The test's own thread is left out: its requests (the
+        test client's) are over when the test is, and one it never finished (an unread streaming answer) would
+        otherwise be waited for in vain."""
+        me = threading.current_thread()
+
         def idle() -> bool:
-            self._threads = {t for t in self._threads if t.is_alive()}
+            self._threads = {t for t in self._threads if t.is_alive() and t is not me}
             return not self._threads
 
         with self._changed:
@@ -85,6 +90,7 @@ def _live_server_quiet(_live_server_helper: None) -> Iterator[None]:
     """A live-server test ends when its client has the last answer, but that request's thread may still be
     writing (the audit drain after the response): wait for it, or the database flush that follows deadlocks
     with it on PostgreSQL. Set up after pytest-django's helper, so torn down before its flush."""
+    _in_flight.connect()  # once (dispatch_uid); after truss.audit's drain receiver, so it is waited for too
     yield
     if not _in_flight.wait_idle(timeout=30):
         pytest.fail("a live-server request was still running 30 s after the test ended")

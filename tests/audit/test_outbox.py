@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from django.core.signals import request_finished
+from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
 from django.test.utils import CaptureQueriesContext
 
@@ -208,3 +209,27 @@ def test_it_stores_every_field_as_a_save_would_and_hands_out_ids_in_order(tenant
     assert (second.actor, second.target, second.before, second.after) == ("identity:u2", "", ["a"], None)
     assert second.prev_hash == first.hash and second.hash == audit.compute_hash(second)
     assert first.hash == audit.compute_hash(first) and audit.verify_chain().ok
+
+
+def test_a_test_ends_only_once_requests_on_other_threads_and_their_after_response_drains_are_done():
+    # What keeps a live-server test's database flush from deadlocking (PostgreSQL) with its last request's
+    # drain: the autouse fixture tracks every request up to the end of its request_finished receivers.
+    from tests.conftest import _in_flight
+
+    inside, leave = threading.Event(), threading.Event()
+
+    def request() -> None:
+        request_started.send(sender=None)
+        inside.set()
+        leave.wait(5)
+        request_finished.send(sender=None)  # the drain, then the tracker: in the order they were connected
+
+    thread = threading.Thread(target=request)
+    thread.start()
+    try:
+        assert inside.wait(5)
+        assert not _in_flight.wait_idle(timeout=0.2)  # still in its request: the flush must wait
+    finally:
+        leave.set()
+    assert _in_flight.wait_idle(timeout=5)
+    thread.join(5)
