@@ -32,6 +32,7 @@ from truss.http import TenantRequest
 from truss.models import Role
 
 REPORT_PAGE = 50
+HISTORY = "console:hygiene:history"
 
 
 @dataclass(frozen=True)
@@ -146,9 +147,13 @@ def _confirmed(
     template: str,
     context: dict[str, Any],
     apply: Callable[[str], object],
-) -> HttpResponse | None:
+    *,
+    done: str,
+    then: str,
+) -> HttpResponse:
     """A confirmation page (fix, restore): GET shows it; POST checks its ETag form (refused: audited as `action`,
-    400) and calls `apply(etag)`. A stale ETag is 412 and refused input 400, on the same page; None once applied."""
+    400) and calls `apply(etag)`. A stale ETag is 412 and refused input 400, on the same page; once applied, the
+    message `done` and a redirect to the page named `then`."""
     form = context["form"]
     if request.method != "POST":
         return _confirm_page(request, template, context)
@@ -161,7 +166,8 @@ def _confirmed(
         return _confirm_page(request, template, {**context, "problem": str(exc)}, status=412)
     except clients.ClientInputError as exc:
         return _confirm_page(request, template, {**context, "problem": _problem(exc)}, status=400)
-    return None
+    messages.success(request, done)
+    return redirect(then, client_id=client_id)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -178,18 +184,16 @@ def fix(request: TenantRequest, client_id: str, rule: str) -> HttpResponse:
     form = ConfirmForm(request.POST or None, initial={"etag": clients.etag(client)})
     context = {"client": client, "finding": finding, "changes": changes, "form": form}
     action = "oauth2.client.token_config" if finding.fix.token_config else "oauth2.client.update"
-    page = _confirmed(
+    return _confirmed(
         request,
         client_id,
         action,
         "fix.html",
         context,
         lambda etag: hygiene.apply_fix(request, request.tenant, client_id, rule, if_match=etag),
+        done=f"Applied: {finding.fix.summary}. The change is in the client's history.",
+        then="console:clients:detail",
     )
-    if page is not None:
-        return page
-    messages.success(request, f"Applied: {finding.fix.summary}. The change is in the client's history.")
-    return redirect("console:clients:detail", client_id=client_id)
 
 
 @require_safe
@@ -240,11 +244,10 @@ def restore(request: TenantRequest, client_id: str, number: int) -> HttpResponse
         label = f"Version {number}"
         return history.restore(request, request.tenant, client_id, target.state, if_match=etag, label=label)
 
-    page = _confirmed(request, client_id, "oauth2.client.update", "restore.html", context, apply)
-    if page is not None:
-        return page
-    messages.success(request, f"Version {number} restored as a new version.")
-    return redirect("console:hygiene:history", client_id=client_id)
+    done = f"Version {number} restored as a new version."
+    return _confirmed(
+        request, client_id, "oauth2.client.update", "restore.html", context, apply, done=done, then=HISTORY
+    )
 
 
 @require_safe
@@ -297,7 +300,7 @@ def _drift_write(
     except clients.ClientInputError as exc:
         return _drift_problem(request, client_id, _problem(exc), 400)
     messages.success(request, done)
-    return redirect("console:hygiene:history", client_id=client_id)
+    return redirect(HISTORY, client_id=client_id)
 
 
 def _drift_problem(request: TenantRequest, client_id: str, problem: str, status: int) -> HttpResponse:
