@@ -15,8 +15,9 @@ import pytest
 import requests
 from django.urls import reverse
 
-from tests.clients.test_api import SIMPLE, in_hydra
+from tests.clients.test_api import SIMPLE
 from tests.clients.test_views import FORM
+from tests.fixtures.ory import in_hydra
 from truss.models import AuditEvent
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

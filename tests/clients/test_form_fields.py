@@ -41,7 +41,7 @@ def test_it_takes_labels_lengths_choices_and_defaults_from_client_in() -> None:
         and scope.initial == "openid offline_access"
     )
     assert isinstance(method, forms.ChoiceField) and isinstance(method.widget, forms.RadioSelect)
-    assert [v for v, _ in method.choices] == [
+    assert [v for v, _ in list(method.choices)] == [
         "client_secret_basic",
         "client_secret_post",
         "none",

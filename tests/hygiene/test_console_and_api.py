@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from oauth2_admin.hygiene.models import Thresholds
-from tests.hygiene.conftest import in_hydra
+from tests.fixtures.ory import in_hydra
 from truss.models import AuditEvent
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

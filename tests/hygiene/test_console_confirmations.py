@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from oauth2_admin.clients import service as clients
-from tests.hygiene.conftest import change_in_hydra, in_hydra
+from tests.fixtures.ory import in_hydra
+from tests.hygiene.conftest import change_in_hydra
 from truss.models import AuditEvent
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

@@ -9,7 +9,8 @@ import pytest
 from django.core.management import call_command
 
 from oauth2_admin.hygiene import history
-from tests.hygiene.conftest import change_in_hydra, in_hydra
+from tests.fixtures.ory import in_hydra
+from tests.hygiene.conftest import change_in_hydra
 from truss.models import AuditEvent
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from oauth2_admin.hygiene import service as hygiene
 from oauth2_admin.hygiene.models import Thresholds
-from tests.hygiene.conftest import change_in_hydra, in_hydra
+from tests.fixtures.ory import in_hydra
+from tests.hygiene.conftest import change_in_hydra
 from truss import audit
 from truss.models import AuditEvent
 from truss.ory import hydra

@@ -8,7 +8,8 @@ from html import unescape
 
 import pytest
 
-from tests.hygiene.conftest import change_in_hydra, in_hydra
+from tests.fixtures.ory import in_hydra
+from tests.hygiene.conftest import change_in_hydra
 from truss.models import AuditEvent
 from truss.redaction import REDACTED
 
