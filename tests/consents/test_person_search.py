@@ -34,7 +34,7 @@ def upstream_calls(monkeypatch) -> list[str]:
 @pytest.fixture
 def someone_elses(make_app, grant, make_identity, other_tenant) -> dict[str, Any]:
     """A person with consents with two of the other tenant's clients only."""
-    person = make_identity()
+    person: dict[str, Any] = make_identity()
     for _ in range(2):
         grant(make_app(other_tenant), person["id"], scope="openid email")
     return person
