@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import timedelta
 
-from django.db import models, transaction
+from django.db import models
 from django.utils import timezone
+
+from truss import sql
 
 # Hydra forgets a login/consent request after `ttl.login_consent_request` (30 minutes by default); a day of
 # marks is more than enough to recognise every replay Hydra would still describe.
@@ -33,19 +36,20 @@ def was_answered(flow_id: str) -> bool:
     return AnsweredConsent.objects.filter(flow=_key(flow_id)).exists()
 
 
-# One statement, no savepoint, in or outside the caller's transaction: a row comes back only when it was inserted.
-_MARK = (
-    f"INSERT INTO {AnsweredConsent._meta.db_table} (flow, answered_at) VALUES (%s, %s) "
-    "ON CONFLICT (flow) DO NOTHING RETURNING id"
-)
+@functools.cache
+def _mark() -> str:
+    """One statement (truss/sql.py), no savepoint, in or outside the caller's transaction: a row comes back only
+    when it was inserted."""
+    m = sql.names(AnsweredConsent)
+    return (
+        f"INSERT INTO {m.table} ({m.c['flow']}, {m.c['answered_at']}) VALUES (%s, %s) "
+        f"ON CONFLICT ({m.c['flow']}) DO NOTHING RETURNING {m.c['id']}"
+    )
 
 
 def mark_answered(flow_id: str) -> bool:
     """Record the flow as answered; False if it already was (by this request's twin, or a replay)."""
-    connection = transaction.get_connection()
-    with connection.cursor() as cursor:
-        cursor.execute(_MARK, [_key(flow_id), connection.ops.adapt_datetimefield_value(timezone.now())])
-        inserted = cursor.fetchone()
+    inserted = sql.first(_mark(), [_key(flow_id), sql.moment(timezone.now())])
     if inserted is None:
         return False
     if inserted[0] % _PRUNE_EVERY == 0:  # keep the table small without a scheduled job

@@ -6,6 +6,7 @@ every API request authenticate with one indexed lookup by prefix plus a constant
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -18,7 +19,7 @@ from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.utils import timezone
 
-from truss import caching
+from truss import caching, sql
 from truss.models import ApiKey, Tenant
 
 KEY_PREFIX = "truss_sk_"
@@ -27,14 +28,20 @@ _ALPHABET = string.ascii_letters + string.digits
 _KEY_RE = re.compile(rf"^{KEY_PREFIX}[A-Za-z0-9]{{{_VISIBLE + 40}}}$")
 
 
-# The lookup every API request makes, written out once: the ORM compiled its version anew on every request,
-# which took longer than running it (bench/RESULTS.md, introspection). With a shared cache the row (and its
-# tenant) is read from there instead (truss/caching.py); every revocation deletes the entry for every process.
-_LOOKUP = (
-    "SELECT k.id, k.tenant_id, k.name, k.role, k.prefix, k.digest, k.last_used_at, k.revoked_at, "
-    "t.slug AS tenant_slug "
-    f"FROM {ApiKey._meta.db_table} k JOIN {Tenant._meta.db_table} t ON t.id = k.tenant_id WHERE k.prefix = %s"
-)
+# The lookup every API request makes, written out once (truss/sql.py): the ORM compiled its version anew on every
+# request, which took longer than running it (bench/RESULTS.md, introspection). With a shared cache the row (and
+# its tenant) is read from there instead (truss/caching.py); every revocation deletes the entry for every process.
+_KEY_FIELDS = ("id", "tenant", "name", "role", "prefix", "digest", "last_used_at", "revoked_at")
+
+
+@functools.cache
+def _lookup() -> tuple[str, sql.Converted]:
+    k, t = sql.names(ApiKey), sql.names(Tenant)
+    statement = (
+        f"SELECT {', '.join('k.' + k.c[f] for f in _KEY_FIELDS)}, t.{t.c['slug']} "
+        f"FROM {k.table} k JOIN {t.table} t ON t.{t.c['id']} = k.{k.c['tenant']} WHERE k.{k.c['prefix']} = %s"
+    )
+    return statement, sql.Converted(ApiKey, _KEY_FIELDS)
 
 
 def _digest(raw: str) -> str:
@@ -79,12 +86,14 @@ def authenticate(raw: str | None) -> ApiKey | None:
 
 def _load(prefix: str) -> ApiKey | None:
     """The key row with its tenant (and the tenant's claims configuration): one query, then the tenant cache."""
-    key = next(iter(ApiKey.objects.raw(_LOOKUP, [prefix])), None)
-    if key is None:
+    statement, converted = _lookup()
+    row = sql.first(statement, [prefix])
+    if row is None:
         return None
-    tenant = Tenant.cached(key.tenant_slug)  # type: ignore[attr-defined]  # a column of _LOOKUP
+    tenant = Tenant.cached(row[-1])
     if tenant is None:
         return None
+    key: ApiKey = converted.instance(row[:-1])
     key.tenant = tenant
     return key
 

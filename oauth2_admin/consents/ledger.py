@@ -21,6 +21,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from oauth2_admin.consents.models import LedgerEntry, ScopeCount
+from truss import sql
 from truss.audit import Action
 from truss.models import AuditEvent, Tenant
 from truss.ory import hydra
@@ -127,17 +128,15 @@ def record_decision(event: AuditEvent) -> None:
 
 @functools.cache
 def _repeat_sql(vendor: str) -> tuple[str, str]:
-    """The fast path's SELECT (locking the row where the database can) and UPDATE, built once per vendor."""
-    q, meta = connection.ops.quote_name, LedgerEntry._meta
-    c = {f.name: q(f.column) for f in meta.concrete_fields if f.column}
-    table = q(meta.db_table)
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    """The fast path's SELECT (locking the row where the database can) and UPDATE, built once (truss/sql.py)."""
+    e = sql.names(LedgerEntry)
+    c = e.c
     select = (
         f"SELECT {c['id']}, {c['state']}, {c['scopes']}, {c['audience']}, {c['remembered']}, {c['remember_until']} "
-        f"FROM {table} WHERE {c['tenant']} = %s AND {c['client_id']} = %s AND {c['subject']} = %s{lock}"
+        f"FROM {e.table} WHERE {c['tenant']} = %s AND {c['client_id']} = %s AND {c['subject']} = %s{sql.for_update()}"
     )
     update = (
-        f"UPDATE {table} SET {c['decision']} = %s, {c['last_at']} = %s, "
+        f"UPDATE {e.table} SET {c['decision']} = %s, {c['last_at']} = %s, "
         f"{c['granted_count']} = {c['granted_count']} + 1 WHERE {c['id']} = %s"
     )
     return select, update
@@ -156,21 +155,19 @@ def _record_repeat(
     the database took). Leaves the row exactly as the ORM path would; False (nothing written) when that path
     must run."""
     select, update = _repeat_sql(connection.vendor)
-    with connection.cursor() as cursor:
-        cursor.execute(select, [tenant_id, client_id, subject])
-        row = cursor.fetchone()
-        if row is None:
-            return False
-        pk, state, scopes, audience, remembered, remember_until = row
-        if (
-            state != LedgerEntry.State.ACTIVE
-            or _json(scopes) != _strings(after.get("grant_scope"))
-            or _json(audience) != _strings(after.get("audience"))
-            # SKIPPED clears the remember window; REMEMBERED leaves it as it is.
-            or (decision == LedgerEntry.Decision.SKIPPED and (remembered or remember_until is not None))
-        ):
-            return False
-        cursor.execute(update, [str(decision), connection.ops.adapt_datetimefield_value(at), pk])
+    row = sql.first(select, [tenant_id, client_id, subject])
+    if row is None:
+        return False
+    pk, state, scopes, audience, remembered, remember_until = row
+    if (
+        state != LedgerEntry.State.ACTIVE
+        or _json(scopes) != _strings(after.get("grant_scope"))
+        or _json(audience) != _strings(after.get("audience"))
+        # SKIPPED clears the remember window; REMEMBERED leaves it as it is.
+        or (decision == LedgerEntry.Decision.SKIPPED and (remembered or remember_until is not None))
+    ):
+        return False
+    sql.run(update, [str(decision), sql.moment(at), pk])
     return True
 
 

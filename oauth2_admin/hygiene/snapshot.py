@@ -34,6 +34,7 @@ from django.utils.dateparse import parse_datetime
 from oauth2_admin.clients import service as clients
 from oauth2_admin.hygiene import service as hygiene
 from oauth2_admin.hygiene.models import FindingsSnapshot, SnapshotRefresh, Thresholds
+from truss import sql
 from truss.models import AuditEvent, Tenant
 from truss.ory import hydra
 
@@ -172,13 +173,12 @@ def rescore(tenant: Tenant) -> int:
 
 @functools.cache
 def _consent_sql(vendor: str) -> str:
-    """A consent moves the idle clock forward, never back. Written out, built once per vendor: it runs on every
-    end-user flow, and the ORM compiled it anew each time, which cost more CPU than the database took to run."""
-    q, meta = connection.ops.quote_name, FindingsSnapshot._meta
-    c = {f.name: q(f.column) for f in meta.concrete_fields if f.column}
-    at = c["last_consent_at"]
+    """A consent moves the idle clock forward, never back. Written out (truss/sql.py), built once: it runs on
+    every end-user flow, and the ORM compiled it anew each time, which cost more CPU than the database took."""
+    s = sql.names(FindingsSnapshot)
+    at = s.c["last_consent_at"]
     return (
-        f"UPDATE {q(meta.db_table)} SET {at} = %s WHERE {c['tenant']} = %s AND {c['client_id']} = %s "
+        f"UPDATE {s.table} SET {at} = %s WHERE {s.c['tenant']} = %s AND {s.c['client_id']} = %s "
         f"AND ({at} IS NULL OR {at} < %s)"
     )
 
@@ -188,9 +188,8 @@ def apply_event(event: AuditEvent) -> None:
     if event.outcome != AuditEvent.Outcome.SUCCESS or event.tenant_id is None or not event.target:
         return
     if event.action == hygiene.CONSENT_ACTION:
-        at = connection.ops.adapt_datetimefield_value(event.created_at)  # as the ORM adapts it
-        with connection.cursor() as cursor:
-            cursor.execute(_consent_sql(connection.vendor), [at, event.tenant_id, event.target, at])
+        at = sql.moment(event.created_at)
+        sql.run(_consent_sql(connection.vendor), [at, event.tenant_id, event.target, at])
         return
     rows = FindingsSnapshot.objects.filter(tenant_id=event.tenant_id, client_id=event.target)
     if event.action == DELETE:
@@ -316,18 +315,17 @@ def select(
 
 def totals(rt: ReadTime) -> dict[str, int]:
     """Clients, clean ones, changed outside Truss, and findings per severity: one aggregate query."""
-    sql = rt.sql
+    rules = rt.sql
     parts = [
         ("total", "COUNT(*)", []),
-        ("clean", f"SUM(CASE WHEN {sql['n_findings'][0]} = 0 THEN 1 ELSE 0 END)", sql["n_findings"][1]),
+        ("clean", f"SUM(CASE WHEN {rules['n_findings'][0]} = 0 THEN 1 ELSE 0 END)", rules["n_findings"][1]),
         ("drifted_count", "SUM(CASE WHEN drifted THEN 1 ELSE 0 END)", []),
-        *((f"{s}_sum", f"SUM({sql['n_' + s][0]})", sql["n_" + s][1]) for s in hygiene.SEVERITIES),
+        *((f"{s}_sum", f"SUM({rules['n_' + s][0]})", rules["n_" + s][1]) for s in hygiene.SEVERITIES),
     ]
-    table = FindingsSnapshot._meta.db_table
-    query = f"SELECT {', '.join(p[1] for p in parts)} FROM {table} WHERE tenant_id = %s"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(query, [p for part in parts for p in part[2]] + [rt.tenant.pk])
-        got = cursor.fetchone()
+    table = sql.names(FindingsSnapshot)
+    query = f"SELECT {', '.join(p[1] for p in parts)} FROM {table.table} WHERE {table.c['tenant']} = %s"  # noqa: S608
+    got = sql.first(query, [p for part in parts for p in part[2]] + [rt.tenant.pk])
+    assert got is not None  # an aggregate always has its one row
     return {name: int(value or 0) for (name, _, _), value in zip(parts, got, strict=True)}
 
 

@@ -17,6 +17,7 @@ from django.db import DatabaseError, IntegrityError, OperationalError, transacti
 from django.db.models.signals import post_save
 from django.utils import timezone
 
+from truss import sql
 from truss.audit.events import GENESIS, compute_hash, logger
 from truss.audit.verify import checkpoint
 from truss.models import AuditChainHead, AuditEvent, AuditOutbox
@@ -33,7 +34,7 @@ def append_all(chain: str, events: list[AuditEvent]) -> list[AuditEvent]:
         event.prev_hash = previous
         event.hash = previous = compute_hash(event)
     _insert(events)
-    sql(_UPDATE_HEAD, 1, [previous, head_id])
+    statement(UPDATE_HEAD, 1, [previous, head_id])
     for event in events:
         post_save.send(sender=AuditEvent, instance=event, created=True, update_fields=None, raw=False,
                        using=transaction.get_connection().alias)  # fmt: skip
@@ -42,48 +43,48 @@ def append_all(chain: str, events: list[AuditEvent]) -> list[AuditEvent]:
 
 def _locked_head(chain: str) -> tuple[int, str]:
     """The chain's head row (id, last hash), locked until the caller's transaction ends."""
-    found = sql(_LOCK_HEAD, 1, [chain])
+    found = statement(LOCK_HEAD, 1, [chain])
     if not found:  # a chain's first event: create its head (another append may race us to it)
         AuditChainHead.objects.bulk_create(
             [AuditChainHead(chain=chain, last_hash=GENESIS)], ignore_conflicts=True
         )
-        found = sql(_LOCK_HEAD, 1, [chain])
+        found = statement(LOCK_HEAD, 1, [chain])
     head_id, last_hash = found[0]
     return head_id, last_hash
 
 
-# The drain's statements, written out once: the ORM compiled each anew on every drain, which cost more CPU than
-# the database took to run them (a drain of a flow's two events: 2.35 → 1.15 ms of Python), on every end-user
-# flow. {n}: placeholders for n values; {rows}: n rows of an event's columns; FOR UPDATE where the database has it.
-_OUTBOX, _HEADS = AuditOutbox._meta.db_table, AuditChainHead._meta.db_table
-SELECT_WAITING = f"SELECT id, chain, event FROM {_OUTBOX} {{where}} ORDER BY id LIMIT %s{{for_update}}"
-DELETE_WAITING = f"DELETE FROM {_OUTBOX} WHERE id IN ({{n}})"
-_LOCK_HEAD = f"SELECT id, last_hash FROM {_HEADS} WHERE chain = %s{{for_update}}"
-_UPDATE_HEAD = f"UPDATE {_HEADS} SET last_hash = %s WHERE id = %s"
-# Quoted: "before" and "after" are keywords in SQLite.
-_EVENT_COLUMNS = [f'"{f.column}"' for f in AuditEvent._meta.concrete_fields if not f.primary_key]
-_INSERT_EVENTS = (
-    f"INSERT INTO {AuditEvent._meta.db_table} ({', '.join(_EVENT_COLUMNS)}) VALUES {{rows}} RETURNING id"
-)
+# The drain's statements, written out once (truss/sql.py): the ORM compiled each anew on every drain, which cost
+# more CPU than the database took to run them (a drain of a flow's two events: 2.35 → 1.15 ms of Python), on
+# every end-user flow. Each is built once per number of values it takes (n: placeholders, or rows to insert).
+SELECT_WAITING, DELETE_WAITING, LOCK_HEAD, UPDATE_HEAD, INSERT_EVENTS = (
+    "select waiting", "delete waiting", "lock head", "update head", "insert events",
+)  # fmt: skip
+_EVENT_FIELDS = [f.name for f in AuditEvent._meta.concrete_fields if not f.primary_key]
 
 
 @functools.lru_cache(maxsize=512)
-def _statement(template: str, n: int, for_update: bool) -> str:
-    marks = ", ".join(["%s"] * n)
-    row = "(" + ", ".join(["%s"] * len(_EVENT_COLUMNS)) + ")"
-    return template.format(
-        n=marks,
-        rows=", ".join([row] * n),
-        where=f"WHERE chain NOT IN ({marks})" if n else "",
-        for_update=" FOR UPDATE" if for_update else "",
-    )
+def _statement(kind: str, n: int) -> str:
+    o, h, e = sql.names(AuditOutbox), sql.names(AuditChainHead), sql.names(AuditEvent)
+    lock = sql.for_update()
+    if kind == SELECT_WAITING:  # the oldest rows outside n stuck chains, locked
+        where = f" WHERE {o.c['chain']} NOT IN ({sql.marks(n)})" if n else ""
+        return f"SELECT {o.c['id']}, {o.c['chain']}, {o.c['event']} FROM {o.table}{where} ORDER BY {o.c['id']} LIMIT %s{lock}"
+    if kind == DELETE_WAITING:
+        return f"DELETE FROM {o.table} WHERE {o.c['id']} IN ({sql.marks(n)})"
+    if kind == LOCK_HEAD:
+        return f"SELECT {h.c['id']}, {h.c['last_hash']} FROM {h.table} WHERE {h.c['chain']} = %s{lock}"
+    if kind == UPDATE_HEAD:
+        return f"UPDATE {h.table} SET {h.c['last_hash']} = %s WHERE {h.c['id']} = %s"
+    if kind == INSERT_EVENTS:
+        row = f"({sql.marks(len(_EVENT_FIELDS))})"
+        columns = ", ".join(e.c[f] for f in _EVENT_FIELDS)
+        return f"INSERT INTO {e.table} ({columns}) VALUES {', '.join([row] * n)} RETURNING {e.c['id']}"
+    raise ValueError(kind)
 
 
-def sql(template: str, n: int, params: list[Any]) -> list[tuple[Any, ...]]:
-    connection = transaction.get_connection()
-    with connection.cursor() as cursor:
-        cursor.execute(_statement(template, n, connection.features.has_select_for_update), params)
-        return cursor.fetchall() if cursor.description else []
+def statement(kind: str, n: int, params: list[Any]) -> list[tuple[Any, ...]]:
+    """Run one of the drain's statements (``kind``) for ``n`` values."""
+    return sql.run(_statement(kind, n), params)
 
 
 def _insert(events: list[AuditEvent]) -> None:
@@ -93,7 +94,7 @@ def _insert(events: list[AuditEvent]) -> None:
     connection = transaction.get_connection()
     fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
     params = [f.get_db_prep_save(getattr(e, f.attname), connection) for e in events for f in fields]
-    ids = sorted(pk for (pk,) in sql(_INSERT_EVENTS, len(events), params))
+    ids = sorted(pk for (pk,) in statement(INSERT_EVENTS, len(events), params))
     for event, pk in zip(events, ids, strict=True):
         event.pk = pk
         event._state.adding, event._state.db = False, connection.alias

@@ -27,7 +27,7 @@ from truss.audit.chain import (
     append_all,
     append_with_retries,
     log_checkpoint,
-    sql,
+    statement,
 )
 from truss.audit.events import logger
 from truss.models import AuditEvent, AuditOutbox
@@ -78,7 +78,7 @@ def drain_outbox(batch: int = 100) -> int:
                         appended = append_all(
                             chain, [AuditEvent(chain=chain, **row.event) for row in members]
                         )
-                        sql(DELETE_WAITING, len(members), [r.pk for r in members])
+                        statement(DELETE_WAITING, len(members), [r.pk for r in members])
                 except Exception:
                     logger.exception("audit outbox: chain %s could not be chained; its events wait", chain)
                     stuck.add(chain)
@@ -105,7 +105,7 @@ class _Waiting:
 
 def _waiting(stuck: set[str], batch: int) -> list[_Waiting]:
     """The oldest ``batch`` outbox rows outside the ``stuck`` chains, locked (FOR UPDATE where supported)."""
-    rows = sql(SELECT_WAITING, len(stuck), [*sorted(stuck), batch])
+    rows = statement(SELECT_WAITING, len(stuck), [*sorted(stuck), batch])
     return [
         _Waiting(chain, pk, json.loads(event) if isinstance(event, str) else event)
         for pk, chain, event in rows
