@@ -17,7 +17,8 @@ from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_deny
 
 from bridge import branding, i18n
-from bridge.flows.common import LOGIN_PASS_COOKIE, LOGIN_PASS_MAX_AGE, Redirect, Stop
+from bridge.flows.common import Redirect, Stop
+from bridge.flows.login_pass import LOGIN_PASS_COOKIE, LOGIN_PASS_MAX_AGE
 from bridge.links import InvalidChallenge
 from truss import upstream
 from truss.models import Tenant

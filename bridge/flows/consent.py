@@ -29,15 +29,13 @@ from bridge.flows.common import (
     Stop,
     cookies,
     end_kratos_session,
-    flow_key,
-    has_login_pass,
     in_background,
     prompt_values,
     record,
-    session_from_login_pass,
     tenant_for_client,
 )
 from bridge.flows.device import is_device_request
+from bridge.flows.login_pass import flow_key, has_login_pass, session_from_login_pass
 from bridge.links import is_hydra_url, public_url
 from bridge.models import mark_answered, was_answered
 from truss import claims

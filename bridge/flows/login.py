@@ -16,9 +16,7 @@ from bridge.flows.common import (
     Redirect,
     Stop,
     cookies,
-    flow_key,
     in_background,
-    login_pass,
     max_age,
     prompt_values,
     query_value,
@@ -27,6 +25,7 @@ from bridge.flows.common import (
     sent_marker,
     tenant_for_client,
 )
+from bridge.flows.login_pass import flow_key, login_pass
 from bridge.links import InvalidChallenge, clean_challenge, is_hydra_url, is_kratos_url, public_url
 from truss.audit import Action
 from truss.models import Tenant
