@@ -25,10 +25,8 @@ from bridge.forms import ConsentForm, LogoutForm
 from bridge.links import clean_challenge
 from bridge.responses import end_user, page, problem, remembered_tenant, respond
 from truss.models import Tenant
-from truss.ory import hydra
 
 _ERROR_CODE_RE = re.compile(r"^[a-z0-9_]{1,64}$")
-_CLIENT_ID_MAX = 255
 
 
 # --- Login ------------------------------------------------------------------------------------------------
@@ -151,16 +149,6 @@ def logged_out(request: HttpRequest) -> HttpResponse:
 # --- Errors and the device flow ---------------------------------------------------------------------------
 
 
-def _tenant_of_client_id(client_id: str) -> Tenant | None:
-    """Branding for Hydra's error page when it names the client; a nicety, so any trouble means none."""
-    if not client_id or len(client_id) > _CLIENT_ID_MAX:
-        return None
-    try:
-        return common.tenant_for_client(hydra.get_client(client_id))
-    except hydra.HydraError:
-        return None
-
-
 @require_safe
 @end_user
 def error(request: HttpRequest) -> HttpResponse:
@@ -174,7 +162,7 @@ def error(request: HttpRequest) -> HttpResponse:
         "description": request.GET.get("error_description", "")[:500],
         "hint": request.GET.get("error_hint", "")[:500],
     }
-    tenant = _tenant_of_client_id(request.GET.get("client_id", ""))
+    tenant = common.tenant_for_client_id(request.GET.get("client_id", ""))
     return page(request, "bridge/error.html", context, status=400, tenant=tenant)
 
 

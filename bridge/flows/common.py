@@ -77,6 +77,17 @@ def tenant_for_client(client: hydra.OAuth2Client | None) -> Tenant | None:
     return Tenant.for_owner(client.owner if client is not None else None)
 
 
+def tenant_for_client_id(client_id: str) -> Tenant | None:
+    """The tenant of the client Hydra's error page names, for its branding: a nicety, so any trouble (no such
+    client, Hydra unavailable, an id no client can have) means none."""
+    if not client_id or len(client_id) > 255:
+        return None
+    try:
+        return tenant_for_client(hydra.get_client(client_id))
+    except hydra.HydraError:
+        return None
+
+
 def _query(url: str) -> dict[str, list[str]]:
     return parse_qs(urlsplit(url).query)
 

@@ -19,12 +19,12 @@ from django.core.cache import cache
 from django.http import HttpRequest
 
 from bridge.flows.common import short_digest
+from truss import caching
 from truss.ory import kratos
 
 LOGIN_PASS_COOKIE = "truss_bridge_pass"
 LOGIN_PASS_MAX_AGE = 60
 _PASS_SALT = "truss.bridge.login-pass"
-_PASS_KEY = "truss:bridge:login-pass:{}"
 
 
 def flow_key(request_url: str, login_session_id: str | None) -> str:
@@ -39,7 +39,7 @@ def login_pass(flow: str, session: kratos.Session) -> str:
     if not settings.SHARED_CACHE:
         return ""
     key = secrets.token_urlsafe(18)
-    cache.set(_PASS_KEY.format(key), session, LOGIN_PASS_MAX_AGE)
+    cache.set(caching.login_pass_key(key), session, LOGIN_PASS_MAX_AGE)
     return signing.dumps([key, short_digest(flow), session.identity.id], salt=_PASS_SALT, compress=False)
 
 
@@ -57,10 +57,12 @@ def session_from_login_pass(request: HttpRequest, flow: str, subject: str | None
     key, flow_digest, identity_id = found
     if flow_digest != short_digest(flow) or identity_id != subject:
         return None
-    session = cache.get(_PASS_KEY.format(key))
+    session = cache.get(caching.login_pass_key(key))
     if not isinstance(session, kratos.Session) or session.identity.id != subject:
         return None
-    cache.delete(_PASS_KEY.format(key))  # once: a later look at this flow (a reload, a replay) asks Kratos
+    cache.delete(
+        caching.login_pass_key(key)
+    )  # once: a later look at this flow (a reload, a replay) asks Kratos
     return session
 
 

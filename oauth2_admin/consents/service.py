@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 
 from django.http import HttpRequest
 
+from oauth2_admin.clients import service as clients
 from oauth2_admin.consents import ledger
+from oauth2_admin.consents.models import LedgerEntry
 from truss import audit
 from truss.audit import Action
 from truss.models import Tenant
@@ -175,6 +177,28 @@ def find(tenant: Tenant, text: str, *, platform_admin: bool) -> Person:
     else:
         subject = value
     return person(tenant, subject, platform_admin=platform_admin)
+
+
+# --- a client's ledger -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerClient:
+    client_id: str
+    name: str
+    in_hydra: bool
+
+
+def ledger_client(tenant: Tenant, client_id: str) -> LedgerClient:
+    """The tenant's client whose ledger is asked for; one deleted from Hydra still has its ledger. Another
+    tenant's, or one nobody has: NotVisible."""
+    try:
+        client = clients.get_for(tenant, client_id)
+    except hydra.HydraNotFound as exc:
+        if not LedgerEntry.objects.filter(tenant=tenant, client_id=client_id).exists():
+            raise NotVisible("No such client in this tenant.") from exc
+        return LedgerClient(client_id, client_id, in_hydra=False)
+    return LedgerClient(client_id, client.client_name or client_id, in_hydra=True)
 
 
 # --- revoking -------------------------------------------------------------------------------------------------

@@ -12,15 +12,13 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from oauth2_admin.clients import service as clients
 from oauth2_admin.consents import jobs, ledger, service
 from oauth2_admin.consents.forms import BulkRevokeForm, RevokeForm
-from oauth2_admin.consents.models import LedgerEntry, RevokeJob, ScopeCount
+from oauth2_admin.consents.models import RevokeJob, ScopeCount
 from truss import audit, csvexport, tenancy
 from truss.audit import Action
 from truss.http import TenantRequest
 from truss.models import AuditEvent, Role
-from truss.ory import hydra
 
 PAGE_SIZE, MAX_PAGE_SIZE = 100, 1000
 
@@ -131,22 +129,11 @@ def end_session(request: TenantRequest, subject: str, session_id: str) -> HttpRe
 # --- the client's ledger ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LedgerClient:
-    client_id: str
-    name: str
-    in_hydra: bool
-
-
-def _ledger_client(request: TenantRequest, client_id: str) -> LedgerClient:
-    """The tenant's client; one deleted from Hydra still has its ledger. Another tenant's: 404."""
+def _ledger_client(request: TenantRequest, client_id: str) -> service.LedgerClient:
     try:
-        client = clients.get_for(request.tenant, client_id)
-    except hydra.HydraNotFound as exc:
-        if not LedgerEntry.objects.filter(tenant=request.tenant, client_id=client_id).exists():
-            raise Http404("No such client in this tenant.") from exc
-        return LedgerClient(client_id, client_id, in_hydra=False)
-    return LedgerClient(client_id, client.client_name or client_id, in_hydra=True)
+        return service.ledger_client(request.tenant, client_id)
+    except service.NotVisible as exc:
+        raise Http404(str(exc)) from exc
 
 
 @dataclass(frozen=True)
