@@ -334,13 +334,14 @@ def _audit_row() -> tuple[str, bool]:
     """Every accept of every run was written ahead and chained by the servers' drainer threads: nothing is left
     in the outbox shortly after the last flow, and every chain verifies."""
     from truss import audit
+    from truss.audit import Action
     from truss.models import AuditEvent, AuditOutbox
 
     deadline = time.monotonic() + 10
     while AuditOutbox.objects.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     waiting = AuditOutbox.objects.count()
-    accepts = AuditEvent.objects.filter(action__in=("bridge.login.accept", "bridge.consent.accept")).count()
+    accepts = AuditEvent.objects.filter(action__in=(Action.LOGIN_ACCEPT, Action.CONSENT_ACCEPT)).count()
     ok = waiting == 0 and audit.verify_chain().ok
     state = "outbox empty" if waiting == 0 else f"{waiting} waiting in the outbox"
     return f"audit: {accepts:,} accept events chained ({state}), chains verify", ok

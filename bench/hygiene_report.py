@@ -86,6 +86,7 @@ def main() -> None:
         from django.test import Client
 
         from truss import audit
+        from truss.audit import Action
         from truss.models import Membership, Tenant
 
         for key, value in stack.env().items():
@@ -101,9 +102,7 @@ def main() -> None:
         made = create_clients(stack, tenant.hydra_owner, args.clients)
         ids = [str(c["client_id"]) for c in made]
         for view in made:  # as if Truss had created them (the snapshot's audit receiver sees each)
-            audit.record(
-                None, "oauth2.client.create", tenant=tenant, target=str(view["client_id"]), after=view
-            )
+            audit.record(None, Action.CLIENT_CREATE, tenant=tenant, target=str(view["client_id"]), after=view)
         print(
             f"created {len(ids):,} clients (+ one audit event each) in {time.perf_counter() - started:.1f}s"
         )
