@@ -7,6 +7,7 @@ need=()
 for tool in gcc make curl; do command -v "$tool" >/dev/null || need+=("$tool"); done
 command -v chromium >/dev/null || need+=(chromium)          # browser tests (Playwright drives Debian's Chromium)
 command -v redis-server >/dev/null || need+=(redis-server)  # the shared-cache tests run a private one
+command -v prometheus >/dev/null || need+=(prometheus)      # tests/ops/test_prometheus.py scrapes Truss with it
 command -v python3.11 >/dev/null || command -v python3 >/dev/null || need+=(python3 python3-venv)
 for extra in "$@"; do
   case "$extra" in

@@ -8,4 +8,7 @@ class TrussConfig(AppConfig):
     verbose_name = "Truss"
 
     def ready(self) -> None:
-        from truss import authcache, checks  # noqa: F401  (registers the cache's signal receivers, system checks)
+        # authcache and checks register the cache's signal receivers and the system checks on import.
+        from truss import authcache, checks, metrics  # noqa: F401
+
+        metrics.connect()  # chained audit events feed the bridge and operations counters

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -132,7 +135,8 @@ STORAGES = {
 
 # --- Security -------------------------------------------------------------------------------------------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^hooks/"]  # Hydra calls its token hook on the internal network, not through TLS
+# Hydra calls its token hook, and Prometheus scrapes /metrics, on the internal network, not through TLS.
+SECURE_REDIRECT_EXEMPT = [r"^hooks/", r"^metrics$"]
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
 )
@@ -242,6 +246,34 @@ LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
 LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=20)
 LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=15 * 60)
 
+# --- Operations: proxies, metrics, logs --------------------------------------------------------------------
+
+
+def _networks(name: str) -> list[str]:
+    """A list of CIDRs or addresses; a malformed one stops the start-up, naming the variable."""
+    values = [v.strip() for v in env.list(name, default=[]) if v.strip()]
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {value!r} is not an IP address or CIDR network") from exc
+    return values
+
+
+# The proxies in front of Truss (CIDRs): only from these is X-Forwarded-For followed to the client's address
+# (sign-in and device-code throttles, audit events, logs) and an incoming X-Request-ID kept (truss/proxies.py).
+TRUSTED_PROXIES = _networks("TRUSTED_PROXIES")
+# /metrics (Prometheus): never public. A bearer token, and/or the client addresses (CIDRs) allowed; with neither
+# the path answers 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = _networks("METRICS_ALLOWED_IPS")
+# "plain" (default) or "json": one JSON object per log line (truss/logs.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain").strip().lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT: {LOG_FORMAT!r} is neither 'plain' nor 'json'")
+if LOG_FORMAT == "json":
+    logging.captureWarnings(True)  # Python's warnings become records of logger py.warnings: JSON lines too
+
 # One handler on the root logger; Django's own loggers are re-declared without handlers so their records reach it
 # once (Django's default "django" console handler plus propagation printed dev-server lines twice), except
 # django.server (runserver's access log), which keeps one handler of its own and does not propagate.
@@ -251,18 +283,24 @@ LOGGING = {
     "filters": {
         "redact": {"()": "truss.redaction.RedactingFilter"},
         "expected_refusals": {"()": "truss.middleware.ExpectedRefusalFilter"},
+        "request_id": {"()": "truss.logs.RequestIdFilter"},
     },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "server": {"format": "%(asctime)s %(message)s"},
+        "json": {"()": "truss.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact", "expected_refusals"],
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["redact", "expected_refusals", "request_id"],
         },
-        "server": {"class": "logging.StreamHandler", "formatter": "server", "filters": ["redact"]},
+        "server": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "server",
+            "filters": ["redact", "request_id"],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {

@@ -13,6 +13,7 @@ from truss.api import api
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics_endpoint, name="metrics"),
     path("hooks/hydra/token", trust_hook.token_hook, name="trust_token_hook"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -1,4 +1,4 @@
-"""Project-level views: health probes and operator sign-in (console pages live in oauth2_admin)."""
+"""Project-level views: health probes, metrics and operator sign-in (console pages live in oauth2_admin)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
 
-from truss import caching
+from truss import caching, metrics, proxies
 from truss.ory import hydra, kratos
 
 logger = logging.getLogger(__name__)
@@ -43,12 +43,24 @@ def readyz(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
+def metrics_endpoint(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics (text format), for a caller METRICS_TOKEN / METRICS_ALLOWED_IPS admit; 404 or 401
+    otherwise (truss.metrics.allowed)."""
+    refusal = metrics.allowed(request)
+    if refusal is not None:
+        return refusal
+    response = HttpResponse(metrics.exposition(), content_type=metrics.CONTENT_TYPE_LATEST)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 class LoginView(auth_views.LoginView):
     """Operator sign-in, throttled: after LOGIN_FAILURES_PER_ACCOUNT failures for one username, or
-    LOGIN_FAILURES_PER_IP from one address, within LOGIN_FAILURE_WINDOW seconds, further attempts answer 429
-    without checking the password. Counters live in Django's cache (shared when CACHE_URL names Redis); only
-    failures count, and a successful sign-in clears its username's counter (not the address's, so one good
-    account cannot reset an address that is guessing at others)."""
+    LOGIN_FAILURES_PER_IP from one address (the client's, through TRUSTED_PROXIES), within LOGIN_FAILURE_WINDOW
+    seconds, further attempts answer 429 without checking the password. Counters live in Django's cache (shared
+    when CACHE_URL names Redis); only failures count, and a successful sign-in clears its username's counter (not
+    the address's, so one good account cannot reset an address that is guessing at others)."""
 
     template_name = "registration/login.html"
     redirect_authenticated_user = True
@@ -58,7 +70,7 @@ class LoginView(auth_views.LoginView):
         counts = cache.get_many(list(keys.values()))
         limits = {"account": settings.LOGIN_FAILURES_PER_ACCOUNT, "ip": settings.LOGIN_FAILURES_PER_IP}
         if any(counts.get(key, 0) >= limits[kind] for kind, key in keys.items()):
-            logger.warning("operator sign-in throttled (ip %s)", request.META.get("REMOTE_ADDR"))
+            logger.warning("operator sign-in throttled (ip %s)", proxies.client_ip(request))
             form = self.get_form_class()(
                 request, initial={"username": request.POST.get("username", "")[:150]}
             )
@@ -90,5 +102,5 @@ def _throttle_keys(request: HttpRequest, username: str) -> dict[str, str]:
     digest = hashlib.sha256(username.strip().casefold().encode()).hexdigest()[:32]
     return {
         "account": caching.login_failures_key("account", digest),
-        "ip": caching.login_failures_key("ip", request.META.get("REMOTE_ADDR", "")),
+        "ip": caching.login_failures_key("ip", proxies.client_ip(request)),
     }

@@ -30,6 +30,7 @@ USES: dict[str, tuple[str, str]] = {
     "jsonpatch": ("app", r"^import jsonpatch\b"),
     "redis": ("compose.yaml", r"CACHE_URL: redis://"),  # Django's RedisCache imports it
     "segno": ("app", r"^import segno\b"),  # the device run's QR code
+    "prometheus-client": ("app", r"^from prometheus_client\b"),  # /metrics
 }
 
 

@@ -1,7 +1,8 @@
 """HTTP plumbing shared by the Hydra and Kratos clients.
 
 One pooled keep-alive ``requests.Session`` per thread, a default timeout on every request, retries for
-idempotent reads only, and a single place that turns HTTP outcomes into a per-service exception family.
+idempotent reads only, and a single place that turns HTTP outcomes into a per-service exception family. Every
+call carries the current request's ``X-Request-ID`` and is counted and timed (``truss.metrics``).
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ import contextvars
 import functools
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.cookiejar import DefaultCookiePolicy
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Annotated, Any, ClassVar, Self, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -27,6 +29,8 @@ from urllib3.connectionpool import ConnectionPool
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
+
+from truss import logs, metrics
 
 log = logging.getLogger("truss.ory")
 
@@ -281,11 +285,11 @@ def session() -> requests.Session:
     return current
 
 
-# --- Time spent waiting on Hydra/Kratos (Server-Timing) ---------------------------------------------------
+# --- Time spent waiting on Hydra/Kratos (Server-Timing, metrics) ------------------------------------------
 
-# The (start, end) of every upstream call made for the current request, when something measures it
-# (truss.middleware.RequestIdMiddleware with TRUSS_SERVER_TIMING=1). A contextvar, so calls made on a
-# thread pool on the request's behalf (copied contexts) count too.
+# The (start, end) of every upstream call made for the current request (truss.middleware.RequestIdMiddleware
+# sets it for every request: metrics and Server-Timing). A contextvar, so calls made on a thread pool on the
+# request's behalf (copied contexts) count too.
 upstream_calls: contextvars.ContextVar[list[tuple[float, float]] | None] = contextvars.ContextVar(
     "truss_upstream_calls", default=None
 )
@@ -300,6 +304,26 @@ def upstream_wall_ms(calls: list[tuple[float, float]]) -> float:
         total += stop - max(start, end)
         end = stop
     return total * 1000
+
+
+# --- Which operation a call is (metrics) -------------------------------------------------------------------
+
+_CLIENT_MODULES = frozenset({"truss.ory.hydra", "truss.ory.kratos"})
+
+
+def operation() -> str:
+    """The public ``truss.ory.hydra``/``kratos`` function this call is made for (``get_login_request``,
+    ``whoami``): the nearest such caller on the stack, skipping private helpers (``_json``) and this module.
+    A name from the code, never from input, so the metrics' ``operation`` label stays bounded; ``other`` when
+    the call came from elsewhere."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        if frame.f_globals.get("__name__") in _CLIENT_MODULES:
+            name = frame.f_code.co_name
+            if not name.startswith(("_", "<")):
+                return name
+        frame = frame.f_back
+    return metrics.OTHER
 
 
 # --- Requests and error mapping ---------------------------------------------------------------------------
@@ -385,6 +409,10 @@ def request(
     errors = service.errors
     calls = upstream_calls.get()
     proxies, netrc_auth = _environment_for(_origin(url))
+    rid = logs.request_id.get()
+    if rid:  # Hydra's and Kratos's logs then name the request that caused the call
+        headers = {**headers, "X-Request-ID": rid} if headers else {"X-Request-ID": rid}
+    outcome = "error"
     started = time.perf_counter()
     try:
         response = session().request(
@@ -399,18 +427,25 @@ def request(
             timeout=timeout or service.timeout(),  # longer for slow work (4096-bit RSA key generation)
             allow_redirects=False,
         )
+        outcome = str(response.status_code)
     except requests.Timeout as exc:
+        outcome = "timeout"
+        metrics.upstream_unavailable(service.name, "timeout")
         log.warning("%s %s %s timed out", service.name, method, _path(url))
         raise errors.unavailable(description="timed out") from exc
     except requests.ConnectionError as exc:
+        outcome = "connection_error"
+        metrics.upstream_unavailable(service.name, "connection")
         # The type only: the exception text repeats the whole URL, query (challenges, tokens) included.
         log.warning("%s %s %s connection failed: %s", service.name, method, _path(url), type(exc).__name__)
         raise errors.unavailable(description="connection failed") from exc
     except requests.RequestException as exc:
         raise errors.base(description="request failed") from exc
     finally:
+        ended = time.perf_counter()
         if calls is not None:
-            calls.append((started, time.perf_counter()))
+            calls.append((started, ended))
+        metrics.upstream_call(service.name, operation(), outcome, ended - started)
 
     status = response.status_code
     if 200 <= status < 300 or (allow_redirect_status and 300 <= status < 400):
@@ -425,6 +460,7 @@ def request(
             raise custom
     info = error_details(body)
     if status >= 500:
+        metrics.upstream_unavailable(service.name, "server_error")
         log.warning("%s %s %s answered %s", service.name, method, _path(url), status)
     raise errors.for_status(status)(
         status, info.error, info.description, redirect_to=info.redirect_to, use_flow_id=info.use_flow_id
