@@ -76,11 +76,13 @@ def client_ip(request: HttpRequest) -> str:
 
 
 def _client_ip(remote_addr: str, forwarded_for: str) -> str:
+    nets = networks()
+    if not nets:
+        return remote_addr.strip()  # no proxy is trusted: the peer is the client, as the server gave it
     peer = _address(remote_addr)
     if peer is None:
         return remote_addr.strip()
-    nets = networks()
-    if not nets or not any(peer in net for net in nets):
+    if not any(peer in net for net in nets):
         return str(peer)
     # Several X-Forwarded-For headers arrive joined with ", " (WSGI), in the order they were sent.
     hops = [hop for hop in forwarded_for.split(",") if hop.strip()][-MAX_HOPS:]
