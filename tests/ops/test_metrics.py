@@ -148,6 +148,7 @@ def test_it_counts_upstream_calls_by_operation_status_and_unavailability(
     settings.HYDRA_ADMIN_URL, settings.KRATOS_PUBLIC_URL = HYDRA, KRATOS
     rsps.get(f"{HYDRA}/admin/oauth2/auth/requests/login", status=404, json={"error": "not_found"})
     rsps.get(f"{KRATOS}/sessions/whoami", body=requests.ConnectTimeout())
+    rsps.get(f"{HYDRA}/admin/oauth2/auth/requests/consent", status=502)
     labels = {"service": "Hydra", "operation": "get_login_request", "status": "404"}
     before = (
         value("truss_upstream_requests_total", **labels),
@@ -156,11 +157,14 @@ def test_it_counts_upstream_calls_by_operation_status_and_unavailability(
         ),
         value("truss_upstream_requests_total", service="Kratos", operation="whoami", status="timeout"),
         value("truss_upstream_unavailable_total", service="Kratos", reason="timeout"),
+        value("truss_upstream_unavailable_total", service="Hydra", reason="server_error"),
     )
     with pytest.raises(hydra.HydraNotFound):
         hydra.get_login_request("a-challenge-that-is-never-a-label")
     with pytest.raises(kratos.KratosUnavailable):
         kratos.whoami("ory_kratos_session=x")
+    with pytest.raises(hydra.HydraUnavailable):
+        hydra.get_consent_request("another-challenge")
     after = (
         value("truss_upstream_requests_total", **labels),
         value(
@@ -168,8 +172,15 @@ def test_it_counts_upstream_calls_by_operation_status_and_unavailability(
         ),
         value("truss_upstream_requests_total", service="Kratos", operation="whoami", status="timeout"),
         value("truss_upstream_unavailable_total", service="Kratos", reason="timeout"),
+        value("truss_upstream_unavailable_total", service="Hydra", reason="server_error"),
     )
-    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1, 1]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [
+        1,
+        1,
+        1,
+        1,
+        1,
+    ]  # a retried read counts once
 
 
 def test_it_names_a_call_made_outside_the_clients_other(rsps: responses.RequestsMock) -> None:

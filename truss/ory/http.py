@@ -453,6 +453,8 @@ def request(
     if 300 <= status < 400:
         raise errors.base(status, description="unexpected redirect")
 
+    if status >= 500:
+        metrics.upstream_unavailable(service.name, "server_error")
     body = _json_or_none(response)
     if on_error is not None:
         custom = on_error(status, body)
@@ -460,7 +462,6 @@ def request(
             raise custom
     info = error_details(body)
     if status >= 500:
-        metrics.upstream_unavailable(service.name, "server_error")
         log.warning("%s %s %s answered %s", service.name, method, _path(url), status)
     raise errors.for_status(status)(
         status, info.error, info.description, redirect_to=info.redirect_to, use_flow_id=info.use_flow_id
