@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from oauth2_admin.clients import service as clients
 from oauth2_admin.clients.views import client_or_404
 from oauth2_admin.hygiene import drift as drifts
-from oauth2_admin.hygiene import history, snapshot
+from oauth2_admin.hygiene import freshness, history, snapshot
 from oauth2_admin.hygiene import service as hygiene
 from oauth2_admin.hygiene.forms import SORTS, ReportFilterForm, ThresholdsForm
 from oauth2_admin.hygiene.models import Thresholds
@@ -50,7 +50,8 @@ class ReportRow:
 @tenancy.tenant_view()
 def report(request: TenantRequest) -> HttpResponse:
     """Every client's score and findings, read from the findings snapshot (sorted, filtered and paged in SQL);
-    the time-dependent rules are applied now. No Hydra call, except the tenant's very first view."""
+    the time-dependent rules are applied now. No Hydra call, unless the snapshot is older than its maximum age
+    (hygiene.freshness): then it is refreshed first, or shown marked as not current if Hydra cannot be reached."""
     form = ReportFilterForm(request.GET or None)
     if form.is_bound and not form.is_valid():
         return TemplateResponse(
@@ -58,7 +59,7 @@ def report(request: TenantRequest) -> HttpResponse:
         )
     data = form.cleaned_data if form.is_bound else {}
     severity, rule, sort = data.get("severity") or "", data.get("rule") or "", data.get("sort") or "score"
-    state = snapshot.state_for(request.tenant)
+    fresh = freshness.current(request.tenant)
     now, limits = timezone.now(), Thresholds.for_tenant(request.tenant)
     rt = snapshot.read_time(request.tenant, now=now, limits=limits)
     selected = snapshot.select(rt, severity=severity, rule=rule, sort=sort)
@@ -89,7 +90,9 @@ def report(request: TenantRequest) -> HttpResponse:
         "counts": {"high": sums["high_sum"], "medium": sums["medium_sum"], "low": sums["low_sum"]},
         "clean": sums["clean"],
         "drifted": sums["drifted_count"],
-        "as_of": state.refreshed_at,
+        "as_of": fresh.as_of,
+        "stale": fresh.stale,
+        "refreshing": fresh.refreshing,
         "page": page,
         "pages": pages,
         "prev_url": "?" + urlencode({**query, "page": page - 1}) if page > 1 else "",
@@ -118,6 +121,7 @@ def refresh(request: TenantRequest) -> HttpResponse:
 def client_findings(request: TenantRequest, client_id: str) -> HttpResponse:
     """One client's findings: the fragment the client page loads (a whole page without htmx)."""
     client = client_or_404(request, client_id)
+    freshness.reconcile(request.tenant, client)
     found = hygiene.findings_for(request.tenant, client)
     context = {"client": client, "findings": found, "score": hygiene.score(found),
                "can_edit": tenancy.role_at_least(request.role, Role.MEMBER)}  # fmt: skip
@@ -201,6 +205,7 @@ def fix(request: TenantRequest, client_id: str, rule: str) -> HttpResponse:
 def client_history(request: TenantRequest, client_id: str) -> HttpResponse:
     """The client's versions and a side-by-side diff between any two (default: the last two)."""
     client = client_or_404(request, client_id)
+    freshness.reconcile(request.tenant, client)
     versions = history.versions_for(request.tenant, client_id)
     count = len(versions)
     context: dict[str, Any] = {"client": client, "versions": list(reversed(versions)), "count": count,
@@ -256,6 +261,7 @@ def drift(request: TenantRequest, client_id: str) -> HttpResponse:
     """Hydra's client vs Truss's last known version, with adopt and restore."""
     client_or_404(request, client_id)
     found = drifts.check(request.tenant, client_id)
+    freshness.reconcile(request.tenant, found.client)
     context = {"client": found.client, "drift": found, "form": ConfirmForm(initial={"etag": clients.etag(found.client)}),
                "can_edit": tenancy.role_at_least(request.role, Role.MEMBER)}  # fmt: skip
     return TemplateResponse(request, "console/hygiene/drift.html", context)

@@ -26,7 +26,7 @@ def root_page(signed_in_as, ory, tenant):
 
 def test_it_shows_the_keys_page_with_the_signer_and_the_rotation_panel(root_page, ory):
     page = root_page
-    page.click("nav >> text=JWKS")
+    page.click("nav >> text=Signing keys")
     page.wait_for_selector("h1:has-text('Signing keys')")
     assert page.locator(".badge:has-text('signing')").count() >= 1
     assert "hydra.openid.id-token" in page.inner_text("main")

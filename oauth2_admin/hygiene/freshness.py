@@ -1,0 +1,88 @@
+"""Keeping the fleet report honest. The findings snapshot follows every write Truss makes, but a change made in
+Hydra directly is only seen by a full refresh. So:
+
+- a report view finds the snapshot older than HYGIENE_REPORT_MAX_AGE seconds (default 120) and refreshes it
+  first (one paged Hydra listing); if Hydra cannot be reached the old rows are shown, marked as not current.
+  One refresh at a time per tenant (a lock in the cache that expires on its own): a view that finds another
+  one under way shows the old rows marked as being checked again, instead of listing Hydra once more;
+- any page that reads a client from Hydra anyway (its findings, history, drift) compares it with the stored row
+  and, if the client changed since the row was computed, re-lints and stores it with its drift, so the report
+  never disagrees with the client page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from oauth2_admin.clients import service as clients
+from oauth2_admin.hygiene import drift, history, snapshot
+from oauth2_admin.hygiene.models import FindingsSnapshot, SnapshotRefresh
+from truss.models import Tenant
+from truss.ory import hydra
+from truss.ory.http import OryError
+
+DEFAULT_MAX_AGE = 120
+LOCK_SECONDS = 60  # longer than a refresh of a large tenant takes; a crashed holder's lock expires
+
+
+def _lock_key(tenant: Tenant) -> str:
+    return f"hygiene_refresh_lock:{tenant.pk}"
+
+
+def max_age() -> timedelta:
+    return timedelta(seconds=int(getattr(settings, "HYGIENE_REPORT_MAX_AGE", DEFAULT_MAX_AGE)))
+
+
+@dataclass(frozen=True)
+class Freshness:
+    state: SnapshotRefresh
+    refreshed: bool  # refreshed from Hydra for this view
+    stale: bool  # older than the maximum age and not refreshed: not current
+    refreshing: bool = False  # stale because another request is refreshing it right now
+
+    @property
+    def as_of(self) -> datetime:
+        return self.state.refreshed_at
+
+
+def current(tenant: Tenant, *, now: datetime | None = None) -> Freshness:
+    """The tenant's snapshot state, refreshed from Hydra first if it is older than max_age()."""
+    now = now or timezone.now()
+    state = SnapshotRefresh.objects.filter(tenant=tenant).first()
+    if state is not None and now - state.refreshed_at <= max_age():
+        return Freshness(state, refreshed=False, stale=False)
+    if state is None:  # the tenant's first view: nothing to show until the first listing
+        return Freshness(snapshot.refresh(tenant, source="first view"), refreshed=True, stale=False)
+    if not cache.add(_lock_key(tenant), 1, LOCK_SECONDS):
+        return Freshness(state, refreshed=False, stale=True, refreshing=True)
+    try:
+        return Freshness(snapshot.refresh(tenant, source="view"), refreshed=True, stale=False)
+    except OryError:
+        return Freshness(state, refreshed=False, stale=True)
+    finally:
+        cache.delete(_lock_key(tenant))
+
+
+def reconcile(tenant: Tenant, client: hydra.OAuth2Client) -> bool:
+    """Bring the client's stored row up to date with `client` as just read from Hydra; True if it had to be
+    (the row's client differed, or there was none)."""
+    view = clients.public_view(client)
+    stored = (
+        FindingsSnapshot.objects.filter(tenant=tenant, client_id=client.client_id)
+        .values_list("client", flat=True)
+        .first()
+    )
+    if stored is not None and history.comparable(stored) == history.comparable(view):
+        return False
+    known = history.latest_by_client(tenant, [client.client_id]).get(client.client_id)
+    fields = [c.field for c in drift.compare(client, known).changes]
+    snapshot.store(tenant, client)
+    FindingsSnapshot.objects.filter(tenant=tenant, client_id=client.client_id).update(
+        drifted=bool(fields), drift_fields=fields, drift_seen_at=timezone.now() if fields else None
+    )
+    return True
