@@ -15,7 +15,7 @@
     verdict: document.getElementById("jwt-verdict"), warnings: document.getElementById("jwt-warnings"),
     header: document.getElementById("jwt-header"), payload: document.getElementById("jwt-payload"),
     times: document.getElementById("jwt-times"), claims: document.getElementById("jwt-claims"),
-    result: document.getElementById("jwt-result"),
+    result: document.getElementById("jwt-result"), decoded: document.getElementById("jwt-decoded"),
   };
   const ALGS = {
     RS256: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, RS384: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-384" },
@@ -70,13 +70,18 @@
   async function render() {
     const token = input.value.trim();
     out.result.hidden = !token;
+    // Nothing of the previous token survives: an input that does not decode shows only why.
     out.warnings.replaceChildren();
+    out.header.textContent = out.payload.textContent = "";
+    out.times.replaceChildren();
+    out.claims.replaceChildren();
+    out.decoded.hidden = true;
+    setVerdict("", undefined);
     if (!token) return;
     const warn = (text) => out.warnings.appendChild(el("li", text));
     const parts = token.split(".");
     if (parts.length !== 3) {
-      setVerdict(`a JWS has three dot-separated parts; this has ${parts.length}`, false);
-      out.header.textContent = out.payload.textContent = "";
+      setVerdict(`not a JWT: a JWS has three dot-separated parts; this has ${parts.length}`, false);
       return;
     }
     let header, payload;
@@ -84,9 +89,14 @@
       header = JSON.parse(new TextDecoder().decode(b64urlDecode(parts[0])));
       payload = JSON.parse(new TextDecoder().decode(b64urlDecode(parts[1])));
     } catch (e) {
-      setVerdict("the header or payload is not base64url-encoded JSON", false);
+      setVerdict("not a JWT: the header or payload is not base64url-encoded JSON", false);
       return;
     }
+    if (!header || typeof header !== "object" || !payload || typeof payload !== "object") {
+      setVerdict("not a JWT: the header and payload must be JSON objects", false);
+      return;
+    }
+    out.decoded.hidden = false;
     out.header.textContent = JSON.stringify(header, null, 2);
     out.payload.textContent = JSON.stringify(payload, null, 2);
     const alg = String(header.alg || "");

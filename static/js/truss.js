@@ -16,4 +16,76 @@
   document.addEventListener("change", function (event) {
     if (event.target.matches("[data-autosubmit]")) event.target.form.requestSubmit();
   });
+
+  // A secret shown once (components/secret_once.html) stays on screen until "I have copied it" is ticked.
+  function pendingSecret() {
+    var banners = document.querySelectorAll("[data-secret-once]");
+    for (var i = 0; i < banners.length; i++) {
+      var ack = banners[i].querySelector("[data-secret-ack]");
+      if (ack && !ack.checked) return banners[i];
+    }
+    return null;
+  }
+  function holdSecret(banner) {
+    var warning = banner.querySelector("[data-secret-warning]");
+    if (warning) warning.hidden = false;
+    banner.scrollIntoView({ block: "start" });
+    banner.querySelector("[data-secret-ack]").focus({ preventScroll: true });
+  }
+  document.addEventListener("change", function (event) {
+    if (!event.target.matches("[data-secret-ack]")) return;
+    var warning = event.target.closest("[data-secret-once]").querySelector("[data-secret-warning]");
+    if (warning && event.target.checked) warning.hidden = true;
+  });
+  // Boosted links and forms replace the page: not before the secret is acknowledged.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (!event.detail.boosted) return;
+    var banner = pendingSecret();
+    if (!banner) return;
+    event.preventDefault();
+    holdSecret(banner);
+  });
+  // Other ways out (a full load, closing the tab): the browser's own "Leave page?" question.
+  window.addEventListener("beforeunload", function (event) {
+    if (!pendingSecret()) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
+  // Never into htmx's history cache (localStorage): the banner carries hx-history="false"; belt and braces.
+  document.addEventListener("htmx:beforeHistorySave", function () {
+    document.querySelectorAll("[data-secret-once] input[readonly]").forEach(function (input) {
+      input.value = "";
+      input.removeAttribute("value");
+    });
+  });
+
+  // A boosted answer behaves like a page load: a new secret in view, else the error summary focused, else the
+  // top of the new page with the message that says what happened focused (or the main landmark, so the
+  // keyboard starts in the new page).
+  function arrive(boosted) {
+    var banner = document.querySelector("[data-secret-once]");
+    if (banner) {
+      banner.scrollIntoView({ block: "start" });
+      banner.focus({ preventScroll: true });
+      return;
+    }
+    var summary = document.querySelector("[data-error-summary]");
+    if (summary) {
+      summary.focus({ preventScroll: true });
+      summary.scrollIntoView({ block: "start" });
+      return;
+    }
+    if (!boosted) return;
+    window.scrollTo(0, 0);
+    var target = document.querySelector("#messages .message") || document.getElementById("content");
+    if (target) target.focus({ preventScroll: true });
+  }
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail.boosted) arrive(true);
+  });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { arrive(false); });
+  } else {
+    arrive(false);
+  }
 })();

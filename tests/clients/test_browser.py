@@ -74,6 +74,7 @@ def test_it_creates_edits_rotates_and_deletes_a_client(operator_page, ory, tenan
     assert stored["redirect_uris"] == ["https://app.example.com/cb", "https://app.example.com/other"]
     assert stored["owner"] == tenant.hydra_owner
     assert page.url.endswith(f"/console/clients/{client_id}/")
+    page.check("#client-secret-ack")  # the page is left only once the secret is acknowledged
 
     page.click("a:has-text('Edit')")
     page.wait_for_selector("h1:has-text('Edit')")
@@ -99,6 +100,7 @@ def test_it_creates_edits_rotates_and_deletes_a_client(operator_page, ory, tenan
                           data={"grant_type": "client_credentials"}, timeout=10)  # fmt: skip
     assert token.status_code == 200
     page.click("button:has-text('Copy')")  # after a rotation: copying works, nothing violates the CSP
+    page.check("#client-secret-ack")
 
     page.click("a:has-text('Delete…')")
     page.wait_for_selector("text=deletes its access and refresh tokens with it")

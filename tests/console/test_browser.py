@@ -45,6 +45,7 @@ def test_it_creates_shows_once_and_revokes_an_api_key(signed_in, tenant, setting
     assert re.fullmatch(r"truss_sk_[A-Za-z0-9]{48}", raw)
     assert page.url.endswith("/console/api-keys/")
 
+    page.check("#new-key-ack")  # the page is left only once the key is acknowledged
     page.on("dialog", lambda dialog: pytest.fail(f"window.{dialog.type} used: {dialog.message}"))
     page.click("a:has-text('Revoke…')")  # the confirmation page, as for deleting a client
     page.wait_for_selector("h1:has-text('Revoke the API key')")
