@@ -35,6 +35,13 @@ class TokenForm(forms.Form):
             raise forms.ValidationError("Paste one token: printable characters, no spaces.") from exc
 
 
+class RevokeTokenForm(TokenForm):
+    """Revoke: the first POST (no `confirmed`) asks on a confirmation page, which posts again with it."""
+
+    token = forms.CharField(max_length=8192, strip=True, widget=forms.HiddenInput)
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
 class CleanupForm(forms.Form):
     tokens = forms.BooleanField(required=False, initial=True, label="Tokens (access and refresh)")
     requests = forms.BooleanField(required=False, initial=True, label="Login and consent requests")
@@ -60,13 +67,15 @@ class CleanupForm(forms.Form):
         initial=10000, min_value=1, max_value=1_000_000, label="Limit (rows per table)"
     )
     batch_size = forms.IntegerField(initial=100, min_value=1, max_value=10_000, label="Batch size")
+    # Set by the confirmation page: the first POST only shows what the run will delete.
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if self.errors:
             return data
         try:
-            self.options = JanitorOptions(**data)
+            self.options = JanitorOptions(**{k: v for k, v in data.items() if k != "confirmed"})
         except ValidationError as exc:
             for err in exc.errors():
                 loc = [str(p) for p in err.get("loc", ())]

@@ -28,8 +28,8 @@ def test_it_introspects_and_revokes_a_token_on_the_tokens_page(
     assert "signature valid" in page.inner_text("#jwt-signature")
     assert app["client_id"] in page.inner_text("#jwt-payload")
 
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.click("button:has-text('Revoke token')")
+    page.click("button:has-text('Revoke token…')")
+    page.click("button:has-text('Delete all access tokens')")  # the confirmation page
     page.wait_for_selector("#revoked:has-text('Token revoked')")
     assert page.inner_text("#token-state") == "inactive"
     assert introspect_at_hydra(ory, token) == {"active": False}

@@ -152,7 +152,7 @@ def test_it_explains_bad_options_and_runs_nothing(configured, call, platform_adm
 
 def test_the_console_page_runs_it_and_shows_the_history(configured, platform_admin, cc_client):
     form = {"tokens": "on", "access_lifespan": "1h", "refresh_lifespan": "720h", "consent_request_lifespan": "30m",
-            "keep_if_younger": "0s", "limit": "10000", "batch_size": "100"}  # fmt: skip
+            "keep_if_younger": "0s", "limit": "10000", "batch_size": "100", "confirmed": "True"}  # fmt: skip
     response = platform_admin.post("/console/tokens/cleanup", form)
     assert response.status_code == 200, response.content
     text = response.content.decode()

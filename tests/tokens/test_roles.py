@@ -40,7 +40,7 @@ def test_revoking_needs_the_member_role(ory, call, as_role, cc_client, tenant, r
     operator = as_role(role)
     api_token, page_token = cc_token(ory, cc_client()), cc_token(ory, cc_client())
     response = call("/api/hydra/revoke", {"token": api_token}, as_client=operator)
-    page = operator.post("/console/tokens/revoke", {"token": page_token})
+    page = operator.post("/console/tokens/revoke", {"token": page_token, "confirmed": "True"})
     assert (response.status_code, page.status_code) == ((200, 200) if allowed else (403, 403))
     assert introspect_at_hydra(ory, api_token)["active"] is not allowed
     assert introspect_at_hydra(ory, page_token)["active"] is not allowed

@@ -56,7 +56,7 @@ def test_it_revokes_from_the_page_and_then_shows_the_token_inactive(
     member = console("member")
     page = member.post("/console/tokens/", {"token": tokens["access_token"]})
     assert "Revoke token" in page.content.decode()
-    done = member.post("/console/tokens/revoke", {"token": tokens["access_token"]})
+    done = member.post("/console/tokens/revoke", {"token": tokens["access_token"], "confirmed": "True"})
     assert done.status_code == 200
     text = done.content.decode()
     assert "Token revoked" in text and "consent" in text and 'id="token-state">inactive' in text
