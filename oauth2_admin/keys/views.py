@@ -22,9 +22,15 @@ from truss.models import AuditEvent
 from truss.ory import hydra
 
 
+def _last_signer(view: keys.KeySetView, key: keys.KeyView) -> bool:
+    """The only key that can sign in a signing set: Truss refuses to delete it, so the page does not offer it."""
+    return view.set_id in keys.SIGNING_SETS and key.has_private and sum(k.has_private for k in view.keys) == 1
+
+
 def _page(request: TenantRequest, status: int = 200, **extra: Any) -> HttpResponse:
     published = {k.kid for k in hydra.public_jwks().keys}
     sets = keys.key_sets()
+    last_signers = {f"{s.set_id}/{k.kid}" for s in sets for k in s.keys if _last_signer(s, k)}
     rotations = keys.rotations(10)
     context = {
         "sets": sets,
@@ -34,6 +40,7 @@ def _page(request: TenantRequest, status: int = 200, **extra: Any) -> HttpRespon
         "create_form": extra.pop("create_form", None) or CreateKeyForm(auto_id="key_%s"),
         "rotation_form": extra.pop("rotation_form", None) or RotationForm(auto_id="rotation_%s"),
         "open_sets": {r.set_id for r in rotations if r.open},
+        "last_signers": last_signers,
         **extra,
     }
     return TemplateResponse(request, "console/keys/jwks.html", context, status=status)
@@ -92,7 +99,7 @@ def delete(request: TenantRequest, set_id: str, kid: str) -> HttpResponse:
         for warning in warnings:
             messages.warning(request, warning)
         return redirect("console:keys:jwks")
-    last = set_id in keys.SIGNING_SETS and key.has_private and sum(k.has_private for k in view.keys) == 1
+    last = _last_signer(view, key)
     consequence = " ".join(
         ["The key leaves Hydra and the published JWKS; tokens it signed no longer verify once relying parties "
          "refetch the JWKS.", *keys.delete_warnings(set_id, kid)]
