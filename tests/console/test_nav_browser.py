@@ -44,6 +44,11 @@ def test_it_shows_every_page_in_the_menu_on_one_line_each(signed_in, live_server
     nav = page.locator("nav[aria-label=Console]").bounding_box()
     assert h1 and nav and h1["x"] >= nav["x"] + nav["width"]  # the menu never covers the page
     shot(page, "nav_overview")
+    page.set_viewport_size({"width": 700, "height": 900})  # narrow: the groups sit in the top bar
+    nav, h1 = page.locator("nav[aria-label=Console]").bounding_box(), page.locator("h1").bounding_box()
+    assert nav and h1 and h1["y"] >= nav["y"] + nav["height"] and nav["width"] <= 700
+    shot(page, "nav_narrow")
+    page.set_viewport_size({"width": 1280, "height": 800})
     page.click("nav >> text=Signing keys")
     page.wait_for_selector("h1:has-text('Signing keys')")
     assert page.get_attribute("nav >> text=Signing keys", "aria-current") == "page"
