@@ -30,7 +30,6 @@ import functools
 import hmac
 import logging
 import os
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -129,31 +128,51 @@ BRIDGE_STEPS = Counter(
     ["kind", "outcome"],
 )
 
-# action -> (kind, what a successful event of it means). consent.view is audited only when it is refused.
-_BRIDGE_ACTIONS: dict[str, tuple[str, str]] = {
-    "bridge.login.accept": ("login", "accepted"),
-    "bridge.login.reject": ("login", "denied"),
-    "bridge.login.forget_remembered": ("login", "restarted"),
-    "bridge.consent.view": ("consent", "denied"),
-    "bridge.consent.accept": ("consent", "accepted"),
-    "bridge.consent.reject": ("consent", "denied"),
-    "bridge.consent.switch_account": ("consent", "restarted"),
-    "bridge.device.accept": ("device", "accepted"),
-    "bridge.logout.accept": ("logout", "accepted"),
-    "bridge.logout.reject": ("logout", "denied"),
-}
-# The detail the bridge writes on an accept nobody was asked for: Hydra's remembered login, a remembered consent
-# or a client's skip_consent.
-_SKIPPED_DETAILS = ("remembered by Hydra", "skipped:")
+
+@functools.cache
+def _bridge_actions() -> dict[str, tuple[str, str]]:
+    """action -> (kind, what a successful event of it means). consent.view is audited only when it is refused.
+    Built on first use: this module is imported before the apps (truss.ory.http), the audit package after."""
+    from truss.audit.actions import Action
+
+    return {
+        Action.LOGIN_ACCEPT: ("login", "accepted"),
+        Action.LOGIN_REJECT: ("login", "denied"),
+        Action.LOGIN_FORGET_REMEMBERED: ("login", "restarted"),
+        Action.CONSENT_VIEW: ("consent", "denied"),
+        Action.CONSENT_ACCEPT: ("consent", "accepted"),
+        Action.CONSENT_REJECT: ("consent", "denied"),
+        Action.CONSENT_SWITCH_ACCOUNT: ("consent", "restarted"),
+        Action.DEVICE_ACCEPT: ("device", "accepted"),
+        Action.LOGOUT_ACCEPT: ("logout", "accepted"),
+        Action.LOGOUT_REJECT: ("logout", "denied"),
+    }
 
 
-def bridge_step(action: str, outcome: str, detail: str = "") -> tuple[str, str] | None:
+# The detail the login step writes when it accepted Hydra's remembered login without asking anyone (the login
+# event carries no decision as data).
+_LOGIN_REMEMBERED = "remembered by Hydra"
+
+
+def _skipped(action: str, detail: str, after: Any) -> bool:
+    """An accept nobody was asked for: a consent whose ``after["decision"]`` is remembered/skipped
+    (audit.ConsentDecision), or Hydra's remembered login."""
+    from truss.audit.actions import Action, ConsentDecision
+
+    if action == Action.CONSENT_ACCEPT:
+        decision = after.get("decision") if isinstance(after, dict) else None
+        return decision in (ConsentDecision.REMEMBERED, ConsentDecision.SKIPPED)
+    return action == Action.LOGIN_ACCEPT and detail.startswith(_LOGIN_REMEMBERED)
+
+
+def bridge_step(action: str, outcome: str, detail: str = "", after: Any = None) -> tuple[str, str] | None:
     """(kind, outcome) of a bridge step from its audit event, or None when the event is not a bridge step.
 
     A failure is ``failed`` and a refusal (``denied`` outcome: wrong person, no CSRF token, throttled) is
     ``denied`` whatever the action; a successful reject (the person said no, ``prompt=none`` without a session) is
-    ``denied``; an accept without asking anyone is ``skipped``; starting the request over is ``restarted``."""
-    known = _BRIDGE_ACTIONS.get(action)
+    ``denied``; an accept without asking anyone is ``skipped`` (told only when ``detail``/``after`` are given);
+    starting the request over is ``restarted``."""
+    known = _bridge_actions().get(action)
     if known is None:
         return None
     kind, meaning = known
@@ -161,7 +180,7 @@ def bridge_step(action: str, outcome: str, detail: str = "") -> tuple[str, str] 
         return kind, "failed"
     if outcome == DENIED:
         return kind, "denied"
-    if meaning == "accepted" and detail.startswith(_SKIPPED_DETAILS):
+    if meaning == "accepted" and _skipped(action, detail, after):
         return kind, "skipped"
     return kind, meaning
 
@@ -192,24 +211,26 @@ _JANITOR_ROWS = {"access_tokens_removed": "access_token", "refresh_tokens_remove
 
 def count_event(action: str, outcome: str, detail: str, after: Any) -> None:
     """Count one chained audit event in whichever metric it belongs to (most belong to none)."""
-    step = bridge_step(action, outcome, detail)
+    from truss.audit.actions import Action
+
+    step = bridge_step(action, outcome, detail, after)
     if step is not None:
         BRIDGE_STEPS.labels(*step).inc()
-    elif action == "consent.client.revoke_all.start" and outcome == SUCCESS:
+    elif action == Action.CONSENT_REVOKE_ALL_START and outcome == SUCCESS:
         CONSENT_JOBS.labels("started").inc()
-    elif action == "consent.client.revoke_all":
+    elif action == Action.CONSENT_REVOKE_ALL:
         CONSENT_JOBS.labels("finished").inc()
         if isinstance(after, dict):
             for key in ("revoked", "failed"):
                 if isinstance(after.get(key), int) and after[key] > 0:
                     CONSENT_JOB_PEOPLE.labels(key).inc(after[key])
-    elif action == "oauth2.tokens.flush":
+    elif action == Action.TOKENS_FLUSH:
         JANITOR_RUNS.labels(str(outcome)).inc()
         if outcome == SUCCESS and isinstance(after, dict):
             for key, kind in _JANITOR_ROWS.items():
                 if isinstance(after.get(key), int) and after[key] > 0:
                     JANITOR_ROWS_REMOVED.labels(kind).inc(after[key])
-    elif action == "oauth2.trust.expire" and outcome == SUCCESS:
+    elif action == Action.TRUST_EXPIRE and outcome == SUCCESS:
         TRUST_EXPIRIES.inc()
 
 
@@ -231,27 +252,6 @@ def connect() -> None:
 def audit_drain_failed() -> None:
     """One failed drain of the audit outbox (called by the drainer)."""
     AUDIT_DRAIN_FAILURES.inc()
-
-
-_folded: dict[tuple[str, str], int] = {}
-_fold_lock = threading.Lock()
-
-
-def fold_not_chained() -> None:
-    """Adds what ``audit.not_chained_counts()`` counted since the last call to the exported counter. Called at the
-    end of every request (the counts are per process; read at scrape time they would be the scraping worker's
-    only)."""
-    from truss import audit
-
-    counts = audit.not_chained_counts()
-    if counts == _folded:
-        return
-    with _fold_lock:
-        for (action, reason), n in counts.items():
-            delta = n - _folded.get((action, reason), 0)
-            if delta > 0:
-                AUDIT_NOT_CHAINED.labels(action, reason).inc(delta)
-                _folded[(action, reason)] = n
 
 
 # --- Recording (the hot paths) ------------------------------------------------------------------------------

@@ -70,7 +70,6 @@ class RequestIdMiddleware:
         upstream = ory_http.upstream_wall_ms(calls) / 1000 if calls else 0.0
         route = route_name(request)
         metrics.request_done(route, request.method or "", response.status_code, seconds, upstream)
-        metrics.fold_not_chained()
         if self.timing:
             response["Server-Timing"] = (
                 f"app;dur={(seconds - upstream) * 1000:.2f}, upstream;dur={upstream * 1000:.2f}, "

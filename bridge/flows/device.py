@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse
 
 from bridge.flows.common import Redirect, Stop, cookies, query_value, record, tenant_for_client
 from bridge.links import is_hydra_url
+from truss import proxies
 from truss.audit import Action
 from truss.models import AuditEvent
 from truss.ory import hydra, kratos
@@ -68,7 +69,7 @@ def _keys(request: HttpRequest, challenge: str) -> dict[str, str]:
     digest = hashlib.sha256(challenge.encode()).hexdigest()[:32]
     return {
         "challenge": f"truss:device-failures:challenge:{digest}",
-        "ip": f"truss:device-failures:ip:{request.META.get('REMOTE_ADDR', '')}",
+        "ip": f"truss:device-failures:ip:{proxies.client_ip(request)}",
     }
 
 

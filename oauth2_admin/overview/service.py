@@ -12,7 +12,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from oauth2_admin.keys.models import Rotation
-from truss.audit import Action
+from truss import metrics
 from truss.models import AuditEvent, Tenant
 from truss.ory import hydra, kratos
 
@@ -48,11 +48,17 @@ def health() -> list[ServiceHealth]:
 # --- Dashboard ---------------------------------------------------------------------------------------------
 
 DAYS = 14
-ACTIVITY_ACTIONS: dict[str, str] = {
-    Action.LOGIN_ACCEPT: "sign-ins",
-    Action.CONSENT_ACCEPT: "consents given",
-    Action.CONSENT_REJECT: "consents refused",
+# The chart's series, from the bridge steps /metrics counts (truss.metrics.bridge_step, one classification for
+# both): (kind, outcome) -> series. A skipped step (remembered login or consent) counts as given here: the grouped
+# query reads no detail, and skipped is a kind of given.
+ACTIVITY_SERIES: dict[tuple[str, str], str] = {
+    ("login", "accepted"): "sign-ins",
+    ("login", "skipped"): "sign-ins",
+    ("consent", "accepted"): "consents given",
+    ("consent", "skipped"): "consents given",
+    ("consent", "denied"): "consents refused",
 }
+SERIES_LABELS = ("sign-ins", "consents given", "consents refused")
 
 
 @dataclass(frozen=True)
@@ -82,29 +88,34 @@ def client_stats(tenant: Tenant, *, limit: int = 1000) -> ClientStats | None:
 
 def activity(tenant: Tenant, today: date | None = None) -> dict[str, Any]:
     """Sign-ins and consent decisions per day (UTC) over the last DAYS days, from the audit log in one grouped
-    query, plus failed/denied bridge outcomes."""
+    query, classified as /metrics classifies them (``truss_bridge_steps``): sign-ins are login steps accepted or
+    skipped, consents given are consent steps accepted or skipped, consents refused are consent steps denied;
+    ``failed`` counts every step that failed (any kind), ``denied`` the login, device and logout steps denied."""
     today = today or timezone.now().astimezone(UTC).date()
     start = today - timedelta(days=DAYS - 1)
     rows = (
         AuditEvent.objects.filter(
-            tenant=tenant, action__startswith="bridge.",
+            tenant=tenant, action__startswith="bridge.",  # metrics.bridge_step picks the steps
             created_at__gte=datetime.combine(start, time.min, tzinfo=UTC),
         )
         .annotate(day=TruncDate("created_at", tzinfo=UTC))
         .values("day", "action", "outcome")
         .annotate(n=Count("id"))
     )  # fmt: skip
-    series = {
-        label: {start + timedelta(days=i): 0 for i in range(DAYS)} for label in ACTIVITY_ACTIONS.values()
-    }
-    failed = 0
+    series = {label: {start + timedelta(days=i): 0 for i in range(DAYS)} for label in SERIES_LABELS}
+    failed = denied = 0
     for row in rows:
-        if row["outcome"] != AuditEvent.Outcome.SUCCESS:
-            failed += row["n"]
+        step = metrics.bridge_step(row["action"], row["outcome"])
+        if step is None:
             continue
-        label = ACTIVITY_ACTIONS.get(row["action"])
-        if label and row["day"] in series[label]:
-            series[label][row["day"]] += row["n"]
+        label = ACTIVITY_SERIES.get(step)
+        if label is not None:
+            if row["day"] in series[label]:
+                series[label][row["day"]] += row["n"]
+        elif step[1] == "failed":
+            failed += row["n"]
+        elif step[1] == "denied":
+            denied += row["n"]
     days = [start + timedelta(days=i) for i in range(DAYS)]
     table = [{"day": d, "values": [series[label][d] for label in series]} for d in days]
     ticks = [{"x": 40 + i * 44, "day": d} for i, d in enumerate(days) if i % 2 == 0]
@@ -118,7 +129,7 @@ def activity(tenant: Tenant, today: date | None = None) -> dict[str, Any]:
                          "label": label, "kind": j, "day": d})  # fmt: skip
     totals = {label: sum(s.values()) for label, s in series.items()}
     return {"days": days, "labels": list(series), "table": table, "bars": bars, "totals": totals,
-            "failed": failed, "ticks": ticks, "width": 40 + DAYS * 44}  # fmt: skip
+            "failed": failed, "denied": denied, "ticks": ticks, "width": 40 + DAYS * 44}  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -207,7 +207,8 @@ STEPS = [
         ("login", "denied"),
     ),
     ("bridge.login.forget_remembered", "success", "", ("login", "restarted")),
-    ("bridge.consent.accept", "success", "skipped: client.skip_consent", ("consent", "skipped")),
+    # The consent decision is read from after["decision"] (below), not from the detail's text.
+    ("bridge.consent.accept", "success", "skipped: client.skip_consent", ("consent", "accepted")),
     ("bridge.consent.accept", "success", "", ("consent", "accepted")),
     ("bridge.consent.accept", "failure", "replay", ("consent", "failed")),
     ("bridge.consent.view", "denied", "the browser's Kratos session does not belong", ("consent", "denied")),
@@ -225,6 +226,20 @@ STEPS = [
 @pytest.mark.parametrize(("action", "outcome", "detail", "step"), STEPS)
 def test_it_classifies_bridge_steps(action: str, outcome: str, detail: str, step: Any) -> None:
     assert metrics.bridge_step(action, outcome, detail) == step
+
+
+@pytest.mark.parametrize(
+    ("decision", "step"),
+    [
+        (audit.ConsentDecision.ACCEPTED, "accepted"),
+        (audit.ConsentDecision.REMEMBERED, "skipped"),
+        (audit.ConsentDecision.SKIPPED, "skipped"),
+        (None, "accepted"),
+    ],
+)
+def test_it_reads_the_consent_decision_from_the_events_data(decision: Any, step: str) -> None:
+    after = {"decision": decision} if decision is not None else None
+    assert metrics.bridge_step("bridge.consent.accept", "success", "", after) == ("consent", step)
 
 
 @pytest.mark.django_db
@@ -297,8 +312,9 @@ def test_it_exports_refusals_counted_instead_of_chained(client: Client) -> None:
     before = value("truss_audit_refusals_not_chained_total", **labels)
     audit.not_chained("bridge.consent.accept", "403")
     audit.not_chained("bridge.consent.accept", "403")
-    client.get("/healthz")  # counts are folded in at the end of every request
-    assert value("truss_audit_refusals_not_chained_total", **labels) == before + 2
+    assert (
+        value("truss_audit_refusals_not_chained_total", **labels) == before + 2
+    )  # counted at once, no request
     client.get("/healthz")
     assert value("truss_audit_refusals_not_chained_total", **labels) == before + 2
 

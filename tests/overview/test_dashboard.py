@@ -42,6 +42,20 @@ def test_it_counts_sign_ins_and_consent_decisions_per_utc_day_in_one_query(tenan
     assert tallest["h"] == 100 and tallest["value"] == 3
 
 
+def test_it_counts_what_the_metrics_count_as_bridge_steps(tenant):
+    _event(tenant, "bridge.consent.view", outcome="denied")  # a refused consent screen: a consent refused
+    _event(tenant, "bridge.login.reject")  # the person was not signed in (prompt=none): denied, not a sign-in
+    _event(tenant, "bridge.device.accept", outcome="denied")
+    _event(tenant, "bridge.consent.accept", outcome="failure")
+    _event(
+        tenant, "bridge.claims.update", outcome="failure"
+    )  # an operator's action, not a step of the bridge
+    _event(tenant, "bridge.check.run", outcome="failure")
+    data = service.activity(tenant)
+    assert data["totals"] == {"sign-ins": 0, "consents given": 0, "consents refused": 1}
+    assert data["failed"] == 1 and data["denied"] == 2
+
+
 def test_it_says_clients_are_unavailable_when_hydra_is_down_and_still_renders(console, tenant, hydra_down):
     _event(tenant, "bridge.login.accept")
     response = console("viewer").get(reverse("console:overview"))

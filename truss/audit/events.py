@@ -12,6 +12,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest
 
+from truss import metrics, proxies
 from truss.audit import actions
 from truss.models import AuditEvent, Tenant
 from truss.redaction import redact, redact_text
@@ -106,7 +107,7 @@ def build(
         target=_storable(target[:300]),
         outcome=outcome,
         request_id=getattr(request, "request_id", "") if request is not None else "",
-        ip=request.META.get("REMOTE_ADDR") if request is not None else None,
+        ip=(proxies.client_ip(request) or None) if request is not None else None,
         before=jsonable(redact(before)),
         after=jsonable(redact(after)),
         detail=_storable(redact_text(detail)[:2000]),
@@ -128,6 +129,7 @@ def not_chained(action: str, reason: str) -> None:
     """Count (and log) one refusal that names nothing real. ``reason``: a short fixed word, never input."""
     with _not_chained_lock:
         _not_chained[(action, reason)] += 1
+    metrics.AUDIT_NOT_CHAINED.labels(action, reason).inc()
     logger.info("refused, not chained (names nothing real): %s %s", action, reason)
 
 

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.signals import request_finished
 from django.db import DatabaseError, close_old_connections, connections, transaction
 
+from truss import metrics
 from truss.audit.chain import (
     DELETE_WAITING,
     SELECT_WAITING,
@@ -145,6 +146,7 @@ class _Drainer:
                 failed = False
             except Exception:  # the thread must survive anything; the rows stay and are retried
                 logger.exception("audit outbox drain failed; retrying in %s s", DRAINER_RETRY)
+                metrics.audit_drain_failed()
                 failed = True
             finally:
                 close_old_connections()  # this thread's connection obeys CONN_MAX_AGE and health like a request's
@@ -166,6 +168,7 @@ def _drain_after_response(**kwargs: Any) -> None:
         drain_outbox()
     except Exception:  # never fail the response's cleanup: the rows stay for the next drain
         logger.exception("audit outbox drain failed; the next drain retries")
+        metrics.audit_drain_failed()
 
 
 request_finished.connect(_drain_after_response, dispatch_uid="truss.audit.drain_outbox")
