@@ -16,6 +16,7 @@ memory could not be removed by a write in another, so those reads go to the data
 | ``bridge_check_*`` | the bridge check's public probe, its lock and last deep result | 30 s / 24 h | expiry; ``bridge_check.reset`` |
 | ``login_failures_key(kind, value)`` | failed operator sign-ins per account and address | LOGIN_FAILURE_WINDOW | expiry; a successful sign-in (account) |
 | ``device_failures_key(kind, value)`` | wrong device codes per challenge and address | bridge.flows.device.WINDOW | expiry |
+| ``hygiene_refresh_lock_key(tenant_pk)`` | a tenant's hygiene report refresh under way | 60 s | the refresh's end; expiry |
 | ``login_pass_key(key)`` | the login hop's Kratos answer for the consent hop | LOGIN_PASS_MAX_AGE | expiry; read once |
 | ``caches["process"]``: ``token_owner_key(client_id)``, ``TOKEN_JWKS_KEY`` | a client's owner, Hydra's token keys (introspection) | 60 s | expiry only: per process by design |
 
@@ -81,6 +82,10 @@ def login_failures_key(kind: str, value: str) -> str:
 
 def device_failures_key(kind: str, value: str) -> str:
     return f"truss:device-failures:{kind}:{value}"
+
+
+def hygiene_refresh_lock_key(tenant_pk: Any) -> str:
+    return f"truss:hygiene:refresh-lock:{tenant_pk}"
 
 
 def login_pass_key(key: str) -> str:

@@ -182,6 +182,8 @@ HYDRA_BIN = env.str("HYDRA_BIN", default="hydra")  # the hydra binary the cleanu
 # What Hydra's `oauth2.pkce.enforced` / `enforced_for_public_clients` say (Hydra has no API to read its config):
 # "off" (Hydra's default; ory/hydra.yml sets neither), "public" or "all". The hygiene linter trusts this.
 HYDRA_PKCE_ENFORCED = env.str("HYDRA_PKCE_ENFORCED", default="off")
+# Seconds after which viewing the hygiene report re-checks the tenant's clients against Hydra first.
+HYGIENE_REPORT_MAX_AGE = env.int("HYGIENE_REPORT_MAX_AGE", default=120)
 # Hydra's token hook (oauth2_admin/trust/hook.py, ory/hydra.yml oauth2.token_hook). On: a client may exchange a
 # jwt-bearer assertion only under a trust of its own tenant, and Truss is on the path of every token Hydra issues
 # (Truss down: Hydra issues none). Off: the hook answers 204 to everything, so any client with the jwt-bearer

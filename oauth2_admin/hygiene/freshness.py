@@ -22,20 +22,20 @@ from django.utils import timezone
 from oauth2_admin.clients import service as clients
 from oauth2_admin.hygiene import drift, history, snapshot
 from oauth2_admin.hygiene.models import FindingsSnapshot, SnapshotRefresh
+from truss import caching
 from truss.models import Tenant
 from truss.ory import hydra
 from truss.ory.http import OryError
 
-DEFAULT_MAX_AGE = 120
 LOCK_SECONDS = 60  # longer than a refresh of a large tenant takes; a crashed holder's lock expires
 
 
 def _lock_key(tenant: Tenant) -> str:
-    return f"hygiene_refresh_lock:{tenant.pk}"
+    return caching.hygiene_refresh_lock_key(tenant.pk)
 
 
 def max_age() -> timedelta:
-    return timedelta(seconds=int(getattr(settings, "HYGIENE_REPORT_MAX_AGE", DEFAULT_MAX_AGE)))
+    return timedelta(seconds=settings.HYGIENE_REPORT_MAX_AGE)
 
 
 @dataclass(frozen=True)
