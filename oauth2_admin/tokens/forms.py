@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from oauth2_admin.tokens.janitor import JanitorOptions
 from oauth2_admin.tokens.service import TokenIn
+from truss.forms import TypedConfirmForm
 
 
 class TokenForm(forms.Form):
@@ -40,6 +41,13 @@ class RevokeTokenForm(TokenForm):
 
     token = forms.CharField(max_length=8192, strip=True, widget=forms.HiddenInput)
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class TypedNameForm(TypedConfirmForm):
+    """Deleting every access token of a client is confirmed by typing its name (its id if it has none)."""
+
+    label = "Type the client's name to confirm"
+    action = "delete every access token of this client"
 
 
 class CleanupForm(forms.Form):

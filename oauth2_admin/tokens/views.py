@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -13,8 +14,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from oauth2_admin.tokens import janitor, service
-from oauth2_admin.tokens.forms import CleanupForm, RevokeTokenForm, TokenForm
+from oauth2_admin.tokens.forms import CleanupForm, RevokeTokenForm, TokenForm, TypedNameForm
 from truss import audit, tenancy
+from truss.audit import Action
+from truss.forms import refused
 from truss.http import TenantRequest
 from truss.models import AuditEvent, Role
 from truss.ory import hydra
@@ -70,32 +73,57 @@ def token_list(request: TenantRequest) -> HttpResponse:
     return _page(request, form, report=service.report(request.tenant, token), token=token)
 
 
-def _revoke_method(tenant_report: service.TokenReport, client: hydra.OAuth2Client) -> str:
-    """The first thing `service.revoke_for` will do for this token (the same decision, made before it)."""
-    result = tenant_report.result
-    if client.is_public:
-        return "public_client_revocation"
-    if result.sub and result.sub != client.client_id:
-        return "consent_revocation"
-    return "client_access_tokens_deleted"
+@dataclass(frozen=True)
+class RevokePlan:
+    """What revoking this token will do: the first thing `service.revoke_for` will do for it (the same
+    decision, made before it), and for the client-wide case the name to type."""
+
+    report: service.TokenReport
+    client: hydra.OAuth2Client
+    method: str
+
+    @property
+    def client_wide(self) -> bool:
+        return self.method == "client_access_tokens_deleted"
+
+    @property
+    def expected(self) -> str:
+        return self.client.client_name or self.client.client_id
 
 
-def _confirm_revoke(request: TenantRequest, token: str) -> HttpResponse:
-    """The confirmation page: which token, and everything that is revoked with it for this kind of token."""
+def _revoke_plan(request: TenantRequest, token: str) -> RevokePlan | None:
+    """None for an inactive token or another tenant's: answered like a missing one."""
     found = service.report(request.tenant, token)
     client_id = found.result.client_id
     if not found.result.active or not client_id:
-        messages.error(request, "No active token of this tenant's clients matches.")
-        return _page(request, TokenForm(), status=404)
-    result = found.result
+        return None
     client = hydra.get_client(client_id)
-    method = _revoke_method(found, client)
+    if client.is_public:
+        method = "public_client_revocation"
+    elif found.result.sub and found.result.sub != client.client_id:
+        method = "consent_revocation"
+    else:
+        method = "client_access_tokens_deleted"
+    return RevokePlan(found, client, method)
+
+
+def _confirm_revoke(
+    request: TenantRequest,
+    token: str,
+    plan: RevokePlan,
+    typed: TypedNameForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The confirmation page: which token, and everything that is revoked with it for this kind of token;
+    deleting every access token of a client is confirmed by typing the client's name."""
+    found, client = plan.report, plan.client
+    result = found.result
     client_label = f"“{client.client_name}”" if client.client_name else client.client_id
     subject = found.subject_label or result.sub or "the user"
     kind = "refresh token" if result.token_use == "refresh_token" else "access token"
-    if method == "client_access_tokens_deleted":
+    if plan.client_wide:
         title = f"Delete every access token of {client_label}?"
-    elif method == "consent_revocation":
+    elif plan.method == "consent_revocation":
         title = f"Revoke {subject}'s consent for {client_label}?"
     else:
         title = f"Revoke this {kind} of {client_label}?"
@@ -105,17 +133,19 @@ def _confirm_revoke(request: TenantRequest, token: str) -> HttpResponse:
         ("Subject", f"{found.subject_label or ''} {result.sub or '—'}".strip()),
         ("Expires", f"{found.expires.absolute} ({found.expires.relative})" if found.expires else "—"),
     ]
+    if plan.client_wide and typed is None:
+        typed = TypedNameForm(expected=plan.expected)
     context = {
         "title": title,
         "facts": facts,
         "consequence": "Until you confirm, nothing is revoked. This cannot be undone.",
-        "consequences": [t.format(client=client_label, subject=subject) for t in WILL_REVOKE[method]],
+        "consequences": [t.format(client=client_label, subject=subject) for t in WILL_REVOKE[plan.method]],
         "hidden_form": RevokeTokenForm(initial={"token": token, "confirmed": True}),
-        "button": "Delete all access tokens" if method == "client_access_tokens_deleted" else "Revoke token",
+        "form": typed,
+        "button": "Delete all access tokens" if plan.client_wide else "Revoke token",
         "cancel_url": reverse("console:tokens:list"),
-        "method": method,
     }
-    response = TemplateResponse(request, "components/confirm.html", context)
+    response = TemplateResponse(request, "components/confirm.html", context, status=status)
     response["Cache-Control"] = "no-store"  # the page carries the token in a hidden field
     return response
 
@@ -128,18 +158,24 @@ def token_revoke(request: TenantRequest) -> HttpResponse:
     if request.method != "POST":
         return redirect("console:tokens:list")  # a reload of the confirmation or result page
     if not tenancy.role_at_least(request.role, Role.MEMBER):
-        audit.record(request, "oauth2.token.revoke", tenant=request.tenant, outcome=AuditEvent.Outcome.DENIED,
+        audit.record(request, Action.TOKEN_REVOKE, tenant=request.tenant, outcome=AuditEvent.Outcome.DENIED,
                      detail="needs the member role")  # fmt: skip
         raise PermissionDenied("Revoking tokens needs the member role.")
     form = RevokeTokenForm(request.POST)
     if not form.is_valid():
-        audit.record(request, "oauth2.token.revoke", tenant=request.tenant, outcome=AuditEvent.Outcome.FAILURE,
+        audit.record(request, Action.TOKEN_REVOKE, tenant=request.tenant, outcome=AuditEvent.Outcome.FAILURE,
                      detail="invalid token field")  # fmt: skip
         return _page(request, TokenForm(request.POST), status=400)
     token = form.cleaned_data["token"]
-    if not form.cleaned_data["confirmed"]:
-        return _confirm_revoke(request, token)
-    try:
+    plan = _revoke_plan(request, token)
+    if plan is not None and not form.cleaned_data["confirmed"]:
+        return _confirm_revoke(request, token, plan)
+    if plan is not None and plan.client_wide:
+        typed = TypedNameForm(request.POST, expected=plan.expected)
+        if not typed.is_valid():
+            refused(request, Action.TOKEN_REVOKE, typed, target=service.fingerprint(token))
+            return _confirm_revoke(request, token, plan, typed=typed, status=400)
+    try:  # an unknown token (plan None) is answered by the service, audited as a failure
         revocation = service.revoke_for(request, request.tenant, token)
     except service.NothingToRevoke as exc:
         messages.error(request, str(exc))
@@ -194,14 +230,14 @@ def cleanup(request: HttpRequest) -> HttpResponse:
     """Run `hydra janitor` against Hydra's database (platform admins: it affects every tenant)."""
     if not request.user.is_superuser:
         if request.method == "POST":
-            audit.record(request, "oauth2.tokens.flush", tenant=None, target="hydra-janitor",
+            audit.record(request, Action.TOKENS_FLUSH, tenant=None, target="hydra-janitor",
                          outcome=AuditEvent.Outcome.DENIED, detail="platform admins only")  # fmt: skip
         raise PermissionDenied("Cleaning Hydra's database affects every tenant: platform admins only.")
     form = CleanupForm(request.POST or None)
     status, last = 200, None
     if request.method == "POST":
         if not form.is_valid():
-            audit.record(request, "oauth2.tokens.flush", tenant=None, target="hydra-janitor",
+            audit.record(request, Action.TOKENS_FLUSH, tenant=None, target="hydra-janitor",
                          outcome=AuditEvent.Outcome.FAILURE, detail=form.errors.as_text())  # fmt: skip
             status = 400
         elif not form.cleaned_data["confirmed"]:

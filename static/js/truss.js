@@ -60,8 +60,8 @@
   });
 
   // A boosted answer behaves like a page load: a new secret in view, else the error summary focused, else the
-  // top of the new page with the message that says what happened focused (or the main landmark, so the
-  // keyboard starts in the new page).
+  // result the submit produced ([data-arrive]) focused, else the top of the new page with the message that says
+  // what happened focused (or the main landmark, so the keyboard starts in the new page).
   function arrive(boosted) {
     var banner = document.querySelector("[data-secret-once]");
     if (banner) {
@@ -76,6 +76,13 @@
       return;
     }
     if (!boosted) return;
+    var results = document.querySelectorAll("[data-arrive]");  // what the submit produced: the last one
+    if (results.length) {
+      var result = results[results.length - 1];
+      result.focus({ preventScroll: true });
+      result.scrollIntoView({ block: "start" });
+      return;
+    }
     window.scrollTo(0, 0);
     var target = document.querySelector("#messages .message") || document.getElementById("content");
     if (target) target.focus({ preventScroll: true });

@@ -29,7 +29,8 @@ def test_it_introspects_and_revokes_a_token_on_the_tokens_page(
     assert app["client_id"] in page.inner_text("#jwt-payload")
 
     page.click("button:has-text('Revoke token…')")
-    page.click("button:has-text('Delete all access tokens')")  # the confirmation page
+    page.fill("#id_confirm", "Billing worker")  # the confirmation page: every access token of the client
+    page.click("button:has-text('Delete all access tokens')")
     page.wait_for_selector("#revoked:has-text('Token revoked')")
     assert page.inner_text("#token-state") == "inactive"
     assert introspect_at_hydra(ory, token) == {"active": False}

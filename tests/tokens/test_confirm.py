@@ -29,16 +29,27 @@ def test_it_asks_before_deleting_every_access_token_of_a_client(
     text = asked.content.decode()
     assert "Delete every access token of “Billing worker”?" in text
     assert "client-credentials token" in text and "EVERY access token of “Billing worker”" in text
-    assert 'name="confirmed" value="True"' in text
+    assert 'name="confirmed" value="True"' in text and 'name="confirm"' in text  # type the name
     assert introspect_at_hydra(ory, token)["active"] is True  # nothing revoked yet, at the real Hydra
     assert introspect_at_hydra(ory, other)["active"] is True
     assert not AuditEvent.objects.filter(action="oauth2.token.revoke").exists()
 
-    done = member.post("/console/tokens/revoke", {"token": token, "confirmed": "True"})
+    wrong = member.post("/console/tokens/revoke", {"token": token, "confirmed": "True", "confirm": "Billing"})
+    assert wrong.status_code == 400 and "Type “Billing worker” exactly" in wrong.content.decode()
+    assert (
+        introspect_at_hydra(ory, token)["active"] is True
+        and introspect_at_hydra(ory, other)["active"] is True
+    )
+    assert AuditEvent.objects.get(action="oauth2.token.revoke").outcome == "failure"  # the refusal, once
+
+    done = member.post(
+        "/console/tokens/revoke", {"token": token, "confirmed": "True", "confirm": "Billing worker"}
+    )
     assert done.status_code == 200 and "Token revoked" in done.content.decode()
     assert introspect_at_hydra(ory, token) == {"active": False}
     assert introspect_at_hydra(ory, other) == {"active": False}  # the blast radius the page stated
-    assert AuditEvent.objects.get(action="oauth2.token.revoke").outcome == "success"
+    outcomes = AuditEvent.objects.filter(action="oauth2.token.revoke").values_list("outcome", flat=True)
+    assert sorted(outcomes) == ["failure", "success"]
 
 
 def test_it_states_a_users_consent_as_the_blast_radius(

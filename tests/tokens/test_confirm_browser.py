@@ -41,9 +41,17 @@ def test_it_confirms_before_revoking_a_client_credentials_token(
 
     _introspect(page, token)
     page.click("button:has-text('Revoke token…')")
+    page.expected_statuses.add(400)
+    page.fill("#id_confirm", "Billing")  # a client-wide delete is confirmed by typing the client's name
+    page.click("button:has-text('Delete all access tokens')")
+    page.wait_for_selector("[data-error-summary]:has-text('Type “Billing worker” exactly')")
+    assert introspect_at_hydra(ory, token)["active"] is True
+    page.fill("#id_confirm", "Billing worker")
     page.click("button:has-text('Delete all access tokens')")
     page.wait_for_selector("#revoked:has-text('Token revoked')")
     assert introspect_at_hydra(ory, token) == {"active": False}
+    page.wait_for_timeout(100)  # htmx settles, then the result is focused
+    assert page.evaluate("document.activeElement.id") == "revoked"  # what happened, in view
 
 
 def test_it_shows_what_the_cleanup_deletes_before_running_it(

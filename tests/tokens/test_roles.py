@@ -38,9 +38,11 @@ def test_every_role_may_introspect(ory, call, as_role, cc_client, role):
 )
 def test_revoking_needs_the_member_role(ory, call, as_role, cc_client, tenant, role, allowed):
     operator = as_role(role)
-    api_token, page_token = cc_token(ory, cc_client()), cc_token(ory, cc_client())
+    page_client = cc_client()
+    api_token, page_token = cc_token(ory, cc_client()), cc_token(ory, page_client)
     response = call("/api/hydra/revoke", {"token": api_token}, as_client=operator)
-    page = operator.post("/console/tokens/revoke", {"token": page_token, "confirmed": "True"})
+    confirmation = {"token": page_token, "confirmed": "True", "confirm": page_client["client_name"]}
+    page = operator.post("/console/tokens/revoke", confirmation)
     assert (response.status_code, page.status_code) == ((200, 200) if allowed else (403, 403))
     assert introspect_at_hydra(ory, api_token)["active"] is not allowed
     assert introspect_at_hydra(ory, page_token)["active"] is not allowed
