@@ -21,6 +21,7 @@ from truss.apikit import (
     member_session,
     tenant_of,
 )
+from truss.audit import Action
 
 router = Router(tags=["claims"])
 
@@ -122,7 +123,7 @@ def get_claims_config(request: HttpRequest) -> Any:
     response=answers({200: ClaimsConfigOut}, 400, AUTH_ERRORS),
     summary="Update custom claims",
 )
-@audited("bridge.claims.update")
+@audited(Action.CLAIMS_UPDATE)
 def put_claims_config(request: HttpRequest, payload: ClaimsConfigIO) -> Any:
     fields = _invalid(payload)
     if fields:

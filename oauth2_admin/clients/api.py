@@ -30,6 +30,7 @@ from truss.apikit import (
     session_auth,
     tenant_of,
 )
+from truss.audit import Action
 from truss.ory import hydra
 
 # --- request schemas -------------------------------------------------------------------------------------------
@@ -157,7 +158,7 @@ def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: li
         summary="Create a client (owner is the tenant)",
         operation_id=f"{op}_create_client",
     )
-    @audited("oauth2.client.create")
+    @audited(Action.CLIENT_CREATE)
     def create_client(request: HttpRequest, payload: ClientCreateIn) -> HttpResponse:
         client, warnings = clients.create_for(
             request, tenant_of(request), payload.model_dump(exclude_unset=True)
@@ -186,7 +187,7 @@ def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: li
         + _IF_MATCH,
         operation_id=f"{op}_update_client",
     )
-    @audited("oauth2.client.update")
+    @audited(Action.CLIENT_UPDATE)
     def update_client(request: HttpRequest, client_id: str, payload: ClientUpdateIn) -> HttpResponse:
         changes = payload.model_dump(exclude_unset=True)
         if_match = request.headers.get("If-Match")
@@ -205,7 +206,7 @@ def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: li
         openapi_extra={"requestBody": {"required": True, "content": {"application/json-patch+json": {
             "schema": {"type": "array", "items": {"$ref": "#/components/schemas/PatchOperation"}}}}}},
     )  # fmt: skip
-    @audited("oauth2.client.patch")
+    @audited(Action.CLIENT_PATCH)
     def patch_client(request: HttpRequest, client_id: str, ops: Body[list[PatchOperation]]) -> HttpResponse:
         patch = [o.model_dump(by_alias=True, exclude_unset=True) for o in ops]
         if_match = request.headers.get("If-Match")
@@ -220,7 +221,7 @@ def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: li
         description="Hydra deletes the client's tokens with it; `delete_tokens` is accepted for compatibility.",
         operation_id=f"{op}_delete_client",
     )
-    @audited("oauth2.client.delete")
+    @audited(Action.CLIENT_DELETE)
     def delete_client(request: HttpRequest, client_id: str, delete_tokens: QueryBool = False) -> Status[None]:
         clients.delete_for(request, tenant_of(request), client_id, delete_tokens=delete_tokens)
         return Status(204, None)
@@ -235,7 +236,7 @@ def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: li
         "and a JWT access token stays valid until it expires: it is self-contained.",
         operation_id=f"{op}_revoke_tokens",
     )
-    @audited("oauth2.client.revoke_tokens")
+    @audited(Action.CLIENT_REVOKE_TOKENS)
     def revoke_tokens(request: HttpRequest, client_id: str) -> Status[None]:
         clients.revoke_tokens_for(request, tenant_of(request), client_id)
         return Status(204, None)
@@ -248,7 +249,7 @@ def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: li
         description="A new server-generated secret, shown in this answer only; the old one stops working at once.",
         operation_id=f"{op}_rotate_secret",
     )
-    @audited("oauth2.client.rotate_secret")
+    @audited(Action.CLIENT_ROTATE_SECRET)
     def rotate_secret(request: HttpRequest, client_id: str) -> HttpResponse:
         client, secret = clients.rotate_secret(request, tenant_of(request), client_id)
         return no_store(_answer(client, client_secret=secret))
@@ -261,7 +262,7 @@ def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: li
         description="TTLs in seconds, mapped onto Hydra's per-grant lifespans. " + _IF_MATCH,
         operation_id=f"{op}_token_config",
     )
-    @audited("oauth2.client.token_config")
+    @audited(Action.CLIENT_TOKEN_CONFIG)
     def token_config(request: HttpRequest, client_id: str, payload: clients.TokenConfigIn) -> HttpResponse:
         if_match = request.headers.get("If-Match")
         changes = payload.model_dump(exclude_unset=True)

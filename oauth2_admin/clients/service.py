@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from truss import audit, durations
+from truss.audit import Action
 from truss.errors import InputError, field_messages
 from truss.forms import Shown
 from truss.models import Tenant
@@ -642,7 +643,7 @@ def create_for(
     request: HttpRequest | None, tenant: Tenant, payload: Mapping[str, Any]
 ) -> tuple[hydra.OAuth2Client, list[str]]:
     """Create a client owned by the tenant; returns it (with its one-time secret) and warnings."""
-    with audit.mutation(request, "oauth2.client.create", tenant, "") as event:
+    with audit.mutation(request, Action.CLIENT_CREATE, tenant, "") as event:
         data = parse(payload)
         _require_supported_grants(data)
         client = hydra.create_client({**data.model_dump(exclude_none=True), "owner": tenant.hydra_owner})
@@ -695,7 +696,7 @@ def update_for(
     """Partial update: the given fields are merged onto the current client (Hydra's PUT replaces it whole).
     `changes` may be a function of the current client (a restore takes the secrets it keeps from it);
     `version_required` names a write that needs If-Match (PreconditionRequired without it)."""
-    with audit.mutation(request, "oauth2.client.update", tenant, client_id) as event:
+    with audit.mutation(request, Action.CLIENT_UPDATE, tenant, client_id) as event:
         if version_required:
             require_version(if_match, version_required)
         current = get_for(tenant, client_id)
@@ -717,7 +718,7 @@ def patch_for(
     request: HttpRequest | None, tenant: Tenant, client_id: str, ops: Any, *, if_match: str | None = None
 ) -> tuple[hydra.OAuth2Client, list[str]]:
     """RFC 6902 JSON Patch, applied to the editable client, validated, then written as a whole."""
-    with audit.mutation(request, "oauth2.client.patch", tenant, client_id) as event:
+    with audit.mutation(request, Action.CLIENT_PATCH, tenant, client_id) as event:
         if not isinstance(ops, list) or not all(
             isinstance(op, dict) and "op" in op and "path" in op for op in ops
         ):
@@ -792,7 +793,7 @@ def set_token_config(
     if_match: str | None = None,
 ) -> hydra.OAuth2Client:
     """One atomic write: Hydra's PUT stores the lifespans with the rest of the client."""
-    with audit.mutation(request, "oauth2.client.token_config", tenant, client_id) as event:
+    with audit.mutation(request, Action.CLIENT_TOKEN_CONFIG, tenant, client_id) as event:
         try:
             config = TokenConfigIn.model_validate(payload)
         except ValidationError as exc:
@@ -827,7 +828,7 @@ def rotate_secret(
     request: HttpRequest | None, tenant: Tenant, client_id: str
 ) -> tuple[hydra.OAuth2Client, str]:
     """A new strong secret, applied at once: the old one stops working immediately."""
-    with audit.mutation(request, "oauth2.client.rotate_secret", tenant, client_id) as event:
+    with audit.mutation(request, Action.CLIENT_ROTATE_SECRET, tenant, client_id) as event:
         current = get_for(tenant, client_id)
         event.before = public_view(current)
         if current.is_public:
@@ -845,7 +846,7 @@ def delete_for(
 ) -> None:
     """Delete the client. Hydra deletes its tokens with it (measured on v2.3), so `delete_tokens` changes
     nothing observable; it stays accepted for API compatibility."""
-    with audit.mutation(request, "oauth2.client.delete", tenant, client_id) as event:
+    with audit.mutation(request, Action.CLIENT_DELETE, tenant, client_id) as event:
         client = get_for(tenant, client_id)
         event.before = public_view(client)
         if delete_tokens:
@@ -858,7 +859,7 @@ def delete_for(
 def revoke_tokens_for(request: HttpRequest | None, tenant: Tenant, client_id: str) -> None:
     """Revoke the client's access tokens now; the client stays. Hydra's bulk revocation leaves refresh tokens
     and consent sessions alone, and a JWT access token stays valid until it expires (it is self-contained)."""
-    with audit.mutation(request, "oauth2.client.revoke_tokens", tenant, client_id) as event:
+    with audit.mutation(request, Action.CLIENT_REVOKE_TOKENS, tenant, client_id) as event:
         client = get_for(tenant, client_id)
         hydra.delete_client_tokens(client.client_id)
         event.success(after={"tokens_revoked": True})

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from oauth2_admin.clients import service as clients
 from oauth2_admin.clients.forms import ClientForm, DeleteClientForm, TokenConfigForm, row_notes
 from truss import htmx, tenancy
+from truss.audit import Action
 from truss.forms import refused
 from truss.http import TenantRequest
 from truss.models import Role
@@ -173,7 +174,7 @@ def client_create(request: TenantRequest) -> HttpResponse:
     form = ClientForm(request.POST or None)  # its fields start at ClientIn's defaults
     if request.method == "POST":
         if not form.is_valid():
-            refused(request, "oauth2.client.create", form)
+            refused(request, Action.CLIENT_CREATE, form)
         else:
             try:
                 client, warnings = clients.create_for(request, request.tenant, form.payload())
@@ -196,7 +197,7 @@ def client_edit(request: TenantRequest, client_id: str) -> HttpResponse:
     form = ClientForm(request.POST or None, initial=ClientForm.initial_for(client, clients.etag(client)))
     if request.method == "POST":
         if not form.is_valid():
-            refused(request, "oauth2.client.update", form, client_id)
+            refused(request, Action.CLIENT_UPDATE, form, client_id)
         else:
             # The form shows every setting, so a blank field means "clear it".
             changes = {k: (None if v == "" else v) for k, v in form.cleaned_data.items() if k != "version"}
@@ -230,7 +231,7 @@ def client_token_config(request: TenantRequest, client_id: str) -> HttpResponse:
     form = TokenConfigForm(request.POST or None, initial=initial)
     if request.method == "POST":
         if not form.is_valid():
-            refused(request, "oauth2.client.token_config", form, client_id)
+            refused(request, Action.CLIENT_TOKEN_CONFIG, form, client_id)
         else:
             try:
                 clients.set_token_config(request, request.tenant, client_id, form.payload(current),
@@ -305,7 +306,7 @@ def client_delete(request: TenantRequest, client_id: str) -> HttpResponse:
             clients.delete_for(request, request.tenant, client_id)
             messages.success(request, f"Deleted “{client.client_name or client_id}”.")
             return redirect("console:clients:list")
-        refused(request, "oauth2.client.delete", form, client_id)
+        refused(request, Action.CLIENT_DELETE, form, client_id)
         status = 400
     response = _confirm(request, client, form=form, title=f"Delete “{client.client_name or client_id}”?",
                         consequence="The client disappears from Hydra: users can no longer sign in to it, its "

@@ -33,6 +33,7 @@ from truss.apikit import (
     session_auth,
     tenant_of,
 )
+from truss.audit import Action
 
 # --- schemas -------------------------------------------------------------------------------------------------------
 
@@ -238,7 +239,7 @@ def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: li
         operation_id=f"{op}_client_version_restore",
         openapi_extra={"parameters": [_IF_MATCH]},
     )
-    @audited("oauth2.client.update")
+    @audited(Action.CLIENT_UPDATE)
     def restore(request: HttpRequest, client_id: str, number: int) -> HttpResponse:
         tenant = tenant_of(request)
         target = _pick(_versions(request, client_id), number)

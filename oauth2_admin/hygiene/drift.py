@@ -17,10 +17,11 @@ from django.http import HttpRequest
 from oauth2_admin.clients import service as clients
 from oauth2_admin.hygiene import history
 from truss import audit
+from truss.audit import Action
 from truss.models import AuditEvent, Tenant
 from truss.ory import hydra
 
-DETECTED = "oauth2.client.drift_detected"
+DETECTED = Action.CLIENT_DRIFT_DETECTED
 
 
 @dataclass

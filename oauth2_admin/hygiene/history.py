@@ -23,14 +23,15 @@ from typing import Any
 from django.http import HttpRequest
 
 from oauth2_admin.clients import service as clients
+from truss.audit import Action
 from truss.models import AuditEvent, Tenant
 from truss.ory import hydra
 from truss.redaction import REDACTED, redact
 
-ROTATE = "oauth2.client.rotate_secret"
-ADOPT = "oauth2.client.drift_adopt"
+ROTATE = Action.CLIENT_ROTATE_SECRET
+ADOPT = Action.CLIENT_DRIFT_ADOPT
 VERSION_ACTIONS = (
-    "oauth2.client.create", "oauth2.client.update", "oauth2.client.patch", "oauth2.client.token_config",
+    Action.CLIENT_CREATE, Action.CLIENT_UPDATE, Action.CLIENT_PATCH, Action.CLIENT_TOKEN_CONFIG,
     ROTATE, ADOPT,
 )  # fmt: skip
 # Set by Hydra, not by whoever changes the client: never part of a comparison.
@@ -58,7 +59,7 @@ class Version:
 
     @property
     def source(self) -> str:
-        return self.action.removeprefix("oauth2.client.")
+        return self.action.rsplit(".", 1)[-1]  # the last word of a client action: "update"
 
 
 @dataclass(frozen=True)
@@ -116,14 +117,14 @@ def _build(events: list[AuditEvent]) -> list[Version]:
             state = event.after if isinstance(event.after, dict) else None
         if state is None:
             continue
-        if not versions and event.action != "oauth2.client.create" and isinstance(event.before, dict):
+        if not versions and event.action != Action.CLIENT_CREATE and isinstance(event.before, dict):
             versions.append(Version(1, "outside", "outside Truss", event.created_at, event.before, []))
         same_request = (
             versions
             and event.request_id
             and event.request_id == previous_request
             and versions[-1].actor == event.actor
-            and event.action == "oauth2.client.token_config"
+            and event.action == Action.CLIENT_TOKEN_CONFIG
         )
         previous_request = event.request_id
         rotated = event.action == ROTATE

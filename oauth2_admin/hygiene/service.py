@@ -23,6 +23,7 @@ from django.utils import timezone
 from oauth2_admin.clients import service as clients
 from oauth2_admin.hygiene.models import Thresholds
 from truss import durations
+from truss.audit import Action
 from truss.models import AuditEvent, Tenant
 from truss.ory import hydra
 from truss.urls_check import fetch_problem, is_loopback_host
@@ -36,8 +37,8 @@ SEVERITY_WEIGHT: dict[str, int] = {"high": 30, "medium": 12, "low": 4}
 HYDRA_DEFAULT_ACCESS_SECONDS = 3600
 HYDRA_DEFAULT_REFRESH_SECONDS = 720 * 3600
 
-SECRET_ACTIONS = ("oauth2.client.create", "oauth2.client.rotate_secret")
-CONSENT_ACTION = "bridge.consent.accept"
+SECRET_ACTIONS = (Action.CLIENT_CREATE, Action.CLIENT_ROTATE_SECRET)
+CONSENT_ACTION = Action.CONSENT_ACCEPT
 LIST_PAGE = 500  # Hydra's largest page
 
 _ACCESS_LIFESPAN_BY_GRANT = {

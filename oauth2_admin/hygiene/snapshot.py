@@ -35,6 +35,7 @@ from oauth2_admin.clients import service as clients
 from oauth2_admin.hygiene import service as hygiene
 from oauth2_admin.hygiene.models import FindingsSnapshot, SnapshotRefresh, Thresholds
 from truss import sql
+from truss.audit import Action
 from truss.models import AuditEvent, Tenant
 from truss.ory import hydra
 
@@ -45,10 +46,11 @@ STATIC_RULES = tuple(rule for rule in hygiene.RULES if rule.id not in DYNAMIC)
 DYNAMIC_RULES = tuple(rule for rule in hygiene.RULES if rule.id in DYNAMIC)
 RULE_ORDER = {rule.id: i for i, rule in enumerate(hygiene.RULES)}
 CLIENT_WRITES = (
-    "oauth2.client.create", "oauth2.client.update", "oauth2.client.patch", "oauth2.client.token_config",
-    "oauth2.client.drift_adopt",
+    Action.CLIENT_CREATE, Action.CLIENT_UPDATE, Action.CLIENT_PATCH, Action.CLIENT_TOKEN_CONFIG,
+    Action.CLIENT_DRIFT_ADOPT,
 )  # fmt: skip
-ROTATE, DELETE = "oauth2.client.rotate_secret", "oauth2.client.delete"
+ROTATE, DELETE = Action.CLIENT_ROTATE_SECRET, Action.CLIENT_DELETE
+FOLDED = (*CLIENT_WRITES, ROTATE, DELETE, hygiene.CONSENT_ACTION)  # the events apply_event folds in
 FIELDS = [
     "name", "client", "findings", "penalty", "high", "medium", "low", "rules", "uses_secret", "interactive",
     "public_code", "secret_set_at", "last_consent_at", "client_created_at", "client_updated_at", "drifted",
@@ -209,9 +211,7 @@ def apply_event(event: AuditEvent) -> None:
 def on_audit_event(sender: Any, instance: AuditEvent, created: bool = False, **kwargs: Any) -> None:
     """post_save receiver on AuditEvent. It runs inside the audit append's transaction, so a snapshot problem
     must never undo the audit event (or the write it records): it is logged, and the next refresh repairs it."""
-    if not created or not (
-        instance.action.startswith("oauth2.client.") or instance.action == hygiene.CONSENT_ACTION
-    ):
+    if not created or instance.action not in FOLDED:
         return
     try:
         with transaction.atomic():

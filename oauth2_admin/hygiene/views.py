@@ -27,6 +27,7 @@ from oauth2_admin.hygiene.forms import SORTS, ReportFilterForm, ThresholdsForm
 from oauth2_admin.hygiene.models import Thresholds
 from oauth2_admin.hygiene.templatetags.hygiene import severity_class
 from truss import audit, htmx, tenancy
+from truss.audit import Action
 from truss.forms import ConfirmForm, refused
 from truss.http import TenantRequest
 from truss.models import Role
@@ -187,7 +188,7 @@ def fix(request: TenantRequest, client_id: str, rule: str) -> HttpResponse:
     changes = history.diff(clients.public_view(client), hygiene.preview(client, finding.fix))
     form = ConfirmForm(request.POST or None, initial={"etag": clients.etag(client)})
     context = {"client": client, "finding": finding, "changes": changes, "form": form}
-    action = "oauth2.client.token_config" if finding.fix.token_config else "oauth2.client.update"
+    action = Action.CLIENT_TOKEN_CONFIG if finding.fix.token_config else Action.CLIENT_UPDATE
     return _confirmed(
         request,
         client_id,
@@ -251,7 +252,7 @@ def restore(request: TenantRequest, client_id: str, number: int) -> HttpResponse
 
     done = f"Version {number} restored as a new version."
     return _confirmed(
-        request, client_id, "oauth2.client.update", "restore.html", context, apply, done=done, then=HISTORY
+        request, client_id, Action.CLIENT_UPDATE, "restore.html", context, apply, done=done, then=HISTORY
     )
 
 
@@ -284,7 +285,7 @@ def drift_restore(request: TenantRequest, client_id: str) -> HttpResponse:
         drifts.restore_known(request, request.tenant, client_id, if_match=etag)
         return "Truss's last known version restored in Hydra."
 
-    return _drift_write(request, client_id, "oauth2.client.update", restore_known)
+    return _drift_write(request, client_id, Action.CLIENT_UPDATE, restore_known)
 
 
 def _drift_write(
@@ -324,7 +325,7 @@ def thresholds(request: TenantRequest) -> HttpResponse:
     form = ThresholdsForm(request.POST or None, instance=instance)
     if request.method == "POST":
         with audit.mutation(
-            request, "hygiene.thresholds.update", request.tenant, request.tenant.slug
+            request, Action.HYGIENE_THRESHOLDS_UPDATE, request.tenant, request.tenant.slug
         ) as event:
             event.before = _thresholds_view(instance) if instance.pk else None
             if form.is_valid():

@@ -23,6 +23,7 @@ from truss.apikit import (
     json_response,
     session_auth,
 )
+from truss.audit import Action
 from truss.ory import hydra
 
 router = Router(tags=["keys"])
@@ -87,7 +88,7 @@ def list_keys(request: HttpRequest) -> HttpResponse:
 
 @router.post("/keys", response=_CREATED, auth=session_auth, summary="Generate a key into a set (platform admins)",
              openapi_extra={"requestBody": _schema(keys.KeyIn)})  # fmt: skip
-@audited("hydra.key.create")
+@audited(Action.KEY_CREATE)
 @_answers
 def create_key(request: HttpRequest) -> HttpResponse:
     """Adding a key to a set Hydra signs with makes it sign at once; prefer a staged rotation for those."""
@@ -101,7 +102,7 @@ def create_key(request: HttpRequest) -> HttpResponse:
     auth=session_auth,
     summary="Delete one key (platform admins)",
 )
-@audited("hydra.key.delete")
+@audited(Action.KEY_DELETE)
 @_answers
 def delete_key(request: HttpRequest, set_id: str, kid: str) -> HttpResponse:
     """Refuses the last signing key of a set Hydra signs with; warns when tokens it signed may be alive."""
@@ -117,7 +118,7 @@ def list_rotations(request: HttpRequest) -> HttpResponse:
 
 @router.post("/keys/rotations", response=_CREATED, auth=session_auth, summary="Stage 1: publish the next key (platform admins)",
              openapi_extra={"requestBody": _schema(keys.RotationIn)})  # fmt: skip
-@audited("hydra.key.rotation.start")
+@audited(Action.KEY_ROTATION_START)
 @_answers
 def start_rotation(request: HttpRequest) -> HttpResponse:
     rotation = keys.start_rotation(request, json_object(request))
@@ -135,7 +136,7 @@ def _force(request: HttpRequest) -> bool:
 
 @router.post("/keys/rotations/{rotation_id}/promote", auth=session_auth, response=_WRITTEN, openapi_extra={"requestBody": _schema(keys.StepIn, required=False)},
              summary="Stage 2: the published key starts signing (after the cache window unless forced)")  # fmt: skip
-@audited("hydra.key.rotation.promote")
+@audited(Action.KEY_ROTATION_PROMOTE)
 @_answers
 def promote_rotation(request: HttpRequest, rotation_id: int) -> HttpResponse:
     force = _force(request)
@@ -144,7 +145,7 @@ def promote_rotation(request: HttpRequest, rotation_id: int) -> HttpResponse:
 
 @router.post("/keys/rotations/{rotation_id}/retire", auth=session_auth, response=_WRITTEN, openapi_extra={"requestBody": _schema(keys.StepIn, required=False)},
              summary="Stage 3: remove the old keys (after the longest token lifespan unless forced)")  # fmt: skip
-@audited("hydra.key.rotation.retire")
+@audited(Action.KEY_ROTATION_RETIRE)
 @_answers
 def retire_rotation(request: HttpRequest, rotation_id: int) -> HttpResponse:
     force = _force(request)
@@ -153,7 +154,7 @@ def retire_rotation(request: HttpRequest, rotation_id: int) -> HttpResponse:
 
 @router.post("/keys/rotations/{rotation_id}/cancel", auth=session_auth, response=_WRITTEN,
              summary="Withdraw a published key that does not sign yet")  # fmt: skip
-@audited("hydra.key.rotation.cancel")
+@audited(Action.KEY_ROTATION_CANCEL)
 @_answers
 def cancel_rotation(request: HttpRequest, rotation_id: int) -> HttpResponse:
     return json_response(keys.rotation_json(keys.cancel(request, rotation_id)))

@@ -27,6 +27,7 @@ from oauth2_admin.clients import service as clients
 from oauth2_admin.keys.models import KeyRecord, Rotation
 from truss import audit, durations
 from truss.apikit import JsonInt
+from truss.audit import Action
 from truss.errors import InputError
 from truss.models import AuditEvent, Tenant
 from truss.ory import hydra
@@ -316,7 +317,7 @@ def validate_create(data: dict[str, Any]) -> tuple[str, str, str]:
 
 def create_key(request: HttpRequest, data: dict[str, Any]) -> tuple[KeyView, list[str]]:
     target = str(data.get("set_id") or "")[:200]
-    with audit.mutation(request, "hydra.key.create", _tenant(request), target) as event:
+    with audit.mutation(request, Action.KEY_CREATE, _tenant(request), target) as event:
         require_platform_admin_in(request, event)
         set_id, algorithm, use = validate_create(data)
         kid = str(uuid.uuid4())
@@ -364,7 +365,7 @@ def delete_warnings(set_id: str, kid: str) -> list[str]:
 
 
 def delete_key(request: HttpRequest, set_id: str, kid: str) -> list[str]:
-    with audit.mutation(request, "hydra.key.delete", _tenant(request), f"{set_id}/{kid}") as event:
+    with audit.mutation(request, Action.KEY_DELETE, _tenant(request), f"{set_id}/{kid}") as event:
         require_platform_admin_in(request, event)
         view = key_set(set_id)
         key = next((k for k in view.keys if k.kid == kid), None)
@@ -430,7 +431,7 @@ def start_rotation(request: HttpRequest, data: dict[str, Any]) -> Rotation:
     """Stage 1 — publish: generate the next key into a holding set (private half stays in Hydra, unpublished)
     and put only its public half into the signing set, where Hydra publishes it but cannot sign with it."""
     with audit.mutation(
-        request, "hydra.key.rotation.start", _tenant(request), str(data.get("set_id") or "")[:200]
+        request, Action.KEY_ROTATION_START, _tenant(request), str(data.get("set_id") or "")[:200]
     ) as event:
         require_platform_admin_in(request, event)
         set_id, algorithm, window = validate_rotation(data)
@@ -465,7 +466,7 @@ def promote(request: HttpRequest, rotation_id: int, *, force: bool = False) -> R
     """Stage 2 — promote: copy the whole key into the signing set (Hydra's PUT makes it the newest row, so the
     one Hydra signs with). Refused before the cache window has passed unless forced."""
     with audit.mutation(
-        request, "hydra.key.rotation.promote", _tenant(request), f"rotation:{rotation_id}"
+        request, Action.KEY_ROTATION_PROMOTE, _tenant(request), f"rotation:{rotation_id}"
     ) as event:
         require_platform_admin_in(request, event)
         rotation = _rotation(rotation_id)
@@ -501,7 +502,7 @@ def _signs(set_id: str, kid: str) -> bool:
 def retire(request: HttpRequest, rotation_id: int, *, force: bool = False) -> Rotation:
     """Stage 3 — retire: delete the old keys once every token they signed has expired (unless forced)."""
     with audit.mutation(
-        request, "hydra.key.rotation.retire", _tenant(request), f"rotation:{rotation_id}"
+        request, Action.KEY_ROTATION_RETIRE, _tenant(request), f"rotation:{rotation_id}"
     ) as event:
         require_platform_admin_in(request, event)
         rotation = _rotation(rotation_id)
@@ -527,7 +528,7 @@ def retire(request: HttpRequest, rotation_id: int, *, force: bool = False) -> Ro
 def cancel(request: HttpRequest, rotation_id: int) -> Rotation:
     """Withdraw a published (not yet signing) key: its public half leaves the JWKS, the holding set goes."""
     with audit.mutation(
-        request, "hydra.key.rotation.cancel", _tenant(request), f"rotation:{rotation_id}"
+        request, Action.KEY_ROTATION_CANCEL, _tenant(request), f"rotation:{rotation_id}"
     ) as event:
         require_platform_admin_in(request, event)
         rotation = _rotation(rotation_id)

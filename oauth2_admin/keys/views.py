@@ -16,10 +16,19 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from oauth2_admin.keys import service as keys
 from oauth2_admin.keys.forms import CreateKeyForm, RotationForm, RotationStepForm
 from truss import audit, tenancy
+from truss.audit import Action
 from truss.forms import refused
 from truss.http import TenantRequest
 from truss.models import AuditEvent
 from truss.ory import hydra
+
+# The rotation steps the console posts, each to its action; any other step is refused under ROTATION_UNKNOWN.
+ROTATION_STEPS = {
+    "promote": Action.KEY_ROTATION_PROMOTE,
+    "retire": Action.KEY_ROTATION_RETIRE,
+    "cancel": Action.KEY_ROTATION_CANCEL,
+}
+ROTATION_UNKNOWN = Action.KEY_ROTATION_STEP
 
 
 def _last_signer(view: keys.KeySetView, key: keys.KeyView) -> bool:
@@ -63,10 +72,10 @@ def _deny_unless_admin(request: TenantRequest, action: str, target: str = "") ->
 @require_POST
 @tenancy.tenant_view()
 def create(request: TenantRequest) -> HttpResponse:
-    _deny_unless_admin(request, "hydra.key.create", request.POST.get("set_id", "")[:200])
+    _deny_unless_admin(request, Action.KEY_CREATE, request.POST.get("set_id", "")[:200])
     form = CreateKeyForm(request.POST, auto_id="key_%s")
     if not form.is_valid():
-        refused(request, "hydra.key.create", form)
+        refused(request, Action.KEY_CREATE, form)
         return _page(request, 400, create_form=form)
     try:
         view, warnings = keys.create_key(request, form.payload())
@@ -84,7 +93,7 @@ def create(request: TenantRequest) -> HttpResponse:
 @tenancy.tenant_view()
 def delete(request: TenantRequest, set_id: str, kid: str) -> HttpResponse:
     """A confirmation page that says what deleting does (last signer refused, live tokens warned about)."""
-    _deny_unless_admin(request, "hydra.key.delete", f"{set_id}/{kid}")
+    _deny_unless_admin(request, Action.KEY_DELETE, f"{set_id}/{kid}")
     view = keys.key_set(set_id)
     key = next((k for k in view.keys if k.kid == kid), None)
     if key is None:
@@ -115,10 +124,10 @@ def delete(request: TenantRequest, set_id: str, kid: str) -> HttpResponse:
 @require_POST
 @tenancy.tenant_view()
 def rotate(request: TenantRequest) -> HttpResponse:
-    _deny_unless_admin(request, "hydra.key.rotation.start", request.POST.get("set_id", "")[:200])
+    _deny_unless_admin(request, Action.KEY_ROTATION_START, request.POST.get("set_id", "")[:200])
     form = RotationForm(request.POST, auto_id="rotation_%s")
     if not form.is_valid():
-        refused(request, "hydra.key.rotation.start", form)
+        refused(request, Action.KEY_ROTATION_START, form)
         return _page(request, 400, rotation_form=form)
     try:
         rotation = keys.start_rotation(request, form.payload())
@@ -135,7 +144,7 @@ def rotate(request: TenantRequest) -> HttpResponse:
 @tenancy.tenant_view()
 def rotation_step(request: TenantRequest, rotation_id: int) -> HttpResponse:
     form = RotationStepForm(request.POST)
-    action = f"hydra.key.rotation.{request.POST.get('action', 'step')}"[:60]
+    action = ROTATION_STEPS.get(request.POST.get("action", ""), ROTATION_UNKNOWN)
     _deny_unless_admin(request, action, f"rotation:{rotation_id}")
     if not form.is_valid():
         refused(request, action, form)

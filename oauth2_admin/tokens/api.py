@@ -24,6 +24,7 @@ from truss.apikit import (
     session_auth,
     tenant_of,
 )
+from truss.audit import Action
 from truss.errors import field_messages
 
 session_router = Router(tags=["tokens"])
@@ -82,7 +83,7 @@ def introspect(request: HttpRequest) -> HttpResponse:
     return _no_store(json_response(service.api_view(service.introspect_for(tenant_of(request), token))))
 
 
-@audited("oauth2.token.revoke")  # refusals before the service (role, body): one event each
+@audited(Action.TOKEN_REVOKE)  # refusals before the service (role, body): one event each
 def revoke(request: HttpRequest) -> HttpResponse:
     tenant = tenant_of(request)
     token, fields = _token(request)
@@ -98,7 +99,7 @@ def revoke(request: HttpRequest) -> HttpResponse:
     return _no_store(json_response(revocation.as_dict()))
 
 
-@audited("oauth2.tokens.flush")
+@audited(Action.TOKENS_FLUSH)
 def flush(request: HttpRequest) -> HttpResponse:
     """Platform admins only (the session auth checks it, before the body is read)."""
     try:

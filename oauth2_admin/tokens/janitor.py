@@ -35,6 +35,7 @@ from pydantic.config import JsonDict
 from oauth2_admin.tokens.models import JanitorRun
 from truss import audit
 from truss.apikit import JsonInt
+from truss.audit import Action
 
 # Below gunicorn's 30 s worker timeout: the page waits for the run. Larger backlogs: the scheduled job.
 TIMEOUT_SECONDS = 25.0
@@ -192,7 +193,7 @@ def _scrub(text: str, dsn: str) -> str:
 
 def run(request: HttpRequest | None, options: JanitorOptions) -> JanitorRun:
     """Run the janitor once (platform admins; the caller checks). Audited once as oauth2.tokens.flush."""
-    with audit.mutation(request, "oauth2.tokens.flush", None, "hydra-janitor") as event:
+    with audit.mutation(request, Action.TOKENS_FLUSH, None, "hydra-janitor") as event:
         config = configuration()
         if not config.configured or config.binary is None:
             raise NotConfigured(config.problem or "The janitor is not configured.")

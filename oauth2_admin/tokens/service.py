@@ -27,6 +27,7 @@ from django.utils.timesince import timesince, timeuntil
 from pydantic import BaseModel, ConfigDict, Field
 
 from truss import audit
+from truss.audit import Action
 from truss.models import Tenant
 from truss.ory import hydra, kratos
 
@@ -288,7 +289,7 @@ def _still_active(token: str) -> bool:
 
 def revoke_for(request: HttpRequest | None, tenant: Tenant, token: str) -> Revocation:
     """Revoke one of the tenant's tokens (see REVOKE_SUMMARY); audited once as oauth2.token.revoke."""
-    with audit.mutation(request, "oauth2.token.revoke", tenant, fingerprint(token)) as event:
+    with audit.mutation(request, Action.TOKEN_REVOKE, tenant, fingerprint(token)) as event:
         found = introspect_for(tenant, token)
         if not found.active or not found.client_id:
             raise NothingToRevoke("No active token of this tenant's clients matches.")

@@ -26,6 +26,7 @@ from truss.apikit import (
     session_auth,
     tenant_of,
 )
+from truss.audit import Action
 from truss.models import Role
 
 session_router = Router(tags=["trusted issuers"])
@@ -121,7 +122,7 @@ for router, prefix, auth, op in (
             response = answers({204: None}, AUTH_ERRORS, 404, UPSTREAM_ERRORS)
         else:
             response = answers({200: dict[str, Any]}, AUTH_ERRORS, 404, UPSTREAM_ERRORS)
-        action = {"POST": "oauth2.trust.create", "DELETE": "oauth2.trust.delete"}.get(method)
+        action = {"POST": Action.TRUST_CREATE, "DELETE": Action.TRUST_DELETE}.get(method)
         router.add_api_operation(
             path, [method], audited(action)(view) if action else view, auth=auth, summary=summary,
             openapi_extra=extra or None, operation_id=f"{op}_{view.__name__}", response=response,

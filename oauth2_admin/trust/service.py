@@ -35,6 +35,7 @@ from oauth2_admin.keys.service import thumbprint
 from oauth2_admin.tokens.service import _owner_of as owner_of
 from oauth2_admin.trust.models import TrustKeyLock, TrustRecord
 from truss import apikit, audit
+from truss.audit import Action
 from truss.errors import InputError
 from truss.models import Tenant
 from truss.ory import http as ory_http
@@ -571,7 +572,7 @@ def _audit_expiry(request: HttpRequest | None, record: TrustRecord, already_gone
         + f" ({via})"
     )
     try:
-        audit.record(request, "oauth2.trust.expire", tenant=record.tenant, actor="system",
+        audit.record(request, Action.TRUST_EXPIRE, tenant=record.tenant, actor="system",
                      target=f"{record.issuer} ({record.hydra_id})"[:300], detail=detail,
                      before={"id": record.hydra_id, "issuer": record.issuer, "expires_at": record.expires_at,
                              "kid": record.kid},
@@ -619,7 +620,7 @@ def _public_id(grant_id: str) -> str:
 def create_for(request: HttpRequest, tenant: Tenant, data: dict[str, Any]) -> Trust:
     """409 (TrustConflict) when this tenant already trusts the key for the subject, or Hydra cannot hold the key
     as given. Another tenant trusting the same key is no conflict: the Hydra trust is shared."""
-    with audit.mutation(request, "oauth2.trust.create", tenant, str(data.get("issuer") or "")[:300]) as event:
+    with audit.mutation(request, Action.TRUST_CREATE, tenant, str(data.get("issuer") or "")[:300]) as event:
         trust_in = parse(data)
         due = list(TrustRecord.objects.filter(tenant=tenant, issuer=trust_in.issuer, kid=trust_in.kid,
                                               removed_at=None, expires_at__lte=timezone.now()))  # fmt: skip
@@ -670,7 +671,7 @@ def _add(request: HttpRequest, tenant: Tenant, trust_in: TrustIn) -> TrustRecord
 
 
 def delete_for(request: HttpRequest, tenant: Tenant, trust_id: str) -> None:
-    with audit.mutation(request, "oauth2.trust.delete", tenant, trust_id[:300]) as event:
+    with audit.mutation(request, Action.TRUST_DELETE, tenant, trust_id[:300]) as event:
         record = TrustRecord.objects.filter(tenant=tenant, hydra_id=trust_id).first()
         if record is None:
             raise TrustNotFound(trust_id)
@@ -713,7 +714,7 @@ def check() -> CheckReport:
 def remove_orphan(request: HttpRequest | None, grant_id: str) -> None:
     """Delete one Hydra trust no tenant owns (platform admins; audited in the platform chain). Hydra deletes its
     key with it, and so every trust using that key: the tenants' ones are re-created."""
-    with audit.mutation(request, "oauth2.trust.orphan.delete", None, grant_id[:300]) as event:
+    with audit.mutation(request, Action.TRUST_ORPHAN_DELETE, None, grant_id[:300]) as event:
         try:
             grant = hydra.get_trusted_issuer(grant_id)
         except hydra.HydraNotFound as exc:

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from oauth2_admin.trust import service as trust
 from oauth2_admin.trust.forms import TrustForm
 from truss import audit, tenancy
+from truss.audit import Action
 from truss.http import TenantRequest
 from truss.models import AuditEvent, Role
 
@@ -55,7 +56,7 @@ def trust_create(request: TenantRequest) -> HttpResponse:
                 )
                 return redirect("console:trust:detail", created.record.hydra_id)
         else:
-            audit.record(request, "oauth2.trust.create", tenant=request.tenant, outcome=AuditEvent.Outcome.FAILURE,
+            audit.record(request, Action.TRUST_CREATE, tenant=request.tenant, outcome=AuditEvent.Outcome.FAILURE,
                          detail=form.errors.as_text())  # fmt: skip
         status = status if status != 200 else 400
     return TemplateResponse(request, "console/trust/form.html", {"form": form}, status=status)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django import forms
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from oauth2_admin.audit.forms import AuditFilterForm
@@ -26,9 +27,16 @@ LOOKS_LIKE_ACTION = re.compile(
     r"^(oauth2|bridge|consent|identity|apikey|tenant|hydra|devtools|hygiene)(\.[a-z_]+)+$"
 )
 NOT_ACTIONS = {"hydra.yml", "identity.schema.json", "bridge.urls"}  # file and module names
-# Built at run time from input, not yet a choice among registered actions: the keys console's rotation step
-# (its form refuses any step but promote/retire/cancel, after the action was built from the posted value).
-PENDING_DYNAMIC = {("oauth2_admin/keys/views.py", "rotation_step")}
+# Features that name every action by its constant (audit.Action): no action, or start of one, as a string.
+CONSTANTS_ONLY = (
+    "oauth2_admin/claims/",
+    "oauth2_admin/clients/",
+    "oauth2_admin/hygiene/",
+    "oauth2_admin/keys/",
+    "oauth2_admin/tokens/",
+    "oauth2_admin/trust/",
+)
+ACTION_OR_ITS_START = re.compile(LOOKS_LIKE_ACTION.pattern.removesuffix("$") + r"\.?$")
 
 
 def _sources() -> Iterator[tuple[str, ast.Module]]:
@@ -161,15 +169,37 @@ def test_every_string_written_like_an_action_is_registered():
 def test_no_action_is_built_at_run_time():
     built = []
     for path, tree in _sources():
-        owner = _enclosing_functions(tree)
         for node in ast.walk(tree):
             if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
                 start = str(node.values[0].value)
-                function = owner.get(node)
-                pending = (path, function.name if function else "") in PENDING_DYNAMIC
-                if LOOKS_LIKE_ACTION.match(start.rstrip(".")) and start.endswith(".") and not pending:
+                if LOOKS_LIKE_ACTION.match(start.rstrip(".")) and start.endswith("."):
                     built.append(f"{path}:{node.lineno}: f{start!r}…")
     assert built == []
+
+
+def _strings_outside_docstrings(tree: ast.Module) -> Iterator[ast.Constant]:
+    docstrings = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            yield node
+
+
+def test_it_names_actions_by_their_constants_in_the_features_switched_to_them():
+    written = [
+        f"{path}:{node.lineno}: {node.value!r}"
+        for path, tree in _sources()
+        if path.startswith(CONSTANTS_ONLY)
+        for node in _strings_outside_docstrings(tree)
+        if ACTION_OR_ITS_START.match(node.value) and node.value not in NOT_ACTIONS
+    ]
+    assert written == []
+
+
+def test_it_sees_an_action_written_as_a_string_or_built_from_its_start():
+    assert ACTION_OR_ITS_START.match("oauth2.client.update") and ACTION_OR_ITS_START.match(
+        "hydra.key.rotation."
+    )
+    assert not ACTION_OR_ITS_START.match("hydra.openid.id-token")  # a key set, not an action
 
 
 def test_every_action_has_its_own_value_and_a_label():
@@ -243,6 +273,7 @@ def test_a_viewers_refused_consent_revocation_is_audited_as_a_consent_revocation
 
 def test_the_audit_log_filters_by_a_registered_action_chosen_by_its_label():
     field = AuditFilterForm().fields["action"]
+    assert isinstance(field, forms.ChoiceField)
     assert ("oauth2.client.update", "Client updated") in field.choices
     assert AuditFilterForm({"action": Action.CONSENT_ACCEPT}).is_valid()
     form = AuditFilterForm({"action": "made.up"})

@@ -44,6 +44,7 @@ class Action(models.TextChoices):
     KEY_ROTATION_PROMOTE = "hydra.key.rotation.promote", "Key rotation: new key promoted"
     KEY_ROTATION_RETIRE = "hydra.key.rotation.retire", "Key rotation: old key retired"
     KEY_ROTATION_CANCEL = "hydra.key.rotation.cancel", "Key rotation cancelled"
+    KEY_ROTATION_STEP = "hydra.key.rotation.step", "Key rotation: unknown step refused"
     # API keys, tenants, operators
     APIKEY_CREATE = "apikey.create", "API key created"
     APIKEY_REVOKE = "apikey.revoke", "API key revoked"
