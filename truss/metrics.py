@@ -13,6 +13,9 @@ Where the numbers come from:
   chained (``post_save`` of ``AuditEvent``, on commit): the same events the console's overview counts, classified
   by one function (``bridge_step``), so both show one source.
 - The audit outbox's depth and oldest age: read from the database at scrape time (one query).
+- Audit streaming per sink (file, webhook): delivered, failures, lag and oldest undelivered age, read from the
+  sink's cursor at scrape time (``truss.audit.stream.status``, what the overview shows), so they hold whichever
+  process streams.
 
 Labels never carry a client id, subject, tenant, path or any input: only names from the code (routes, operations,
 actions) and small fixed sets. A value outside a set becomes ``other``.
@@ -35,10 +38,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import Count, Min
 from django.db.models.signals import post_save
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils import timezone
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -48,7 +49,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
@@ -301,31 +302,66 @@ def upstream_unavailable(service: str, reason: str) -> None:
 
 
 class ScrapeTime(Collector):
-    """What the database knows, read when Prometheus asks: the audit outbox's depth and its oldest event's age."""
+    """What the database knows, read when Prometheus asks: the audit outbox's depth and its oldest event's age,
+    and each audit sink's delivery (truss/audit/stream.py: the numbers the overview shows, one source)."""
 
     def describe(self) -> Iterator[Metric]:
         return iter(())  # nothing is read at registration
 
     def collect(self) -> Iterator[Metric]:
-        from truss.models import AuditOutbox
+        from truss.audit import stream
 
         try:
-            found = AuditOutbox.objects.aggregate(n=Count("id"), oldest=Min("created_at"))
+            outbox = stream.outbox_state()
+            sinks = stream.status()
         except DatabaseError:
-            log.warning("metrics: could not read the audit outbox", exc_info=True)
+            log.warning("metrics: could not read the audit outbox or stream", exc_info=True)
             return
         depth = GaugeMetricFamily(
             "truss_audit_outbox_events", "Audit events written ahead and not chained yet."
         )
-        depth.add_metric([], float(found["n"] or 0))
+        depth.add_metric([], float(outbox.waiting))
         yield depth
         age = GaugeMetricFamily(
             "truss_audit_outbox_oldest_age_seconds",
             "Age of the oldest audit event waiting in the outbox (0 when it is empty).",
         )
-        oldest = found["oldest"]
-        age.add_metric([], max((timezone.now() - oldest).total_seconds(), 0.0) if oldest else 0.0)
+        age.add_metric([], outbox.oldest_age)
         yield age
+        yield from _stream_families(sinks)
+
+
+def _stream_families(sinks: list[Any]) -> Iterator[Metric]:
+    """Per configured audit sink (label ``sink``: file or webhook), from its cursor in the database: counted
+    by whichever process streams, read by whichever process is scraped."""
+    delivered = CounterMetricFamily(
+        "truss_audit_stream_delivered", "Audit events a sink acknowledged.", labels=["sink"]
+    )
+    failures = CounterMetricFamily(
+        "truss_audit_stream_failures",
+        "Audit deliveries a sink failed (retried with backoff).",
+        labels=["sink"],
+    )
+    failing = GaugeMetricFamily(
+        "truss_audit_stream_consecutive_failures",
+        "Failed deliveries since a sink last acknowledged one (0: healthy).",
+        labels=["sink"],
+    )
+    lag = GaugeMetricFamily(
+        "truss_audit_stream_lag_events", "Audit events not yet delivered to a sink.", labels=["sink"]
+    )
+    oldest = GaugeMetricFamily(
+        "truss_audit_stream_oldest_undelivered_age_seconds",
+        "Age of the oldest audit event not yet delivered to a sink (0 when caught up).",
+        labels=["sink"],
+    )
+    for sink in sinks:
+        delivered.add_metric([sink.kind], float(sink.delivered))
+        failures.add_metric([sink.kind], float(sink.failures))
+        failing.add_metric([sink.kind], float(sink.consecutive_failures))
+        lag.add_metric([sink.kind], float(sink.lag))
+        oldest.add_metric([sink.kind], sink.oldest_undelivered_age)
+    yield from (delivered, failures, failing, lag, oldest)
 
 
 _scrape_time = ScrapeTime()

@@ -190,3 +190,27 @@ class ClaimsConfig(models.Model):
     @property
     def is_empty(self) -> bool:
         return not (self.id_token_claims or self.access_token_claims)
+
+
+class AuditStreamCursor(models.Model):
+    """How far one audit sink (file, webhook) has been delivered (truss/audit/stream.py), so a restart resumes
+    where it stopped. Every event with id <= ``position`` was acknowledged by the sink; above it, every id up to
+    ``top`` was too, except the ``holes`` (ids not visible when later ones were: a transaction still open, or
+    rolled back), which are delivered when they appear or given up after AUDIT_STREAM_HOLE_TIMEOUT."""
+
+    sink = models.CharField(max_length=16, unique=True)  # "file" or "webhook"
+    position = models.BigIntegerField(default=0)
+    top = models.BigIntegerField(default=0)
+    holes = models.JSONField(default=dict)  # {"<id>": first seen (ISO time)}
+    delivered = models.BigIntegerField(default=0)  # events acknowledged since the cursor was created
+    failures = models.BigIntegerField(default=0)  # failed deliveries since the cursor was created
+    consecutive_failures = models.IntegerField(default=0)
+    last_delivered_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    retry_at = models.DateTimeField(null=True, blank=True)  # no attempt before (backoff after a failure)
+    lease_owner = models.CharField(max_length=64, blank=True)  # the streamer process delivering this sink
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.sink} @ {self.position}"

@@ -241,6 +241,22 @@ AUDIT_CHECKPOINT_EVERY = env.int("AUDIT_CHECKPOINT_EVERY", default=100)
 # reading the audit log the moment a response arrives).
 _drain_delay = env.str("AUDIT_DRAIN_DELAY", default="0.02")
 AUDIT_DRAIN_DELAY: float | None = float(_drain_delay) if _drain_delay.strip() else None
+# Audit streaming (manage.py stream_audit, truss/audit/stream.py): every chained event delivered at least once,
+# in order per tenant, to a JSON-lines file (appended and fsynced) and/or an HTTPS webhook signed with
+# HMAC-SHA256 (AUDIT_STREAM_WEBHOOK_SECRET). Empty: that sink is off.
+AUDIT_STREAM_FILE = env.str("AUDIT_STREAM_FILE", default="")
+AUDIT_STREAM_WEBHOOK_URL = env.str("AUDIT_STREAM_WEBHOOK_URL", default="")
+AUDIT_STREAM_WEBHOOK_SECRET = env.str("AUDIT_STREAM_WEBHOOK_SECRET", default="")
+AUDIT_STREAM_WEBHOOK_TIMEOUT = env.float("AUDIT_STREAM_WEBHOOK_TIMEOUT", default=10.0)  # seconds per POST
+# Plain http to a loopback webhook (a receiver on this machine); never to any other host.
+AUDIT_STREAM_WEBHOOK_HTTP_LOOPBACK = env.bool("AUDIT_STREAM_WEBHOOK_HTTP_LOOPBACK", default=DEBUG)
+AUDIT_STREAM_BATCH = env.int("AUDIT_STREAM_BATCH", default=100)  # events per append or POST
+AUDIT_STREAM_POLL = env.float("AUDIT_STREAM_POLL", default=1.0)  # seconds between looks when caught up
+# After a failed delivery: retry in 1, 2, 4, ... seconds (with jitter), at most AUDIT_STREAM_RETRY_MAX.
+AUDIT_STREAM_RETRY_BASE = env.float("AUDIT_STREAM_RETRY_BASE", default=1.0)
+AUDIT_STREAM_RETRY_MAX = env.float("AUDIT_STREAM_RETRY_MAX", default=300.0)
+# An id not visible while later ones are (a transaction still open, or rolled back) is waited for this long.
+AUDIT_STREAM_HOLE_TIMEOUT = env.float("AUDIT_STREAM_HOLE_TIMEOUT", default=300.0)
 
 # --- Operator sign-in throttling ------------------------------------------------------------------------
 # Failed sign-ins allowed per username and per client IP within the window (seconds); counted in CACHES.

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from oauth2_admin.keys.models import Rotation
 from truss import metrics
+from truss.audit import stream
 from truss.models import AuditEvent, Tenant
 from truss.ory import hydra, kratos
 
@@ -168,6 +169,18 @@ def key_status() -> list[SigningKeyStatus] | None:
     except hydra.HydraError:
         return None
     return out
+
+
+@dataclass(frozen=True)
+class AuditDelivery:
+    """The audit outbox and each configured sink, as /metrics reads them (truss.audit.stream: one source)."""
+
+    outbox: stream.OutboxState
+    sinks: list[stream.SinkState]
+
+
+def audit_delivery() -> AuditDelivery:
+    return AuditDelivery(outbox=stream.outbox_state(), sinks=stream.status())
 
 
 def recent_events(tenant: Tenant, n: int = 8) -> list[AuditEvent]:

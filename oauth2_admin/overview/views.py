@@ -31,6 +31,8 @@ def overview(request: TenantRequest) -> HttpResponse:
         "events": service.recent_events(request.tenant),
         "bridge": bridge_check.last_deep(request.tenant),
         "bridge_rate_limit": bridge_check.RATE_LIMIT_SECONDS,
+        # The installation's audit delivery (every tenant's events): platform admins only.
+        "audit_delivery": service.audit_delivery() if request.user.is_superuser else None,
     }
     return TemplateResponse(request, "console/overview/overview.html", context)
 

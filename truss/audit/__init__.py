@@ -11,7 +11,8 @@ are the anchor outside the table that `verify_chain(checkpoints=…)` checks tru
 
 One module per job: ``events`` builds an event (redaction, hashing), ``chain`` appends to a chain (its SQL and
 retries), ``outbox`` writes events ahead and drains them, ``verify`` walks chains and signs checkpoints;
-``recording`` is the front callers use; ``actions`` is the registry of every action (``audit.Action``).
+``recording`` is the front callers use; ``actions`` is the registry of every action (``audit.Action``);
+``stream`` delivers chained events to a file and a webhook (``manage.py stream_audit``).
 Callers import the package: ``from truss import audit; audit.record(...)``.
 """
 
