@@ -20,11 +20,11 @@ def test_it_navigates_the_console_without_full_reloads(signed_in, live_server):
     page = signed_in
     page.evaluate("window.__marker = 'same-document'")
     page.click("nav >> text=Discovery")
-    page.wait_for_selector("h1:has-text('OpenID Connect discovery')")
+    page.wait_for_selector("h1:has-text('Discovery')")
     assert page.url.endswith("/console/discovery/")
     assert page.get_attribute("nav >> text=Discovery", "aria-current") == "page"
     assert page.evaluate("window.__marker") == "same-document"  # htmx boost swapped, no reload
-    page.click("nav >> text=JWKS")
+    page.click("nav >> text=Signing keys")
     page.wait_for_selector("h1:has-text('Signing keys')")
     assert page.locator("tbody tr").count() >= 1
     page.click("nav >> text=Audit log")

@@ -16,7 +16,7 @@ def test_it_introspects_and_revokes_a_token_on_the_tokens_page(
     token = cc_token(ory, app)
     signed_in_as(make_operator(tenant, "member", username="tia"))
 
-    page.click("nav >> text=Tokens")
+    page.get_by_role("navigation").get_by_role("link", name="Tokens", exact=True).click()
     page.wait_for_selector("h1:has-text('Tokens')")
     page.fill("#id_token", token)
     page.click("button:has-text('Introspect')")
