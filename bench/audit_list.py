@@ -51,10 +51,19 @@ def seed(tenant: Tenant, rows: int, start: dt.datetime) -> None:
     for i in range(rows):
         action = ACTIONS[4] if i % 10_000 == 0 else ACTIONS[i % 4]
         event = AuditEvent(
-            tenant=tenant, created_at=start + dt.timedelta(seconds=i), actor=f"user:op{i % 50}", action=str(action),
-            target=f"client-{i % 5000}", outcome="success", request_id="", ip="127.0.0.1",
-            after={"client_name": f"app {i}", "grant_types": ["client_credentials"]}, detail="", prev_hash=prev, chain=chain,
-        )  # fmt: skip
+            tenant=tenant,
+            created_at=start + dt.timedelta(seconds=i),
+            actor=f"user:op{i % 50}",
+            action=str(action),
+            target=f"client-{i % 5000}",
+            outcome="success",
+            request_id="",
+            ip="127.0.0.1",
+            after={"client_name": f"app {i}", "grant_types": ["client_credentials"]},
+            detail="",
+            prev_hash=prev,
+            chain=chain,
+        )
         event.hash = audit.compute_hash(event)
         prev = event.hash
         batch.append(event)
@@ -151,8 +160,10 @@ def main() -> None:
     print(f"{f'OFFSET {args.rows // 2:,} (what page-number paging would do)':<58} {off50:8.2f} {off95:8.2f}")
     small_first = results["small tenant (1,000 rows), first page"]
     big_first = results[f"big tenant ({args.rows:,} rows), first page"]
-    print(f"\nratio big/small first page: {big_first / small_first:.2f}x; keyset deep / first page: "
-          f"{keyset_deep / big_first:.2f}x; OFFSET deep / OFFSET first: {off50 / key50:.0f}x")  # fmt: skip
+    print(
+        f"\nratio big/small first page: {big_first / small_first:.2f}x; keyset deep / first page: "
+        f"{keyset_deep / big_first:.2f}x; OFFSET deep / OFFSET first: {off50 / key50:.0f}x"
+    )
 
 
 if __name__ == "__main__":

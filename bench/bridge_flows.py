@@ -72,10 +72,14 @@ class Flow:
         return self.http.get(url, allow_redirects=False, timeout=30)
 
     def sign_in(self, kratos_public: str, email: str) -> None:
-        flow = self.http.get(f"{kratos_public}/self-service/login/browser", headers={"Accept": "application/json"},
-                             timeout=30).json()  # fmt: skip
-        csrf = next(n["attributes"]["value"] for n in flow["ui"]["nodes"]
-                    if n["attributes"].get("name") == "csrf_token")  # fmt: skip
+        flow = self.http.get(
+            f"{kratos_public}/self-service/login/browser", headers={"Accept": "application/json"}, timeout=30
+        ).json()
+        csrf = next(
+            n["attributes"]["value"]
+            for n in flow["ui"]["nodes"]
+            if n["attributes"].get("name") == "csrf_token"
+        )
         form = {"identifier": email, "password": PASSWORD, "csrf_token": csrf, "method": "password"}
         response = self.http.post(flow["ui"]["action"], data=form, allow_redirects=False, timeout=30)
         assert "ory_kratos_session" in self.http.cookies, response.status_code
@@ -83,10 +87,20 @@ class Flow:
     def run(self, bridge_base: str, stats: Stats, *, first: bool = False) -> None:
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-        response = self.http.get(f"{self.hydra_public}/oauth2/auth", params={
-            "client_id": self.client_id, "response_type": "code", "redirect_uri": CALLBACK, "scope": "openid email",
-            "state": secrets.token_urlsafe(12), "code_challenge": challenge, "code_challenge_method": "S256",
-        }, allow_redirects=False, timeout=30)  # fmt: skip
+        response = self.http.get(
+            f"{self.hydra_public}/oauth2/auth",
+            params={
+                "client_id": self.client_id,
+                "response_type": "code",
+                "redirect_uri": CALLBACK,
+                "scope": "openid email",
+                "state": secrets.token_urlsafe(12),
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            },
+            allow_redirects=False,
+            timeout=30,
+        )
         prefix = self.truss_url + "/api/hydra/bridge/"
         while True:
             location = response.headers["Location"]
@@ -104,17 +118,32 @@ class Flow:
                 if first and response.status_code == 200:  # the one-time consent screen: allow + remember
                     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.text)
                     assert csrf is not None
-                    response = self.http.post(response.url.split("?")[0], data={
-                        "csrfmiddlewaretoken": csrf.group(1), "challenge": _q(response.url, "consent_challenge"),
-                        "scopes": ["email"], "remember": "on", "action": "accept",
-                    }, allow_redirects=False, timeout=30)  # fmt: skip
+                    response = self.http.post(
+                        response.url.split("?")[0],
+                        data={
+                            "csrfmiddlewaretoken": csrf.group(1),
+                            "challenge": _q(response.url, "consent_challenge"),
+                            "scopes": ["email"],
+                            "remember": "on",
+                            "action": "accept",
+                        },
+                        allow_redirects=False,
+                        timeout=30,
+                    )
                 assert response.status_code == 302, (hop, response.status_code, response.text[:300])
             else:
                 response = self._get(location)
-        token = self.http.post(f"{self.hydra_public}/oauth2/token", data={
-            "grant_type": "authorization_code", "code": _q(location, "code"), "redirect_uri": CALLBACK,
-            "client_id": self.client_id, "code_verifier": verifier,
-        }, timeout=30)  # fmt: skip
+        token = self.http.post(
+            f"{self.hydra_public}/oauth2/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": _q(location, "code"),
+                "redirect_uri": CALLBACK,
+                "client_id": self.client_id,
+                "code_verifier": verifier,
+            },
+            timeout=30,
+        )
         assert token.status_code == 200 and "id_token" in token.json(), token.text
 
 
@@ -185,28 +214,50 @@ def run(b, env: dict[str, str], args: argparse.Namespace) -> list[Table]:  # typ
         tenant=tenant, id_token_claims={"org": "{{metadata_public.org}}", "who": "{{traits.name}}"}
     )
     stack = b.stack
-    client = requests.post(f"{stack.hydra_admin_url}/admin/clients", json={
-        "client_name": "Bench App", "grant_types": ["authorization_code"], "response_types": ["code"],
-        "redirect_uris": [CALLBACK], "scope": "openid email", "token_endpoint_auth_method": "none",
-        "owner": tenant.hydra_owner,
-    }, timeout=30).json()  # fmt: skip
+    client = requests.post(
+        f"{stack.hydra_admin_url}/admin/clients",
+        json={
+            "client_name": "Bench App",
+            "grant_types": ["authorization_code"],
+            "response_types": ["code"],
+            "redirect_uris": [CALLBACK],
+            "scope": "openid email",
+            "token_endpoint_auth_method": "none",
+            "owner": tenant.hydra_owner,
+        },
+        timeout=30,
+    ).json()
     workers, threads = gunicorn_size(args)
     truss = b.gunicorn(
         "truss.wsgi", port=b.truss_port, workers=workers, threads=threads, name="truss", env=env
     )
-    reference = b.gunicorn("bench.reference_bridge:app", port=free_port(), workers=workers, threads=threads,
-                           name="reference", env=env)  # fmt: skip
+    reference = b.gunicorn(
+        "bench.reference_bridge:app",
+        port=free_port(),
+        workers=workers,
+        threads=threads,
+        name="reference",
+        env=env,
+    )
     scaling = [int(n) for n in args.scaling.split(",") if n]
-    scaled = {n: b.gunicorn("truss.wsgi", port=free_port(), workers=n, threads=threads, name=f"truss-w{n}", env=env)
-              for n in scaling}  # fmt: skip
+    scaled = {
+        n: b.gunicorn("truss.wsgi", port=free_port(), workers=n, threads=threads, name=f"truss-w{n}", env=env)
+        for n in scaling
+    }
 
     browsers: list[Flow] = []
     for i in range(8):
         email = f"bench-{i}-{secrets.token_hex(4)}@example.test"
-        requests.post(f"{stack.kratos_admin_url}/admin/identities", json={
-            "schema_id": "default", "traits": {"email": email, "name": f"Bench Person {i}"},
-            "metadata_public": {"org": "acme"}, "credentials": {"password": {"config": {"password": PASSWORD}}},
-        }, timeout=30).raise_for_status()  # fmt: skip
+        requests.post(
+            f"{stack.kratos_admin_url}/admin/identities",
+            json={
+                "schema_id": "default",
+                "traits": {"email": email, "name": f"Bench Person {i}"},
+                "metadata_public": {"org": "acme"},
+                "credentials": {"password": {"config": {"password": PASSWORD}}},
+            },
+            timeout=30,
+        ).raise_for_status()
         flow = Flow(stack.hydra_public_url, truss, client["client_id"])
         flow.sign_in(stack.kratos_public_url, email)
         flow.run(truss, Stats(), first=True)  # consent + remember, once per identity

@@ -55,8 +55,9 @@ def _measure(cases: dict[str, Any], repeat: int) -> dict[str, float]:
     return {name: median(values) for name, values in samples.items()}
 
 
-def run(b: Any, env: dict[str, str], *, mine: int = 1000, others: int = 5000, rounds: int = 5,
-        repeat: int = 20) -> Table:  # fmt: skip
+def run(
+    b: Any, env: dict[str, str], *, mine: int = 1000, others: int = 5000, rounds: int = 5, repeat: int = 20
+) -> Table:
     from django.contrib.auth.models import User
     from django.test import Client
 
@@ -74,10 +75,13 @@ def run(b: Any, env: dict[str, str], *, mine: int = 1000, others: int = 5000, ro
     owner = tenant.hydra_owner
     cases = {
         "console list page": lambda: client.get("/console/clients/"),
-        "API /v1 list": lambda: client.get("/v1/oauth2/clients", {"page_size": PAGE}, headers={"apikey": api_key}),
-        "bare Hydra list": lambda: bare.get(f"{hydra_admin}/admin/clients", params={"owner": owner, "page_size": PAGE},
-                                            timeout=30),
-    }  # fmt: skip
+        "API /v1 list": lambda: client.get(
+            "/v1/oauth2/clients", {"page_size": PAGE}, headers={"apikey": api_key}
+        ),
+        "bare Hydra list": lambda: bare.get(
+            f"{hydra_admin}/admin/clients", params={"owner": owner, "page_size": PAGE}, timeout=30
+        ),
+    }
     out = Table(
         f"Client list: Truss beside the bare Hydra list call ({mine:,} own clients, pages of {PAGE})",
         ("Truss, ms", "bare Hydra list, ms", "Truss / bare Hydra"),

@@ -92,10 +92,23 @@ class Bench:
         (self.work / "ory").mkdir(parents=True, exist_ok=True)
         if shutil.which("redis-server"):
             port = free_port()
-            self.servers.append(subprocess.Popen(
-                ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                stdout=(self.work / "redis.log").open("ab"), stderr=subprocess.STDOUT,
-            ))  # fmt: skip
+            self.servers.append(
+                subprocess.Popen(
+                    [
+                        "redis-server",
+                        "--port",
+                        str(port),
+                        "--bind",
+                        "127.0.0.1",
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                    ],
+                    stdout=(self.work / "redis.log").open("ab"),
+                    stderr=subprocess.STDOUT,
+                )
+            )
             self.cache_url = f"redis://127.0.0.1:{port}/0"
         self.stack.start(timeout=120)
         env = {
@@ -123,10 +136,22 @@ class Bench:
         self, app: str, *, port: int, workers: int, threads: int, name: str, env: dict[str, str]
     ) -> str:
         """Serve ``app`` with gunicorn.conf.py (workers × threads); returns its base URL once it answers."""
-        env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers),
-               "GUNICORN_THREADS": str(threads)}  # fmt: skip
-        args = [str(ROOT / ".venv/bin/gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), app,
-                "--log-level", "warning", "--access-logfile", str(self.work / f"{name}.access.log")]  # fmt: skip
+        env = {
+            **env,
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_WORKERS": str(workers),
+            "GUNICORN_THREADS": str(threads),
+        }
+        args = [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
+            app,
+            "--log-level",
+            "warning",
+            "--access-logfile",
+            str(self.work / f"{name}.access.log"),
+        ]
         log = (self.work / f"{name}.log").open("ab")
         self.servers.append(subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
         base = f"http://127.0.0.1:{port}"

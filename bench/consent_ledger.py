@@ -47,9 +47,19 @@ def seed(tenant: Tenant, client_id: str, n: int) -> None:
     now = timezone.now()
     batch: list[LedgerEntry] = []
     for i in range(n):
-        batch.append(LedgerEntry(tenant=tenant, client_id=client_id, subject=str(uuid.uuid4()), decision="accepted",
-                                 state="active" if i % 10 else "revoked", scopes=SCOPES[: 1 + i % 4],
-                                 first_at=now, last_at=now - dt.timedelta(seconds=i), granted_count=1))  # fmt: skip
+        batch.append(
+            LedgerEntry(
+                tenant=tenant,
+                client_id=client_id,
+                subject=str(uuid.uuid4()),
+                decision="accepted",
+                state="active" if i % 10 else "revoked",
+                scopes=SCOPES[: 1 + i % 4],
+                first_at=now,
+                last_at=now - dt.timedelta(seconds=i),
+                granted_count=1,
+            )
+        )
         if len(batch) == 10_000:
             LedgerEntry.objects.bulk_create(batch)
             batch.clear()
@@ -88,14 +98,19 @@ def main() -> None:
         tenant = Tenant.objects.create(slug=f"bench-{uuid.uuid4().hex[:6]}", name="Bench")
         clients = {}
         for label in ("small", "big"):
-            made = requests.post(f"{stack.hydra_admin_url}/admin/clients", timeout=10,
-                                 json={"client_name": f"{label} app", "owner": tenant.hydra_owner}).json()  # fmt: skip
+            made = requests.post(
+                f"{stack.hydra_admin_url}/admin/clients",
+                timeout=10,
+                json={"client_name": f"{label} app", "owner": tenant.hydra_owner},
+            ).json()
             clients[label] = made["client_id"]
         started = time.perf_counter()
         seed(tenant, clients["small"], args.small)
         seed(tenant, clients["big"], args.big)
-        print(f"seeded {args.small:,} + {args.big:,} ledger entries in {time.perf_counter() - started:.1f} s "
-              f"({settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})")  # fmt: skip
+        print(
+            f"seeded {args.small:,} + {args.big:,} ledger entries in {time.perf_counter() - started:.1f} s "
+            f"({settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})"
+        )
         user = User.objects.create_user("bench-op", password="x")
         Membership.objects.create(user=user, tenant=tenant, role="viewer")
         browser = Client()

@@ -37,11 +37,20 @@ VARIANTS: list[dict[str, Any]] = [
     {"grant_types": ["client_credentials"]},
     {"grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_post"},
     {"grant_types": ["authorization_code", "refresh_token"], "redirect_uris": ["https://app.example.com/cb"]},
-    {"grant_types": ["authorization_code", "implicit"], "response_types": ["code", "token"],
-     "redirect_uris": ["http://app.example.com/cb"], "skip_consent": True},
-    {"grant_types": ["authorization_code"], "token_endpoint_auth_method": "none", "access_token_strategy": "jwt",
-     "redirect_uris": ["https://spa.example.com/cb"], "logo_uri": "http://spa.example.com/logo.png"},
-]  # fmt: skip
+    {
+        "grant_types": ["authorization_code", "implicit"],
+        "response_types": ["code", "token"],
+        "redirect_uris": ["http://app.example.com/cb"],
+        "skip_consent": True,
+    },
+    {
+        "grant_types": ["authorization_code"],
+        "token_endpoint_auth_method": "none",
+        "access_token_strategy": "jwt",
+        "redirect_uris": ["https://spa.example.com/cb"],
+        "logo_uri": "http://spa.example.com/logo.png",
+    },
+]
 
 
 def create_clients(stack: Stack, owner: str, count: int) -> list[dict[str, Any]]:

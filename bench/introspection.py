@@ -55,21 +55,31 @@ def main() -> None:
         session_client.force_login(user)
         key_client = Client()
 
-        created = requests.post(f"{stack.hydra_admin_url}/admin/clients", timeout=10, json={
-            "grant_types": ["client_credentials"], "owner": tenant.hydra_owner, "scope": "read"}).json()  # fmt: skip
-        token = requests.post(f"{stack.hydra_public_url}/oauth2/token", data={"grant_type": "client_credentials"},
-                              auth=(created["client_id"], created["client_secret"]), timeout=10).json()["access_token"]  # fmt: skip
+        created = requests.post(
+            f"{stack.hydra_admin_url}/admin/clients",
+            timeout=10,
+            json={"grant_types": ["client_credentials"], "owner": tenant.hydra_owner, "scope": "read"},
+        ).json()
+        token = requests.post(
+            f"{stack.hydra_public_url}/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(created["client_id"], created["client_secret"]),
+            timeout=10,
+        ).json()["access_token"]
         body = json.dumps({"token": token})
         bare = requests.Session()
         cases: dict[str, Any] = {
             "Truss /v1 (API key)": lambda: key_client.post(
-                "/v1/oauth2/introspect", body, content_type="application/json", headers={"apikey": api_key}),
+                "/v1/oauth2/introspect", body, content_type="application/json", headers={"apikey": api_key}
+            ),
             "Truss /api/hydra (session)": lambda: session_client.post(
-                "/api/hydra/introspect", body, content_type="application/json"),
+                "/api/hydra/introspect", body, content_type="application/json"
+            ),
             "Truss floor (GET /healthz)": lambda: key_client.get("/healthz"),
             "Hydra admin direct": lambda: bare.post(
-                f"{stack.hydra_admin_url}/admin/oauth2/introspect", data={"token": token}, timeout=10),
-        }  # fmt: skip
+                f"{stack.hydra_admin_url}/admin/oauth2/introspect", data={"token": token}, timeout=10
+            ),
+        }
         for name, call in cases.items():  # warm-up, and every case must really answer "active"
             for _ in range(20):
                 response = call()
@@ -88,8 +98,10 @@ def main() -> None:
             for name, values in samples.items():
                 rounds[name].append(statistics.median(values))
 
-        print(f"\nintrospection of one opaque token, Hydra {binary_version('hydra')} on {b.backend}; "
-              f"{args.rounds} interleaved rounds × {args.per_round} calls per case; {load()}")  # fmt: skip
+        print(
+            f"\nintrospection of one opaque token, Hydra {binary_version('hydra')} on {b.backend}; "
+            f"{args.rounds} interleaved rounds × {args.per_round} calls per case; {load()}"
+        )
         print(f"  {'':<28} {'median ms':>10} {'spread (round medians)':>24}")
         medians = {}
         for name, values in rounds.items():
@@ -98,8 +110,10 @@ def main() -> None:
         base = medians["Hydra admin direct"]
         for name in list(cases)[:3]:
             per_round = [t / h for t, h in zip(rounds[name], rounds["Hydra admin direct"], strict=True)]
-            print(f"  ratio {name} / Hydra: {medians[name] / base:.2f}x "
-                  f"(per round {min(per_round):.2f}–{max(per_round):.2f}x)")  # fmt: skip
+            print(
+                f"  ratio {name} / Hydra: {medians[name] / base:.2f}x "
+                f"(per round {min(per_round):.2f}–{max(per_round):.2f}x)"
+            )
 
 
 if __name__ == "__main__":

@@ -87,14 +87,27 @@ def main() -> None:
         )
         issuer = "https://partner.bench.example"
         expires = (time.time() + 30 * 86400) // 1
-        created = trust.create_for(None, tenant, {  # type: ignore[arg-type]
-            "issuer": issuer, "subject": "svc", "scope": ["read"], "public_key": public,
-            "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires)),
-        })  # fmt: skip
+        created = trust.create_for(
+            None,
+            tenant,
+            {  # type: ignore[arg-type]
+                "issuer": issuer,
+                "subject": "svc",
+                "scope": ["read"],
+                "public_key": public,
+                "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires)),
+            },
+        )
         kid = created.record.kid
-        app = requests.post(f"{hooked.hydra_admin_url}/admin/clients", timeout=30, json={
-            "grant_types": ["client_credentials", GRANT], "owner": tenant.hydra_owner, "scope": "read",
-        }).json()  # fmt: skip
+        app = requests.post(
+            f"{hooked.hydra_admin_url}/admin/clients",
+            timeout=30,
+            json={
+                "grant_types": ["client_credentials", GRANT],
+                "owner": tenant.hydra_owner,
+                "scope": "read",
+            },
+        ).json()
         workers, threads = gunicorn_size(argparse.Namespace(workers=0, threads=0))
         b.gunicorn("truss.wsgi", port=b.truss_port, workers=workers, threads=threads, name="truss", env=env)
 
@@ -140,8 +153,10 @@ def main() -> None:
             for name, values in samples.items():
                 rounds[name].append(statistics.median(values))
 
-        print(f"\ntoken requests, Hydra {binary_version('hydra')} on {b.backend}, Truss's hook under gunicorn; "
-              f"{args.rounds} interleaved rounds × {args.per_round} requests per case; {load()}")  # fmt: skip
+        print(
+            f"\ntoken requests, Hydra {binary_version('hydra')} on {b.backend}, Truss's hook under gunicorn; "
+            f"{args.rounds} interleaved rounds × {args.per_round} requests per case; {load()}"
+        )
         print(f"  {'':<30} {'median ms':>10} {'spread (round medians)':>24}")
         for name, values in rounds.items():
             print(f"  {name:<30} {statistics.median(values):10.2f} {min(values):11.2f} – {max(values):.2f}")
@@ -149,16 +164,20 @@ def main() -> None:
             added = [
                 h - p for h, p in zip(rounds[f"{grant}, hook"], rounds[f"{grant}, no hook"], strict=True)
             ]
-            print(f"  hook adds to {grant}: {statistics.median(added):.2f} ms "
-                  f"(per round {min(added):.2f} – {max(added):.2f})")  # fmt: skip
+            print(
+                f"  hook adds to {grant}: {statistics.median(added):.2f} ms "
+                f"(per round {min(added):.2f} – {max(added):.2f})"
+            )
 
         b.servers[-1].terminate()  # Truss down
         b.servers[-1].wait(timeout=30)
         for which in ("plain", "hooked"):
             started = time.perf_counter()
             response = client_credentials(which)()
-            print(f"  Truss down, {which:<6} Hydra: {response.status_code} {response.json().get('error', 'token')} "
-                  f"after {time.perf_counter() - started:.2f} s")  # fmt: skip
+            print(
+                f"  Truss down, {which:<6} Hydra: {response.status_code} {response.json().get('error', 'token')} "
+                f"after {time.perf_counter() - started:.2f} s"
+            )
     finally:
         if plain is not None:
             plain.stop()

@@ -120,8 +120,12 @@ def _stopped(request: HttpRequest, stop: common.Stop) -> HttpResponse:
         "wrong_user": "This consent request belongs to another account, or you are not signed in.",
         "already_answered": "This consent request was already answered.",
     }
-    return error(request, stop.status, "forbidden" if stop.status == 403 else stop.reason,
-                 messages.get(stop.reason, "The request cannot continue."))  # fmt: skip
+    return error(
+        request,
+        stop.status,
+        "forbidden" if stop.status == 403 else stop.reason,
+        messages.get(stop.reason, "The request cannot continue."),
+    )
 
 
 @router.get(

@@ -97,12 +97,25 @@ def respond(request: HttpRequest, result: Redirect | Stop) -> HttpResponse:
     if isinstance(result, Redirect):
         response = HttpResponseRedirect(result.url)
         if result.brand:
-            response.set_signed_cookie(BRAND_COOKIE, result.brand, salt=_BRAND_SALT, max_age=_BRAND_MAX_AGE,
-                                       httponly=True, samesite="Lax", secure=_secure(request))  # fmt: skip
+            response.set_signed_cookie(
+                BRAND_COOKIE,
+                result.brand,
+                salt=_BRAND_SALT,
+                max_age=_BRAND_MAX_AGE,
+                httponly=True,
+                samesite="Lax",
+                secure=_secure(request),
+            )
         if result.login_pass:  # already signed; read only by the consent hop
-            response.set_cookie(LOGIN_PASS_COOKIE, result.login_pass, max_age=LOGIN_PASS_MAX_AGE,
-                                path=reverse("bridge:consent"), httponly=True, samesite="Lax",
-                                secure=_secure(request))  # fmt: skip
+            response.set_cookie(
+                LOGIN_PASS_COOKIE,
+                result.login_pass,
+                max_age=LOGIN_PASS_MAX_AGE,
+                path=reverse("bridge:consent"),
+                httponly=True,
+                samesite="Lax",
+                secure=_secure(request),
+            )
         return response
     return problem(request, result.reason, result.status, **result.context)
 

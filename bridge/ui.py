@@ -120,15 +120,31 @@ def field_for(node: kratos.UiNode, prefix: str = "") -> Field | None:
             messages=messages,
         )
     if isinstance(attributes, kratos.UiTextAttributes):
-        return Field(kind="text", id=_ID_UNSAFE.sub("-", prefix + attributes.id), label=label,
-                     value=translate(attributes.text), messages=messages)  # fmt: skip
+        return Field(
+            kind="text",
+            id=_ID_UNSAFE.sub("-", prefix + attributes.id),
+            label=label,
+            value=translate(attributes.text),
+            messages=messages,
+        )
     if isinstance(attributes, kratos.UiImageAttributes):
-        return Field(kind="img", id=_ID_UNSAFE.sub("-", prefix + attributes.id), label=label,
-                     src=_safe_link(attributes.src) if not attributes.src.startswith("data:image/") else attributes.src,
-                     messages=messages)  # fmt: skip
+        return Field(
+            kind="img",
+            id=_ID_UNSAFE.sub("-", prefix + attributes.id),
+            label=label,
+            src=_safe_link(attributes.src)
+            if not attributes.src.startswith("data:image/")
+            else attributes.src,
+            messages=messages,
+        )
     if isinstance(attributes, kratos.UiAnchorAttributes):
-        return Field(kind="a", id=_ID_UNSAFE.sub("-", prefix + attributes.id), label=label,
-                     href=_safe_link(attributes.href), messages=messages)  # fmt: skip
+        return Field(
+            kind="a",
+            id=_ID_UNSAFE.sub("-", prefix + attributes.id),
+            label=label,
+            href=_safe_link(attributes.href),
+            messages=messages,
+        )
     return None  # script nodes: only for WebAuthn/passkeys, which Truss does not enable
 
 

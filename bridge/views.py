@@ -180,8 +180,11 @@ def device(request: HttpRequest) -> HttpResponse:
     source = request.POST if request.method == "POST" else request.GET
     challenge = clean_challenge(source.get("device_challenge"))
     if request.method != "POST":
-        return _device_page(request, device_challenge=challenge,
-                            user_code=device_flow.clean_user_code(request.GET.get("user_code")))  # fmt: skip
+        return _device_page(
+            request,
+            device_challenge=challenge,
+            user_code=device_flow.clean_user_code(request.GET.get("user_code")),
+        )
     result = device_flow.submit(request, challenge, request.POST.get("user_code", "")[:200])
     if isinstance(result, device_flow.CodeRefused):
         return _device_page(

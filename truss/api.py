@@ -55,8 +55,9 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
 
 def _bad_body(request: HttpRequest, problem: BadBody) -> HttpResponse:
     audit_refusal(request, problem.message)
-    return error(request, problem.status, "invalid_request", problem.message,
-                 fields={"__all__": [problem.message]})  # fmt: skip
+    return error(
+        request, problem.status, "invalid_request", problem.message, fields={"__all__": [problem.message]}
+    )
 
 
 @api.exception_handler(RequestDataTooBig)

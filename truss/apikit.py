@@ -197,8 +197,14 @@ def audit_refusal(request: HttpRequest, detail: str, *, outcome: str = AuditEven
     resolver = getattr(request, "resolver_match", None)
     if resolver is not None:
         target = str(resolver.kwargs.get("client_id", ""))
-    audit.record(request, action, tenant=getattr(request, "tenant", None), target=target, outcome=outcome,
-                 detail=detail)  # fmt: skip
+    audit.record(
+        request,
+        action,
+        tenant=getattr(request, "tenant", None),
+        target=target,
+        outcome=outcome,
+        detail=detail,
+    )
 
 
 # --- the one JSON body parser ----------------------------------------------------------------------------------

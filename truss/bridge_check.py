@@ -156,12 +156,17 @@ class _Walk:
 
     def authorize(self, client_id: str, **extra: str) -> requests.Response:
         params = {"client_id": client_id, "response_type": "code", "state": self.state, **extra}
-        return self.browser.get(f"{self.public}/oauth2/auth", params=params, allow_redirects=False,
-                                timeout=_TIMEOUT)  # fmt: skip
+        return self.browser.get(
+            f"{self.public}/oauth2/auth", params=params, allow_redirects=False, timeout=_TIMEOUT
+        )
 
     def authorize_client(self, client: hydra.OAuth2Client) -> requests.Response:
-        return self.authorize(client.client_id, redirect_uri=client.redirect_uris[0], code_challenge=self.pkce,
-                              code_challenge_method="S256")  # fmt: skip
+        return self.authorize(
+            client.client_id,
+            redirect_uri=client.redirect_uris[0],
+            code_challenge=self.pkce,
+            code_challenge_method="S256",
+        )
 
     def run(self, urls: dict[str, str], checks: dict[str, Check]) -> None:
         unknown = self.authorize(f"truss-probe-{secrets.token_hex(6)}")
@@ -182,14 +187,16 @@ class _Walk:
         login_challenge = _param(auth, "login_challenge")
         if not checks["login"].ok or login_challenge is None:
             return
-        accepted = hydra.accept_login_request(login_challenge, subject=PROBE_SUBJECT, remember=True,
-                                              remember_for=60)  # fmt: skip
+        accepted = hydra.accept_login_request(
+            login_challenge, subject=PROBE_SUBJECT, remember=True, remember_for=60
+        )
         after_login = self.browser.get(accepted.redirect_to, allow_redirects=False, timeout=_TIMEOUT)
         checks["consent"] = _lands_on(after_login, urls["consent"])
         consent_challenge = _param(after_login, "consent_challenge")
         if consent_challenge:
-            hydra.reject_consent_request(consent_challenge, error="access_denied",
-                                         error_description="Truss bridge check")  # fmt: skip
+            hydra.reject_consent_request(
+                consent_challenge, error="access_denied", error_description="Truss bridge check"
+            )
         logout = self.browser.get(
             f"{self.public}/oauth2/sessions/logout", allow_redirects=False, timeout=_TIMEOUT
         )

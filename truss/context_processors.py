@@ -28,34 +28,52 @@ def htmx_base(request: HttpRequest) -> dict[str, str]:
 # feature adds its route and appears here without touching the base template; a group with no page a role may
 # see is not shown to it.
 NAV_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
-    ("Applications", [
-        ("console:clients:list", "Clients", "viewer"),
-        ("console:hygiene:report", "Hygiene", "viewer"),
-    ]),
-    ("Tokens & keys", [
-        ("console:tokens:list", "Tokens", "viewer"),
-        ("console:keys:jwks", "Signing keys", "viewer"),
-        ("console:trust:list", "Trusted issuers", "viewer"),
-    ]),
-    ("People", [
-        ("console:consents:list", "Consent", "viewer"),
-        ("console:claims:config", "Claims", "viewer"),
-    ]),
-    ("Tools", [
-        ("console:devtools:flow", "Flow tester", "viewer"),
-        ("console:devtools:jwt", "JWT debugger", "viewer"),
-        ("console:devtools:snippets", "SDK snippets", "viewer"),
-        ("console:devtools:discovery", "Discovery", "viewer"),
-    ]),
-    ("Monitoring", [
-        ("console:overview", "Overview", "viewer"),
-        ("console:audit:log", "Audit log", "viewer"),
-    ]),
-    ("Settings", [
-        ("console:apikeys:list", "API keys", "admin"),
-        ("api:openapi-view", "API docs", "viewer"),
-    ]),
-]  # fmt: skip
+    (
+        "Applications",
+        [
+            ("console:clients:list", "Clients", "viewer"),
+            ("console:hygiene:report", "Hygiene", "viewer"),
+        ],
+    ),
+    (
+        "Tokens & keys",
+        [
+            ("console:tokens:list", "Tokens", "viewer"),
+            ("console:keys:jwks", "Signing keys", "viewer"),
+            ("console:trust:list", "Trusted issuers", "viewer"),
+        ],
+    ),
+    (
+        "People",
+        [
+            ("console:consents:list", "Consent", "viewer"),
+            ("console:claims:config", "Claims", "viewer"),
+        ],
+    ),
+    (
+        "Tools",
+        [
+            ("console:devtools:flow", "Flow tester", "viewer"),
+            ("console:devtools:jwt", "JWT debugger", "viewer"),
+            ("console:devtools:snippets", "SDK snippets", "viewer"),
+            ("console:devtools:discovery", "Discovery", "viewer"),
+        ],
+    ),
+    (
+        "Monitoring",
+        [
+            ("console:overview", "Overview", "viewer"),
+            ("console:audit:log", "Audit log", "viewer"),
+        ],
+    ),
+    (
+        "Settings",
+        [
+            ("console:apikeys:list", "API keys", "admin"),
+            ("api:openapi-view", "API docs", "viewer"),
+        ],
+    ),
+]
 
 # Pages whose URL lies under one section but which belong to another: a client's hygiene pages (findings,
 # fixes, history, restore, drift) are facets of the client, so Clients is current there, not Hygiene.

@@ -11,11 +11,30 @@ REDACTED = "[redacted]"
 
 # Exact keys and suffixes whose values never reach the audit log or the logs.
 _SECRET_KEYS = {
-    "client_secret", "secret", "password", "token", "access_token", "refresh_token", "id_token", "code",
-    "api_key", "apikey", "authorization", "cookie", "code_verifier", "assertion",
+    "client_secret",
+    "secret",
+    "password",
+    "token",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "code",
+    "api_key",
+    "apikey",
+    "authorization",
+    "cookie",
+    "code_verifier",
+    "assertion",
     # private JWK members (RFC 7518 §6.2.2, §6.3.2, §6.4)
-    "d", "p", "q", "dp", "dq", "qi", "k", "oth",
-}  # fmt: skip
+    "d",
+    "p",
+    "q",
+    "dp",
+    "dq",
+    "qi",
+    "k",
+    "oth",
+}
 _SECRET_SUFFIXES = ("_secret", "_password", "_token")
 
 
@@ -41,11 +60,13 @@ _TEXT_PATTERNS = [
     (re.compile(r"\bory_(at|rt|ac|ht)_[A-Za-z0-9_\-.]+"), r"ory_\1_[redacted]"),
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9_\-.=+/]+"), r"\1 [redacted]"),
     (
-        re.compile(r"(?i)\b(client_secret|password|secret|refresh_token|access_token|id_token|code_verifier)"
-                   r"([\"']?\s*[=:]\s*[\"']?)[^\s&\"',}]+"),
+        re.compile(
+            r"(?i)\b(client_secret|password|secret|refresh_token|access_token|id_token|code_verifier)"
+            r"([\"']?\s*[=:]\s*[\"']?)[^\s&\"',}]+"
+        ),
         r"\1\2[redacted]",
     ),
-]  # fmt: skip
+]
 
 
 def redact_text(text: str) -> str:

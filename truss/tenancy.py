@@ -32,8 +32,16 @@ _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 # What a refused console write is audited as: the action the same change has everywhere else (API, service).
 # Every console view that writes with a role above viewer is listed (tests/audit/test_actions.py checks it);
 # the developer tools' test-flow steps change nothing in Truss and share one action.
-_FLOW_STEPS = ("flow_start", "front_channel_start", "client_credentials", "device_start", "run_poll",
-               "run_exchange", "run_refresh", "run_forget")  # fmt: skip
+_FLOW_STEPS = (
+    "flow_start",
+    "front_channel_start",
+    "client_credentials",
+    "device_start",
+    "run_poll",
+    "run_exchange",
+    "run_refresh",
+    "run_forget",
+)
 DENIED_ACTIONS: dict[str, str] = {
     "console:bridge_check": Action.BRIDGE_CHECK_RUN,
     "console:clients:create": Action.CLIENT_CREATE,
@@ -130,9 +138,14 @@ def remember(request: HttpRequest, response: HttpResponse, tenant: Tenant) -> No
     if _remembered(request) == tenant.slug:
         return
     response.set_signed_cookie(
-        LAST_TENANT_COOKIE, f"{request.user.pk}:{tenant.slug}", salt=_COOKIE_SALT, max_age=_COOKIE_AGE,
-        secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Lax",
-    )  # fmt: skip
+        LAST_TENANT_COOKIE,
+        f"{request.user.pk}:{tenant.slug}",
+        salt=_COOKIE_SALT,
+        max_age=_COOKIE_AGE,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
 
 
 def denied_action(request: HttpRequest) -> str:
@@ -154,8 +167,14 @@ def _denied_target(request: HttpRequest, tenant: Tenant) -> str:
 def refuse(request: HttpRequest, tenant: Tenant, role: str, needed: str) -> NoReturn:
     """403 for a role below `needed`; a refused write (not a read) is audited as one "denied" event."""
     if request.method not in _SAFE_METHODS:
-        audit.record(request, denied_action(request), tenant=tenant, target=_denied_target(request, tenant),
-                     outcome=AuditEvent.Outcome.DENIED, detail=f"role {role}; needs {needed}")  # fmt: skip
+        audit.record(
+            request,
+            denied_action(request),
+            tenant=tenant,
+            target=_denied_target(request, tenant),
+            outcome=AuditEvent.Outcome.DENIED,
+            detail=f"role {role}; needs {needed}",
+        )
     raise PermissionDenied(f"In {tenant.name} your role is {role}; this needs the {needed} role.")
 
 

@@ -166,8 +166,15 @@ def _replay_stop(
     action: str | None,
 ) -> Stop:
     if action is not None:
-        record(request, action, tenant=tenant, client=consent_request.client, subject=consent_request.subject,
-               outcome=AuditEvent.Outcome.FAILURE, detail="replay: Hydra already completed this consent request")  # fmt: skip
+        record(
+            request,
+            action,
+            tenant=tenant,
+            client=consent_request.client,
+            subject=consent_request.subject,
+            outcome=AuditEvent.Outcome.FAILURE,
+            detail="replay: Hydra already completed this consent request",
+        )
     return Stop("already_answered", status=409, context={"tenant": tenant})
 
 
@@ -234,8 +241,15 @@ def refuse_without_csrf(request: HttpRequest, challenge: str, action: str) -> No
     except hydra.HydraError:
         return
     tenant = tenant_for_client(consent_request.client)
-    record(request, action, tenant=tenant, client=consent_request.client, subject=None,
-           outcome=AuditEvent.Outcome.DENIED, detail="no valid CSRF token")  # fmt: skip
+    record(
+        request,
+        action,
+        tenant=tenant,
+        client=consent_request.client,
+        subject=None,
+        outcome=AuditEvent.Outcome.DENIED,
+        detail="no valid CSRF token",
+    )
 
 
 def decide_consent(
@@ -264,11 +278,24 @@ def decide_consent(
                 challenge, error=error, error_description=error_description
             )
         except hydra.HydraError as exc:
-            record(request, action, tenant=tenant, client=consent_request.client,
-                   subject=consent_request.subject, outcome=AuditEvent.Outcome.FAILURE, detail=str(exc))  # fmt: skip
+            record(
+                request,
+                action,
+                tenant=tenant,
+                client=consent_request.client,
+                subject=consent_request.subject,
+                outcome=AuditEvent.Outcome.FAILURE,
+                detail=str(exc),
+            )
             raise
-        record(request, action, tenant=tenant, client=consent_request.client, subject=consent_request.subject,
-               after={"decision": ConsentDecision.DENIED, "requested_scope": consent_request.requested_scope})  # fmt: skip
+        record(
+            request,
+            action,
+            tenant=tenant,
+            client=consent_request.client,
+            subject=consent_request.subject,
+            after={"decision": ConsentDecision.DENIED, "requested_scope": consent_request.requested_scope},
+        )
         return Redirect(rejected.redirect_to)
     requested = consent_request.requested_scope
     # Only requested scopes can be granted; openid cannot be unticked when it was asked for.
@@ -307,8 +334,15 @@ def _accept_consent(
             access_token_claims=token.access_token,
         )
     except hydra.HydraError as exc:
-        record(request, Action.CONSENT_ACCEPT, tenant=tenant, client=consent_request.client,
-               subject=consent_request.subject, outcome=AuditEvent.Outcome.FAILURE, detail=str(exc))  # fmt: skip
+        record(
+            request,
+            Action.CONSENT_ACCEPT,
+            tenant=tenant,
+            client=consent_request.client,
+            subject=consent_request.subject,
+            outcome=AuditEvent.Outcome.FAILURE,
+            detail=str(exc),
+        )
         raise
 
     def accepted_event(soon: bool = True) -> None:
@@ -360,8 +394,15 @@ def switch_account(request: HttpRequest, challenge: str) -> Redirect | Stop:
         try:
             hydra.revoke_login_sessions(sid=consent_request.login_session_id)
         except hydra.HydraError as exc:
-            record(request, action, tenant=tenant, client=consent_request.client, subject=checked.identity.id,
-                   outcome=AuditEvent.Outcome.FAILURE, detail=str(exc))  # fmt: skip
+            record(
+                request,
+                action,
+                tenant=tenant,
+                client=consent_request.client,
+                subject=checked.identity.id,
+                outcome=AuditEvent.Outcome.FAILURE,
+                detail=str(exc),
+            )
             raise
     record(request, action, tenant=tenant, client=consent_request.client, subject=checked.identity.id)
     restart = consent_request.request_url

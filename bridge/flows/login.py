@@ -73,9 +73,15 @@ def login(request: HttpRequest, challenge: str, sent: str | None = None) -> Redi
                 if early is not None
                 else hydra.accept_login_request(challenge, subject=login_request.subject)
             )
-            record(request, Action.LOGIN_ACCEPT, tenant=tenant, client=login_request.client,
-                   subject=login_request.subject, detail="remembered by Hydra, Kratos session confirmed",
-                   soon=True)  # fmt: skip
+            record(
+                request,
+                Action.LOGIN_ACCEPT,
+                tenant=tenant,
+                client=login_request.client,
+                subject=login_request.subject,
+                detail="remembered by Hydra, Kratos session confirmed",
+                soon=True,
+            )
             return Redirect(accepted.redirect_to, login_pass=passed)
         if session is not None:
             return _forget_remembered_login(request, login_request, tenant, session)
@@ -99,8 +105,14 @@ def login(request: HttpRequest, challenge: str, sent: str | None = None) -> Redi
             challenge, error="login_required", error_description="The user is not signed in."
         )
         why = "Kratos session ended" if login_request.skip else "no Kratos session"
-        record(request, Action.LOGIN_REJECT, tenant=tenant, client=login_request.client, subject=None,
-               detail=f"login_required (prompt=none; {why})")  # fmt: skip
+        record(
+            request,
+            Action.LOGIN_REJECT,
+            tenant=tenant,
+            client=login_request.client,
+            subject=None,
+            detail=f"login_required (prompt=none; {why})",
+        )
         return Redirect(rejected.redirect_to)
     if marker is not None:
         # Kratos already had its turn for this challenge and the browser came back without a (fresh)
@@ -125,8 +137,14 @@ def _forget_remembered_login(
     restart = login_request.request_url
     if login_request.session_id:
         hydra.revoke_login_sessions(sid=login_request.session_id)
-    record(request, "bridge.login.forget_remembered", tenant=tenant, client=login_request.client,
-           subject=session.identity.id, detail="Hydra's remembered login belongs to another identity")  # fmt: skip
+    record(
+        request,
+        "bridge.login.forget_remembered",
+        tenant=tenant,
+        client=login_request.client,
+        subject=session.identity.id,
+        detail="Hydra's remembered login belongs to another identity",
+    )
     if not is_hydra_url(restart):
         return Stop("login_not_completed", status=400)  # never send the browser anywhere but Hydra
     return Redirect(restart)

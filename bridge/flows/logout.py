@@ -34,11 +34,23 @@ def decide_logout(request: HttpRequest, challenge: str, *, accept: bool) -> Redi
     try:
         hydra.reject_logout_request(challenge)
     except hydra.HydraError as exc:
-        record(request, Action.LOGOUT_REJECT, tenant=tenant, client=logout_request.client,
-               subject=logout_request.subject, outcome=AuditEvent.Outcome.FAILURE, detail=str(exc))  # fmt: skip
+        record(
+            request,
+            Action.LOGOUT_REJECT,
+            tenant=tenant,
+            client=logout_request.client,
+            subject=logout_request.subject,
+            outcome=AuditEvent.Outcome.FAILURE,
+            detail=str(exc),
+        )
         raise
-    record(request, Action.LOGOUT_REJECT, tenant=tenant, client=logout_request.client,
-           subject=logout_request.subject)  # fmt: skip
+    record(
+        request,
+        Action.LOGOUT_REJECT,
+        tenant=tenant,
+        client=logout_request.client,
+        subject=logout_request.subject,
+    )
     # Hydra answers 204 without a destination: the user stays signed in, on our page.
     return Stop("logout_cancelled", status=200, context={"tenant": tenant, "client": logout_request.client})
 
@@ -53,11 +65,24 @@ def _accept_logout(
     try:
         accepted = hydra.accept_logout_request(challenge)
     except hydra.HydraError as exc:
-        record(request, Action.LOGOUT_ACCEPT, tenant=tenant, client=logout_request.client,
-               subject=logout_request.subject, outcome=AuditEvent.Outcome.FAILURE, detail=str(exc))  # fmt: skip
+        record(
+            request,
+            Action.LOGOUT_ACCEPT,
+            tenant=tenant,
+            client=logout_request.client,
+            subject=logout_request.subject,
+            outcome=AuditEvent.Outcome.FAILURE,
+            detail=str(exc),
+        )
         raise
     destination = end_kratos_session(request, then=accepted.redirect_to)
-    record(request, Action.LOGOUT_ACCEPT, tenant=tenant, client=logout_request.client,
-           subject=logout_request.subject, detail=detail)  # fmt: skip
+    record(
+        request,
+        Action.LOGOUT_ACCEPT,
+        tenant=tenant,
+        client=logout_request.client,
+        subject=logout_request.subject,
+        detail=detail,
+    )
     # The signed-out page Hydra sends the browser to last keeps the tenant's look.
     return Redirect(destination, brand=tenant.slug if tenant is not None else "")

@@ -86,9 +86,11 @@ def _client_names(tenant: Tenant) -> tuple[dict[str, str], bool]:
 def rows_for(events: list[AuditEvent], tenant: Tenant, *, can_see_keys: bool) -> list[Row]:
     prefixes = {e.actor.removeprefix("apikey:") for e in events if e.actor.startswith("apikey:")}
     prefixes |= {e.target for e in events if e.action.startswith("apikey.") and e.target}
-    keys = dict(
-        ApiKey.objects.filter(tenant=tenant, prefix__in=prefixes).values_list("prefix", "name")
-    ) if prefixes else {}  # fmt: skip
+    keys = (
+        dict(ApiKey.objects.filter(tenant=tenant, prefix__in=prefixes).values_list("prefix", "name"))
+        if prefixes
+        else {}
+    )
     client_targets = any(e.action.startswith(CLIENT_ACTION_PREFIX) and e.target for e in events)
     clients, complete = _client_names(tenant) if client_targets else ({}, False)
     keys_url = reverse("console:apikeys:list") if can_see_keys else ""

@@ -61,8 +61,12 @@ def _claims_schema(reserved: frozenset[str]) -> dict[str, Any]:
     """Names by propertyNames (pydantic would state a key pattern as patternProperties, which admits others)."""
     names = {"type": "string", "pattern": NAME_PATTERN, "not": {"enum": sorted(reserved)}}
     template = {"type": "string", "pattern": TEMPLATE_PATTERN, "maxLength": claims.MAX_TEMPLATE_LENGTH}
-    return {"type": "object", "maxProperties": claims.MAX_CLAIMS, "propertyNames": names,
-            "additionalProperties": template}  # fmt: skip
+    return {
+        "type": "object",
+        "maxProperties": claims.MAX_CLAIMS,
+        "propertyNames": names,
+        "additionalProperties": template,
+    }
 
 
 Template = Annotated[StrictStr, AfterValidator(_template)]

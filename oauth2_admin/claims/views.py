@@ -59,8 +59,12 @@ def preview(request: TenantRequest) -> HttpResponse:
     editor = ClaimsConfigForm(request.POST)
     preview = PreviewForm(request.POST)
     # The whole page's context too: a request that is not an in-page htmx one gets the whole page.
-    context: dict[str, object] = {"preview_form": preview, "form": editor, "can_edit": _can_edit(request),
-                                  "config": service.config_for(request.tenant)}  # fmt: skip
+    context: dict[str, object] = {
+        "preview_form": preview,
+        "form": editor,
+        "can_edit": _can_edit(request),
+        "config": service.config_for(request.tenant),
+    }
     if editor.is_valid() and preview.is_valid():
         scopes = preview.cleaned_data["scopes"].split()
         try:

@@ -203,9 +203,17 @@ def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: li
         summary="Update a client with RFC 6902 JSON Patch",
         description="`owner`, `client_id` and `client_secret` cannot be patched. " + _IF_MATCH,
         operation_id=f"{op}_patch_client",
-        openapi_extra={"requestBody": {"required": True, "content": {"application/json-patch+json": {
-            "schema": {"type": "array", "items": {"$ref": "#/components/schemas/PatchOperation"}}}}}},
-    )  # fmt: skip
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json-patch+json": {
+                        "schema": {"type": "array", "items": {"$ref": "#/components/schemas/PatchOperation"}}
+                    }
+                },
+            }
+        },
+    )
     @audited(Action.CLIENT_PATCH)
     def patch_client(request: HttpRequest, client_id: str, ops: Body[list[PatchOperation]]) -> HttpResponse:
         patch = [o.model_dump(by_alias=True, exclude_unset=True) for o in ops]

@@ -40,8 +40,12 @@ class ListWidget(forms.Widget):
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
         values = [str(v) for v in value or []]
-        context["widget"].update(rows=row_notes(values, self.kind), kind=self.kind, placeholder=self.placeholder,
-                                 check_url=reverse("console:clients:check_uris") if self.kind == "uri" else "")  # fmt: skip
+        context["widget"].update(
+            rows=row_notes(values, self.kind),
+            kind=self.kind,
+            placeholder=self.placeholder,
+            check_url=reverse("console:clients:check_uris") if self.kind == "uri" else "",
+        )
         return context
 
 

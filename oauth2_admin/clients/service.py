@@ -814,9 +814,14 @@ def set_token_config(
                 seconds.update(dict.fromkeys(fields, value))
         seconds.update(config.lifespans)
         changes = config.model_dump(
-            include={"access_token_strategy", "frontchannel_logout_uri", "backchannel_logout_uri",
-                     "post_logout_redirect_uris"}, exclude_unset=True,
-        )  # fmt: skip
+            include={
+                "access_token_strategy",
+                "frontchannel_logout_uri",
+                "backchannel_logout_uri",
+                "post_logout_redirect_uris",
+            },
+            exclude_unset=True,
+        )
         data = parse({**editable(current), **changes})
         lifespans = {name: (f"{s}s" if s else None) for name, s in seconds.items()}
         client = _write(tenant, current, data, lifespans=lifespans)

@@ -133,16 +133,28 @@ def _detail(
 ) -> HttpResponse:
     token_url = f"{settings.HYDRA_PUBLIC_URL}/oauth2/token"
     if client.token_endpoint_auth_method == "client_secret_post":
-        curl = (f"curl -X POST {shlex.quote(token_url)} -d grant_type=client_credentials "
-                f"-d client_id={shlex.quote(client.client_id)} -d client_secret=\"$CLIENT_SECRET\"")  # fmt: skip
+        curl = (
+            f"curl -X POST {shlex.quote(token_url)} -d grant_type=client_credentials "
+            f'-d client_id={shlex.quote(client.client_id)} -d client_secret="$CLIENT_SECRET"'
+        )
     else:
-        curl = (f"curl -X POST {shlex.quote(token_url)} -u {shlex.quote(client.client_id)}:\"$CLIENT_SECRET\" "
-                "-d grant_type=client_credentials")  # fmt: skip
+        curl = (
+            f'curl -X POST {shlex.quote(token_url)} -u {shlex.quote(client.client_id)}:"$CLIENT_SECRET" '
+            "-d grant_type=client_credentials"
+        )
     authorize_url = ""
     if "authorization_code" in client.grant_types and client.redirect_uris:
-        query = urlencode({"client_id": client.client_id, "response_type": "code", "scope": client.scope or "openid",
-                           "redirect_uri": client.redirect_uris[0], "state": "STATE",
-                           "code_challenge": "CODE_CHALLENGE", "code_challenge_method": "S256"})  # fmt: skip
+        query = urlencode(
+            {
+                "client_id": client.client_id,
+                "response_type": "code",
+                "scope": client.scope or "openid",
+                "redirect_uri": client.redirect_uris[0],
+                "state": "STATE",
+                "code_challenge": "CODE_CHALLENGE",
+                "code_challenge_method": "S256",
+            }
+        )
         authorize_url = f"{settings.HYDRA_PUBLIC_URL}/oauth2/auth?{query}"
     context = {
         "client": client,
@@ -202,8 +214,9 @@ def client_edit(request: TenantRequest, client_id: str) -> HttpResponse:
             # The form shows every setting, so a blank field means "clear it".
             changes = {k: (None if v == "" else v) for k, v in form.cleaned_data.items() if k != "version"}
             try:
-                client, warnings = clients.update_for(request, request.tenant, client_id, changes,
-                                                      if_match=form.cleaned_data["version"] or None)  # fmt: skip
+                client, warnings = clients.update_for(
+                    request, request.tenant, client_id, changes, if_match=form.cleaned_data["version"] or None
+                )
             except clients.ClientInputError as exc:
                 form.add_service_errors(exc)
             except clients.PreconditionFailed as exc:
@@ -234,8 +247,13 @@ def client_token_config(request: TenantRequest, client_id: str) -> HttpResponse:
             refused(request, Action.CLIENT_TOKEN_CONFIG, form, client_id)
         else:
             try:
-                clients.set_token_config(request, request.tenant, client_id, form.payload(current),
-                                         if_match=form.cleaned_data["version"] or None)  # fmt: skip
+                clients.set_token_config(
+                    request,
+                    request.tenant,
+                    client_id,
+                    form.payload(current),
+                    if_match=form.cleaned_data["version"] or None,
+                )
             except clients.ClientInputError as exc:
                 for field, errors in exc.fields.items():
                     form.add_error(field if field in form.fields else None, errors)
@@ -253,8 +271,9 @@ def _confirm(request: TenantRequest, client: hydra.OAuth2Client, **context: Any)
     """The confirmation page every destructive client action goes through (components/confirm.html)."""
     name = client.client_name or client.client_id
     cancel_url = reverse("console:clients:detail", args=[client.client_id])
-    return TemplateResponse(request, "components/confirm.html", {"subject": name, "cancel_url": cancel_url,
-                                                                 **context})  # fmt: skip
+    return TemplateResponse(
+        request, "components/confirm.html", {"subject": name, "cancel_url": cancel_url, **context}
+    )
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -265,10 +284,14 @@ def client_rotate_secret(request: TenantRequest, client_id: str) -> HttpResponse
     if request.method != "POST":
         if client.is_public:
             raise Http404("A public client has no secret.")
-        return _confirm(request, client, title=f"Rotate the secret of “{client.client_name or client_id}”?",
-                        consequence="A new secret is generated and applies at once: anything still using the "
-                                    "old secret gets 401 invalid_client from the token endpoint.",
-                        button="Rotate secret")  # fmt: skip
+        return _confirm(
+            request,
+            client,
+            title=f"Rotate the secret of “{client.client_name or client_id}”?",
+            consequence="A new secret is generated and applies at once: anything still using the "
+            "old secret gets 401 invalid_client from the token endpoint.",
+            button="Rotate secret",
+        )
     try:
         client, secret = clients.rotate_secret(request, request.tenant, client_id)
     except clients.ClientInputError as exc:
@@ -283,12 +306,16 @@ def client_revoke_tokens(request: TenantRequest, client_id: str) -> HttpResponse
     """GET asks first; POST revokes the client's access tokens and keeps the client."""
     client = client_or_404(request, client_id)
     if request.method != "POST":
-        return _confirm(request, client, title=f"Revoke the access tokens of “{client.client_name or client_id}”?",
-                        consequence="Every opaque access token Hydra issued to this client stops working now: "
-                                    "introspection answers inactive and APIs refuse them. The client, its "
-                                    "secret and its refresh tokens stay, so it can get new tokens. JWT access "
-                                    "tokens are self-contained and stay valid until they expire.",
-                        button="Revoke access tokens")  # fmt: skip
+        return _confirm(
+            request,
+            client,
+            title=f"Revoke the access tokens of “{client.client_name or client_id}”?",
+            consequence="Every opaque access token Hydra issued to this client stops working now: "
+            "introspection answers inactive and APIs refuse them. The client, its "
+            "secret and its refresh tokens stay, so it can get new tokens. JWT access "
+            "tokens are self-contained and stay valid until they expire.",
+            button="Revoke access tokens",
+        )
     clients.revoke_tokens_for(request, request.tenant, client_id)
     messages.success(request, f"Revoked the access tokens of “{client.client_name or client_id}”.")
     return redirect("console:clients:detail", client_id)
@@ -308,11 +335,16 @@ def client_delete(request: TenantRequest, client_id: str) -> HttpResponse:
             return redirect("console:clients:list")
         refused(request, Action.CLIENT_DELETE, form, client_id)
         status = 400
-    response = _confirm(request, client, form=form, title=f"Delete “{client.client_name or client_id}”?",
-                        consequence="The client disappears from Hydra: users can no longer sign in to it, its "
-                                    "secret stops working and Hydra deletes its access and refresh tokens with "
-                                    "it. This cannot be undone.",
-                        button="Delete client")  # fmt: skip
+    response = _confirm(
+        request,
+        client,
+        form=form,
+        title=f"Delete “{client.client_name or client_id}”?",
+        consequence="The client disappears from Hydra: users can no longer sign in to it, its "
+        "secret stops working and Hydra deletes its access and refresh tokens with "
+        "it. This cannot be undone.",
+        button="Delete client",
+    )
     response.status_code = status
     return response
 

@@ -69,10 +69,17 @@ SubjectPath: Any = Path(
 
 
 def _consent_out(row: service.ConsentRow) -> dict[str, Any]:
-    return {"client_id": row.client_id, "client_name": row.client_name, "grant_scope": row.scopes,
-            "grant_access_token_audience": row.audience, "remember": row.remembered,
-            "remember_for": row.remember_for, "handled_at": row.granted_at, "remember_until": row.until,
-            "login_session_id": row.login_session_id}  # fmt: skip
+    return {
+        "client_id": row.client_id,
+        "client_name": row.client_name,
+        "grant_scope": row.scopes,
+        "grant_access_token_audience": row.audience,
+        "remember": row.remembered,
+        "remember_for": row.remember_for,
+        "handled_at": row.granted_at,
+        "remember_until": row.until,
+        "login_session_id": row.login_session_id,
+    }
 
 
 def list_consents(request: HttpRequest, subject: str = SubjectPath) -> list[dict[str, Any]]:
@@ -89,8 +96,9 @@ def revoke_consents(
     if params.end_login_sessions and not getattr(request.user, "is_superuser", False):
         raise AuthorizationError(message="Ending login sessions affects every tenant: platform admins only.")
     try:
-        return service.revoke(request, tenant_of(request), subject, client_id=params.client,
-                              end_login=params.end_login_sessions)  # fmt: skip
+        return service.revoke(
+            request, tenant_of(request), subject, client_id=params.client, end_login=params.end_login_sessions
+        )
     except service.NotVisible as exc:
         raise HttpError(404, str(exc)) from exc
 
@@ -110,16 +118,26 @@ def logout_subject(request: HttpRequest, payload: LogoutIn) -> Any:
     )
 
 
-for _router, _prefix, _auth, _op in ((router, "/consent/{subject}", None, "hydra"),
-                                     (key_router, "/consent/{subject}", service_key, "v1")):  # fmt: skip
+for _router, _prefix, _auth, _op in (
+    (router, "/consent/{subject}", None, "hydra"),
+    (key_router, "/consent/{subject}", service_key, "v1"),
+):
     _extra: dict[str, Any] = {} if _auth is None else {"auth": _auth}
     _router.add_api_operation(
-        _prefix, ["GET"], list_consents, response=answers({200: list[ConsentOut]}, 400, AUTH_ERRORS, UPSTREAM_ERRORS),
-        summary="List a subject's consents with the tenant's clients", operation_id=f"{_op}_list_consents", **_extra,
-    )  # fmt: skip
+        _prefix,
+        ["GET"],
+        list_consents,
+        response=answers({200: list[ConsentOut]}, 400, AUTH_ERRORS, UPSTREAM_ERRORS),
+        summary="List a subject's consents with the tenant's clients",
+        operation_id=f"{_op}_list_consents",
+        **_extra,
+    )
     _router.add_api_operation(
-        _prefix, ["DELETE"], audited(Action.CONSENT_REVOKE)(revoke_consents),
+        _prefix,
+        ["DELETE"],
+        audited(Action.CONSENT_REVOKE)(revoke_consents),
         response=answers({200: RevokeOut}, 400, 404, AUTH_ERRORS, UPSTREAM_ERRORS),
         summary="Revoke a subject's consent (one client or all of the tenant's)",
-        operation_id=f"{_op}_revoke_consents", **_extra,
-    )  # fmt: skip
+        operation_id=f"{_op}_revoke_consents",
+        **_extra,
+    )

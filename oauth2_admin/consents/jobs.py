@@ -27,8 +27,13 @@ LEASE = dt.timedelta(seconds=60)
 
 
 def _pending(job: RevokeJob) -> Q:
-    return Q(tenant_id=job.tenant_id, client_id=job.client_id, state=LedgerEntry.State.ACTIVE,
-             id__gt=job.cursor, id__lte=job.last_entry)  # fmt: skip
+    return Q(
+        tenant_id=job.tenant_id,
+        client_id=job.client_id,
+        state=LedgerEntry.State.ACTIVE,
+        id__gt=job.cursor,
+        id__lte=job.last_entry,
+    )
 
 
 def current(tenant: Tenant, client_id: str) -> RevokeJob | None:
@@ -45,8 +50,13 @@ def start(request: HttpRequest | None, tenant: Tenant, client_id: str) -> Revoke
         return running
     active = LedgerEntry.objects.filter(tenant=tenant, client_id=client_id, state=LedgerEntry.State.ACTIVE)
     last = active.order_by("-id").values_list("id", flat=True).first() or 0
-    job = RevokeJob.objects.create(tenant=tenant, client_id=client_id, actor=audit.actor_of(request),
-                                   total=active.count(), last_entry=last)  # fmt: skip
+    job = RevokeJob.objects.create(
+        tenant=tenant,
+        client_id=client_id,
+        actor=audit.actor_of(request),
+        total=active.count(),
+        last_entry=last,
+    )
     with audit.mutation(request, Action.CONSENT_REVOKE_ALL_START, tenant, client_id) as event:
         event.before = {"active_people": job.total}
         event.success(after={"job": job.pk, "to_revoke": job.total})
@@ -110,10 +120,19 @@ def _finish(job: RevokeJob) -> None:
     job.state, job.finished_at = RevokeJob.State.DONE, timezone.now()
     job.save(update_fields=["state", "finished_at"])
     # The outcome of the whole job, in the name of the operator who started it.
-    audit.record(None, Action.CONSENT_REVOKE_ALL, tenant=job.tenant, target=job.client_id, actor=job.actor,
-                 before={"active_people": job.total, "job": job.pk},
-                 after={"revoked": job.processed - job.failed, "failed": job.failed,
-                        "seconds": round((job.finished_at - job.created_at).total_seconds(), 1)})  # fmt: skip
+    audit.record(
+        None,
+        Action.CONSENT_REVOKE_ALL,
+        tenant=job.tenant,
+        target=job.client_id,
+        actor=job.actor,
+        before={"active_people": job.total, "job": job.pk},
+        after={
+            "revoked": job.processed - job.failed,
+            "failed": job.failed,
+            "seconds": round((job.finished_at - job.created_at).total_seconds(), 1),
+        },
+    )
 
 
 def run_to_completion(job: RevokeJob) -> RevokeJob:

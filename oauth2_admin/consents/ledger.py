@@ -99,8 +99,13 @@ def record_decision(event: AuditEvent) -> None:
     )
     old_scopes = list(entry.scopes) if entry is not None and entry.active else None
     if entry is None:
-        entry = LedgerEntry(tenant_id=event.tenant_id, client_id=event.target, subject=subject, first_at=at,
-                            state=LedgerEntry.State.DENIED)  # fmt: skip
+        entry = LedgerEntry(
+            tenant_id=event.tenant_id,
+            client_id=event.target,
+            subject=subject,
+            first_at=at,
+            state=LedgerEntry.State.DENIED,
+        )
     entry.decision, entry.last_at = decision, at
     if decision == LedgerEntry.Decision.DENIED:
         # Saying no to a new request does not withdraw an earlier consent (Hydra keeps it and its tokens).
@@ -116,9 +121,10 @@ def record_decision(event: AuditEvent) -> None:
             remember_for = after.get("remember_for")
             entry.remembered = isinstance(remember_for, int)
             entry.remember_until = (
-                at + dt.timedelta(seconds=remember_for) if isinstance(remember_for, int) and remember_for > 0
+                at + dt.timedelta(seconds=remember_for)
+                if isinstance(remember_for, int) and remember_for > 0
                 else None
-            )  # fmt: skip
+            )
         elif decision == LedgerEntry.Decision.SKIPPED:
             entry.remembered, entry.remember_until = False, None
         # REMEMBERED: Hydra reused the remembered consent, whose remember window is unchanged.
@@ -189,8 +195,9 @@ def _adjust_counts(tenant_id: int, client_id: str, old: list[str] | None, new: l
             tenant_id=tenant_id, client_id=client_id, scope=scope[:255]
         ).update(people=F("people") + change)
         if not updated:
-            ScopeCount.objects.create(tenant_id=tenant_id, client_id=client_id, scope=scope[:255],
-                                      people=max(change, 0))  # fmt: skip
+            ScopeCount.objects.create(
+                tenant_id=tenant_id, client_id=client_id, scope=scope[:255], people=max(change, 0)
+            )
 
 
 def set_state(entries: Iterable[LedgerEntry], state: str) -> int:
@@ -205,8 +212,12 @@ def set_state(entries: Iterable[LedgerEntry], state: str) -> int:
         entry.save(update_fields=["state", "state_changed_at"])
         if was_active != entry.active:
             scopes = list(entry.scopes)
-            _adjust_counts(entry.tenant_id, entry.client_id, scopes if was_active else None,
-                           scopes if entry.active else None)  # fmt: skip
+            _adjust_counts(
+                entry.tenant_id,
+                entry.client_id,
+                scopes if was_active else None,
+                scopes if entry.active else None,
+            )
         changed += 1
     return changed
 
@@ -278,8 +289,12 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
     return at, ident
 
 
-STATES = {"active": [LedgerEntry.State.ACTIVE], "all": None, "ended": [LedgerEntry.State.REVOKED, LedgerEntry.State.GONE],
-          "denied": [LedgerEntry.State.DENIED]}  # fmt: skip
+STATES = {
+    "active": [LedgerEntry.State.ACTIVE],
+    "all": None,
+    "ended": [LedgerEntry.State.REVOKED, LedgerEntry.State.GONE],
+    "denied": [LedgerEntry.State.DENIED],
+}
 
 
 def people_query(
@@ -314,8 +329,19 @@ def people_page(
     return page, (encode_cursor(page[-1]) if more and page else None)
 
 
-CSV_HEADER = ["subject", "state", "decision", "scopes", "audience", "remembered", "remember_until",
-              "first_decision_at", "last_decision_at", "granted_count", "denied_count"]  # fmt: skip
+CSV_HEADER = [
+    "subject",
+    "state",
+    "decision",
+    "scopes",
+    "audience",
+    "remembered",
+    "remember_until",
+    "first_decision_at",
+    "last_decision_at",
+    "granted_count",
+    "denied_count",
+]
 
 
 def csv_rows(tenant: Tenant, client_id: str, *, show: str = "all", subject: str = "") -> Iterator[list[str]]:
@@ -323,9 +349,19 @@ def csv_rows(tenant: Tenant, client_id: str, *, show: str = "all", subject: str 
     yield CSV_HEADER
     rows = people_query(tenant, client_id, show=show, subject=subject)
     for e in rows.iterator(chunk_size=2000):
-        yield [e.subject, e.state, e.decision, " ".join(e.scopes), " ".join(e.audience), "yes" if e.remembered else "no",
-               e.remember_until.isoformat() if e.remember_until else "", e.first_at.isoformat(), e.last_at.isoformat(),
-               str(e.granted_count), str(e.denied_count)]  # fmt: skip
+        yield [
+            e.subject,
+            e.state,
+            e.decision,
+            " ".join(e.scopes),
+            " ".join(e.audience),
+            "yes" if e.remembered else "no",
+            e.remember_until.isoformat() if e.remember_until else "",
+            e.first_at.isoformat(),
+            e.last_at.isoformat(),
+            str(e.granted_count),
+            str(e.denied_count),
+        ]
 
 
 # --- reconciling with Hydra ---------------------------------------------------------------------------------

@@ -287,8 +287,12 @@ def end_session(
         found = next((s for s in sessions(subject) if s.id == session_id), None)
         if found is None:
             raise NotVisible("No such session.")
-        event.before = {"session": found.id, "active": found.active,
-                        "authenticated_at": found.authenticated_at, "aal": found.authenticator_assurance_level}  # fmt: skip
+        event.before = {
+            "session": found.id,
+            "active": found.active,
+            "authenticated_at": found.authenticated_at,
+            "aal": found.authenticator_assurance_level,
+        }
         kratos.disable_session(session_id)
         event.success(after={"session": found.id, "active": False})
     return found

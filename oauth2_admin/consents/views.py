@@ -93,8 +93,11 @@ def revoke(request: TenantRequest, subject: str) -> HttpResponse:
         except service.NotVisible as exc:
             raise Http404(str(exc)) from exc
         names = ", ".join(c.client_name for c in targets)
-        messages.success(request, f"Revoked consent for {names}: its access and refresh tokens no longer work."
-                         + (" Their login sessions were ended." if result.login_sessions_ended else ""))  # fmt: skip
+        messages.success(
+            request,
+            f"Revoked consent for {names}: its access and refresh tokens no longer work."
+            + (" Their login sessions were ended." if result.login_sessions_ended else ""),
+        )
         try:
             service.person(request.tenant, subject, platform_admin=request.user.is_superuser)
         except service.NotVisible:
@@ -168,22 +171,39 @@ def client_people(request: TenantRequest, client_id: str) -> HttpResponse:
     status, error = 200, ""
     try:
         subject = service.ledger_subject(q)
-        entries, next_cursor = ledger.people_page(request.tenant, client_id, show=show, subject=subject,
-                                                  cursor=cursor, size=size)  # fmt: skip
+        entries, next_cursor = ledger.people_page(
+            request.tenant, client_id, show=show, subject=subject, cursor=cursor, size=size
+        )
     except (ledger.BadCursor, service.PersonInputError) as exc:
         entries, next_cursor, status, error = [], None, 400, str(exc)
     person_url = reverse("console:consents:person", args=["-s-"])
     rows = [
-        PersonRow(e.subject, person_url.replace("-s-", e.subject), e.state, e.decision, " ".join(e.scopes),
-                  e.remembered, e.last_at.strftime("%Y-%m-%d %H:%M"), f"{e.granted_count}/{e.denied_count}")
+        PersonRow(
+            e.subject,
+            person_url.replace("-s-", e.subject),
+            e.state,
+            e.decision,
+            " ".join(e.scopes),
+            e.remembered,
+            e.last_at.strftime("%Y-%m-%d %H:%M"),
+            f"{e.granted_count}/{e.denied_count}",
+        )
         for e in entries
-    ]  # fmt: skip
+    ]
     context = {
-        "client": client, "rows": rows, "counts": ledger.counts(request.tenant, client_id), "show": show, "q": q,
-        "next_cursor": next_cursor, "paged": bool(cursor), "size": size, "error": error,
-        "states": list(ledger.STATES), "job": jobs.current(request.tenant, client_id),
+        "client": client,
+        "rows": rows,
+        "counts": ledger.counts(request.tenant, client_id),
+        "show": show,
+        "q": q,
+        "next_cursor": next_cursor,
+        "paged": bool(cursor),
+        "size": size,
+        "error": error,
+        "states": list(ledger.STATES),
+        "job": jobs.current(request.tenant, client_id),
         "can_revoke": tenancy.role_at_least(request.role, Role.MEMBER),
-    }  # fmt: skip
+    }
     partial = request.htmx and not request.htmx.boosted
     template = (
         "console/consents/client_people.html#people-table"
@@ -215,8 +235,14 @@ def bulk_revoke(request: TenantRequest, client_id: str) -> HttpResponse:
         if form.is_valid():
             job = jobs.start(request, request.tenant, client_id)
             return redirect("console:consents:job", client_id, job.pk)
-        audit.record(request, Action.CONSENT_REVOKE_ALL_START, tenant=request.tenant, target=client_id,
-                     outcome=AuditEvent.Outcome.FAILURE, detail=form.errors.as_text())  # fmt: skip
+        audit.record(
+            request,
+            Action.CONSENT_REVOKE_ALL_START,
+            tenant=request.tenant,
+            target=client_id,
+            outcome=AuditEvent.Outcome.FAILURE,
+            detail=form.errors.as_text(),
+        )
     context = {"client": client, "form": form, "counts": ledger.counts(request.tenant, client_id)}
     status = 400 if form.is_bound else 200
     return TemplateResponse(request, "console/consents/bulk_revoke.html", context, status=status)

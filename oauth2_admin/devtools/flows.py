@@ -180,10 +180,16 @@ def record(
     if bearer:
         headers["Authorization"] = "Bearer ••••••"
     entry: dict[str, Any] = {
-        "title": title, "method": method, "url": url, "headers": headers, "form": _masked(sent),
-        "curl": curl_for(method, url, form=sent or None, basic_user=client_id if basic else None, bearer=bearer),
+        "title": title,
+        "method": method,
+        "url": url,
+        "headers": headers,
+        "form": _masked(sent),
+        "curl": curl_for(
+            method, url, form=sent or None, basic_user=client_id if basic else None, bearer=bearer
+        ),
         "at": time.time(),
-    }  # fmt: skip
+    }
     run.setdefault("timeline", []).append(entry)
     started = time.monotonic()
     try:
@@ -240,10 +246,15 @@ def recent(session: SessionBase, tenant_slug: str) -> list[dict[str, Any]]:
 
 def _new_run(kind: str, tenant_slug: str, client: hydra.OAuth2Client) -> dict[str, Any]:
     return {
-        "id": secrets.token_urlsafe(24), "kind": kind, "tenant": tenant_slug, "created": time.time(),
-        "client_id": client.client_id, "client_name": client.client_name or client.client_id,
-        "auth_method": client.token_endpoint_auth_method or "client_secret_basic", "timeline": [],
-    }  # fmt: skip
+        "id": secrets.token_urlsafe(24),
+        "kind": kind,
+        "tenant": tenant_slug,
+        "created": time.time(),
+        "client_id": client.client_id,
+        "client_name": client.client_name or client.client_id,
+        "auth_method": client.token_endpoint_auth_method or "client_secret_basic",
+        "timeline": [],
+    }
 
 
 def start_authorization(
@@ -268,12 +279,23 @@ def start_authorization(
             params[name] = str(options[name])
     endpoint = hydra.discovery().authorization_endpoint
     run.update(params=params, authorization_url=f"{endpoint}?{urlencode(params)}")
-    run["timeline"].append({
-        "title": "Authorization request (the browser is sent here)", "method": "GET",
-        "url": run["authorization_url"], "headers": {}, "form": {}, "status": 303, "ok": True,
-        "response": {"note": "Hydra sends the browser through Truss's login and consent bridge, then back to the callback."},
-        "curl": "# A browser step: open the URL above; curl cannot sign in.", "at": time.time(), "ms": 0,
-    })  # fmt: skip
+    run["timeline"].append(
+        {
+            "title": "Authorization request (the browser is sent here)",
+            "method": "GET",
+            "url": run["authorization_url"],
+            "headers": {},
+            "form": {},
+            "status": 303,
+            "ok": True,
+            "response": {
+                "note": "Hydra sends the browser through Truss's login and consent bridge, then back to the callback."
+            },
+            "curl": "# A browser step: open the URL above; curl cannot sign in.",
+            "at": time.time(),
+            "ms": 0,
+        }
+    )
     return run
 
 
@@ -289,15 +311,29 @@ def receive_callback(run: dict[str, Any], query: Mapping[str, str]) -> None:
     else:
         name = error if ERROR_RE.match(error) else "unknown_error"
         what, fix = ERROR_HELP.get(name, UNKNOWN_ERROR)
-        run["callback"] = {"ok": False, "error": name, "what": what, "fix": fix,
-                           "error_description": query.get("error_description", "")[:500],
-                           "error_hint": query.get("error_hint", "")[:500]}  # fmt: skip
-    run["timeline"].append({
-        "title": "Callback (Hydra redirected the browser back to Truss)", "method": "GET",
-        "url": run["redirect_uri"], "headers": {}, "form": _masked({k: v[:500] for k, v in query.items()}),
-        "status": None, "ok": bool(code), "response": {"state": "matches this run"},
-        "curl": "# A browser step.", "at": time.time(), "ms": 0,
-    })  # fmt: skip
+        run["callback"] = {
+            "ok": False,
+            "error": name,
+            "what": what,
+            "fix": fix,
+            "error_description": query.get("error_description", "")[:500],
+            "error_hint": query.get("error_hint", "")[:500],
+        }
+    run["timeline"].append(
+        {
+            "title": "Callback (Hydra redirected the browser back to Truss)",
+            "method": "GET",
+            "url": run["redirect_uri"],
+            "headers": {},
+            "form": _masked({k: v[:500] for k, v in query.items()}),
+            "status": None,
+            "ok": bool(code),
+            "response": {"state": "matches this run"},
+            "curl": "# A browser step.",
+            "at": time.time(),
+            "ms": 0,
+        }
+    )
 
 
 def _secret_for(run: dict[str, Any], secret: str) -> str | None:
@@ -309,16 +345,29 @@ def exchange_code(run: dict[str, Any], secret: str) -> None:
     code = run.pop("code", None)
     if not code:
         return
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": run["redirect_uri"],
-            "code_verifier": run["verifier"]}  # fmt: skip
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": run["redirect_uri"],
+        "code_verifier": run["verifier"],
+    }
     tokens = record(
-        run, "Token request (authorization_code + PKCE verifier)", "POST", _hydra_public("/oauth2/token"),
+        run,
+        "Token request (authorization_code + PKCE verifier)",
+        "POST",
+        _hydra_public("/oauth2/token"),
         lambda: hydra.authorization_code_token(
-            run["client_id"], code, redirect_uri=run["redirect_uri"], code_verifier=run["verifier"],
-            client_secret=_secret_for(run, secret), auth_method=run["auth_method"],
+            run["client_id"],
+            code,
+            redirect_uri=run["redirect_uri"],
+            code_verifier=run["verifier"],
+            client_secret=_secret_for(run, secret),
+            auth_method=run["auth_method"],
         ),
-        form=form, auth_method=run["auth_method"], client_id=run["client_id"],
-    )  # fmt: skip
+        form=form,
+        auth_method=run["auth_method"],
+        client_id=run["client_id"],
+    )
     if tokens is not None:
         _use_tokens(run, tokens, nonce=run.get("nonce"))
 
@@ -330,12 +379,20 @@ def refresh(run: dict[str, Any], secret: str) -> None:
         return
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
     tokens = record(
-        run, "Refresh (refresh_token grant)", "POST", _hydra_public("/oauth2/token"),
+        run,
+        "Refresh (refresh_token grant)",
+        "POST",
+        _hydra_public("/oauth2/token"),
         lambda: hydra.refresh_token_grant(
-            run["client_id"], refresh_token, client_secret=_secret_for(run, secret), auth_method=run["auth_method"]
+            run["client_id"],
+            refresh_token,
+            client_secret=_secret_for(run, secret),
+            auth_method=run["auth_method"],
         ),
-        form=form, auth_method=run["auth_method"], client_id=run["client_id"],
-    )  # fmt: skip
+        form=form,
+        auth_method=run["auth_method"],
+        client_id=run["client_id"],
+    )
     if tokens is not None:
         run["refreshed"] = int(run.get("refreshed", 0)) + 1
         _use_tokens(run, tokens, nonce=None)  # a refreshed ID token carries no new nonce requirement
@@ -353,9 +410,15 @@ def revoke(run: dict[str, Any], secret: str) -> bool:
         return {}
 
     done = record(
-        run, "Revocation (RFC 7009)", "POST", _hydra_public("/oauth2/revoke"), call,
-        form={"token": token}, auth_method=run["auth_method"], client_id=run["client_id"],
-    )  # fmt: skip
+        run,
+        "Revocation (RFC 7009)",
+        "POST",
+        _hydra_public("/oauth2/revoke"),
+        call,
+        form={"token": token},
+        auth_method=run["auth_method"],
+        client_id=run["client_id"],
+    )
     if done is None:
         return False
     run["revoked"] = True
@@ -375,11 +438,20 @@ def client_credentials(
     if audience:
         form["audience"] = " ".join(audience)
     tokens = record(
-        run, "Token request (client_credentials)", "POST", _hydra_public("/oauth2/token"),
-        lambda: hydra.token_grant(form, client_id=client.client_id, client_secret=_secret_for(run, secret),
-                                  auth_method=run["auth_method"]),
-        form=form, auth_method=run["auth_method"], client_id=client.client_id,
-    )  # fmt: skip
+        run,
+        "Token request (client_credentials)",
+        "POST",
+        _hydra_public("/oauth2/token"),
+        lambda: hydra.token_grant(
+            form,
+            client_id=client.client_id,
+            client_secret=_secret_for(run, secret),
+            auth_method=run["auth_method"],
+        ),
+        form=form,
+        auth_method=run["auth_method"],
+        client_id=client.client_id,
+    )
     if tokens is not None:
         _use_tokens(run, tokens, nonce=None, userinfo=False)
     return run
@@ -416,25 +488,35 @@ def start_device(tenant_slug: str, client: hydra.OAuth2Client, secret: str, scop
     run = _new_run("device_code", tenant_slug, client)
     form = {"scope": scope} if scope else {}
     started = record(
-        run, "Device authorization request (RFC 8628 §3.1)", "POST", _hydra_public("/oauth2/device/auth"),
+        run,
+        "Device authorization request (RFC 8628 §3.1)",
+        "POST",
+        _hydra_public("/oauth2/device/auth"),
         lambda: hydra.device_authorization(
-            client.client_id, scope=scope or None, client_secret=_secret_for(run, secret),
+            client.client_id,
+            scope=scope or None,
+            client_secret=_secret_for(run, secret),
             auth_method=run["auth_method"],
         ).model_dump(mode="json", exclude_none=True),
-        form=form, auth_method=run["auth_method"], client_id=client.client_id,
-    )  # fmt: skip
+        form=form,
+        auth_method=run["auth_method"],
+        client_id=client.client_id,
+    )
     if started is None:
         run["device"] = {"state": "failed", "polls": 0, "note": "Hydra refused to start the device flow."}
         return run
     now = time.time()
     run["device_code"] = started["device_code"]
     run["device"] = {
-        "state": "pending", "polls": 0, "user_code": started["user_code"],
+        "state": "pending",
+        "polls": 0,
+        "user_code": started["user_code"],
         "verification_uri": started["verification_uri"],
         "verification_uri_complete": started.get("verification_uri_complete") or "",
         "interval": int(started.get("interval") or DEFAULT_INTERVAL),
-        "expires_at": now + int(started["expires_in"]), "note": DEVICE_ANSWERS["authorization_pending"][1],
-    }  # fmt: skip
+        "expires_at": now + int(started["expires_in"]),
+        "note": DEVICE_ANSWERS["authorization_pending"][1],
+    }
     return run
 
 
@@ -451,12 +533,17 @@ def poll_device(run: dict[str, Any], secret: str) -> None:
     device["polls"] = int(device["polls"]) + 1
     form = {"grant_type": hydra.DEVICE_GRANT, "device_code": code}
     tokens = record(
-        run, f"Poll {device['polls']} (device_code grant)", "POST", _hydra_public("/oauth2/token"),
+        run,
+        f"Poll {device['polls']} (device_code grant)",
+        "POST",
+        _hydra_public("/oauth2/token"),
         lambda: hydra.device_token(
             run["client_id"], code, client_secret=_secret_for(run, secret), auth_method=run["auth_method"]
         ).model_dump(mode="json", exclude_none=True),
-        form=form, auth_method=run["auth_method"], client_id=run["client_id"],
-    )  # fmt: skip
+        form=form,
+        auth_method=run["auth_method"],
+        client_id=run["client_id"],
+    )
     if tokens is not None:
         run.pop("device_code", None)
         device.update(state="done", note="The user finished: Hydra issued the tokens.")
@@ -477,9 +564,13 @@ def poll_device(run: dict[str, Any], secret: str) -> None:
 def _introspect(run: dict[str, Any], token: str, title: str) -> dict[str, Any] | None:
     url = str(settings.HYDRA_ADMIN_URL).rstrip("/") + "/admin/oauth2/introspect"
     found = record(
-        run, title, "POST", url, lambda: hydra.introspect(token).model_dump(mode="json", exclude_none=True),
+        run,
+        title,
+        "POST",
+        url,
+        lambda: hydra.introspect(token).model_dump(mode="json", exclude_none=True),
         form={"token": token},
-    )  # fmt: skip
+    )
     return found
 
 
@@ -539,9 +630,14 @@ def inspect_jwt(
         try:
             public = jwt.PyJWK(key.model_dump(mode="json", exclude_none=True, by_alias=True), algorithm=alg)
             jwt.decode(
-                token, public.key, algorithms=[alg], issuer=issuer, audience=audience, leeway=5,
+                token,
+                public.key,
+                algorithms=[alg],
+                issuer=issuer,
+                audience=audience,
+                leeway=5,
                 options={"verify_aud": audience is not None},
-            )  # fmt: skip
+            )
             out["signature"] = f"valid ({alg}, key {key.kid})"
         except jwt.InvalidSignatureError:
             out["problems"].append("the signature does not match the published key")
@@ -569,9 +665,18 @@ FRONT_CHANNEL: dict[str, tuple[str, bool]] = {
 FRONT_KINDS = ("implicit", "hybrid")
 # What a fragment may carry (OAuth 2.0 Multiple Response Types §5, RFC 6749 §4.2.2, RFC 9207); the rest is dropped.
 FRAGMENT_MEMBERS = (
-    "state", "code", "access_token", "token_type", "expires_in", "scope", "id_token", "iss",
-    "error", "error_description", "error_hint",
-)  # fmt: skip
+    "state",
+    "code",
+    "access_token",
+    "token_type",
+    "expires_in",
+    "scope",
+    "id_token",
+    "iss",
+    "error",
+    "error_description",
+    "error_hint",
+)
 FRAGMENT_MAX = 8000
 ID_TOKEN_REFUSED = (
     "The ID token in the answer failed a check (signature, issuer, audience, nonce or a hash): Truss refused the "
@@ -641,11 +746,18 @@ def receive_fragment(run: dict[str, Any], fragment: Mapping[str, str]) -> None:
     got = {k: str(fragment[k])[:FRAGMENT_MAX] for k in FRAGMENT_MEMBERS if fragment.get(k)}
     rtype = set(str(run["params"]["response_type"]).split())
     entry: dict[str, Any] = {
-        "title": "Callback fragment (read by the browser, posted to Truss)", "method": "GET",
-        "url": run["redirect_uri"] + "#…", "headers": {}, "form": _masked(got), "status": None, "ok": False,
-        "response": {"state": "matches this run"}, "curl": "# A browser step: the fragment never reaches a server.",
-        "at": time.time(), "ms": 0,
-    }  # fmt: skip
+        "title": "Callback fragment (read by the browser, posted to Truss)",
+        "method": "GET",
+        "url": run["redirect_uri"] + "#…",
+        "headers": {},
+        "form": _masked(got),
+        "status": None,
+        "ok": False,
+        "response": {"state": "matches this run"},
+        "curl": "# A browser step: the fragment never reaches a server.",
+        "at": time.time(),
+        "ms": 0,
+    }
     run["timeline"].append(entry)
     error = got.get("error", "")
     code = got.get("code", "")
@@ -657,21 +769,35 @@ def receive_fragment(run: dict[str, Any], fragment: Mapping[str, str]) -> None:
     if error or missing:
         name = (error if ERROR_RE.match(error) else "unknown_error") if error else "incomplete_answer"
         what, fix = ERROR_HELP.get(name, UNKNOWN_ERROR) if error else MISSING_MEMBER
-        run["callback"] = {"ok": False, "error": name, "what": what, "fix": fix,
-                           "error_description": got.get("error_description", "")[:500],
-                           "error_hint": got.get("error_hint", "")[:500]}  # fmt: skip
+        run["callback"] = {
+            "ok": False,
+            "error": name,
+            "what": what,
+            "fix": fix,
+            "error_description": got.get("error_description", "")[:500],
+            "error_hint": got.get("error_hint", "")[:500],
+        }
         return
     id_info: dict[str, Any] | None = None
     if "id_token" in rtype:
         id_info = inspect_jwt(
-            got["id_token"], jwks=hydra.public_jwks(), issuer=hydra.discovery().issuer,
-            audience=run["client_id"], nonce=run["nonce"],
-        )  # fmt: skip
+            got["id_token"],
+            jwks=hydra.public_jwks(),
+            issuer=hydra.discovery().issuer,
+            audience=run["client_id"],
+            nonce=run["nonce"],
+        )
         _check_hashes(id_info, access_token=got.get("access_token"), code=code or None)
         if not id_info["verified"]:
             what, fix = ID_TOKEN_REFUSED
-            run["callback"] = {"ok": False, "error": "id_token_refused", "what": what, "fix": fix,
-                               "error_description": "; ".join(id_info["problems"])[:500], "error_hint": ""}  # fmt: skip
+            run["callback"] = {
+                "ok": False,
+                "error": "id_token_refused",
+                "what": what,
+                "fix": fix,
+                "error_description": "; ".join(id_info["problems"])[:500],
+                "error_hint": "",
+            }
             entry["response"] = {
                 "state": "matches this run",
                 "id_token": "refused: " + "; ".join(id_info["problems"]),
@@ -683,8 +809,12 @@ def receive_fragment(run: dict[str, Any], fragment: Mapping[str, str]) -> None:
     }
     if "expires_in" in tokens and tokens["expires_in"].isdigit():
         tokens["expires_in"] = int(tokens["expires_in"])  # type: ignore[assignment]
-    run["callback"] = {"ok": True, "code": mask(code) if code else "", "scope": got.get("scope", "")[:500],
-                       "fragment": True}  # fmt: skip
+    run["callback"] = {
+        "ok": True,
+        "code": mask(code) if code else "",
+        "scope": got.get("scope", "")[:500],
+        "fragment": True,
+    }
     if run["kind"] == "hybrid":
         run["code"] = code
         run["front"] = {"tokens": tokens, "id_token": id_info}

@@ -10,8 +10,10 @@ from django.core.validators import RegexValidator
 from oauth2_admin.devtools import flows
 from truss.ory import hydra
 
-_SCOPE = RegexValidator(r"^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$",
-                        "scopes are words separated by single spaces (RFC 6749 §3.3)")  # fmt: skip
+_SCOPE = RegexValidator(
+    r"^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$",
+    "scopes are words separated by single spaces (RFC 6749 §3.3)",
+)
 _WORDS = RegexValidator(r"^[A-Za-z0-9_.:\-]+( [A-Za-z0-9_.:\-]+)*$", "words separated by single spaces")
 
 PROMPTS = [
@@ -44,31 +46,55 @@ class _ClientForm(forms.Form):
 class AuthorizeForm(_ClientForm):
     client = forms.ChoiceField(label="Client")
     scope = forms.CharField(
-        required=False, max_length=1000, validators=[_SCOPE],
+        required=False,
+        max_length=1000,
+        validators=[_SCOPE],
         help_text="Space-separated; empty asks for all of the client's scopes.",
-    )  # fmt: skip
+    )
     prompt = forms.ChoiceField(choices=PROMPTS, required=False)
     max_age = forms.IntegerField(
-        required=False, min_value=0, max_value=10**8, label="max_age",
+        required=False,
+        min_value=0,
+        max_value=10**8,
+        label="max_age",
         help_text="Seconds since the user last signed in after which Hydra asks again (0: always).",
-    )  # fmt: skip
-    ui_locales = forms.CharField(required=False, max_length=100, validators=[_WORDS], label="ui_locales",
-                                 help_text="Preferred languages of the screens, e.g. “de en”.")  # fmt: skip
-    acr_values = forms.CharField(required=False, max_length=200, validators=[_WORDS], label="acr_values",
-                                 help_text="Requested authentication context classes, space-separated.")  # fmt: skip
+    )
+    ui_locales = forms.CharField(
+        required=False,
+        max_length=100,
+        validators=[_WORDS],
+        label="ui_locales",
+        help_text="Preferred languages of the screens, e.g. “de en”.",
+    )
+    acr_values = forms.CharField(
+        required=False,
+        max_length=200,
+        validators=[_WORDS],
+        label="acr_values",
+        help_text="Requested authentication context classes, space-separated.",
+    )
 
 
 class ClientCredentialsForm(_ClientForm):
     grant = "client_credentials"
     client = forms.ChoiceField(label="Client")
     secret = forms.CharField(
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}), max_length=500,
-        label="Client secret", help_text="Used for this run only: never stored, logged or shown again.",
-    )  # fmt: skip
-    scope = forms.CharField(required=False, max_length=1000, validators=[_SCOPE],
-                            help_text="Space-separated; empty asks for none.")  # fmt: skip
-    audience = forms.CharField(required=False, max_length=1000,
-                               help_text="Space-separated; each must be in the client's audience list.")  # fmt: skip
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        max_length=500,
+        label="Client secret",
+        help_text="Used for this run only: never stored, logged or shown again.",
+    )
+    scope = forms.CharField(
+        required=False,
+        max_length=1000,
+        validators=[_SCOPE],
+        help_text="Space-separated; empty asks for none.",
+    )
+    audience = forms.CharField(
+        required=False,
+        max_length=1000,
+        help_text="Space-separated; each must be in the client's audience list.",
+    )
 
     def clean_audience(self) -> list[str]:
         return str(self.cleaned_data.get("audience") or "").split()
@@ -78,20 +104,28 @@ class DeviceForm(_ClientForm):
     grant = hydra.DEVICE_GRANT
     client = forms.ChoiceField(label="Client")
     secret = forms.CharField(
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}), max_length=500,
-        required=False, label="Client secret (confidential clients only)",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        max_length=500,
+        required=False,
+        label="Client secret (confidential clients only)",
         help_text="Used for the device authorization request only, never stored; the run page asks again for polling.",
-    )  # fmt: skip
-    scope = forms.CharField(required=False, max_length=1000, validators=[_SCOPE],
-                            help_text="Space-separated; empty asks for all of the client's scopes.")  # fmt: skip
+    )
+    scope = forms.CharField(
+        required=False,
+        max_length=1000,
+        validators=[_SCOPE],
+        help_text="Space-separated; empty asks for all of the client's scopes.",
+    )
 
 
 class SecretForm(forms.Form):
     secret = forms.CharField(
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}), max_length=500,
-        required=False, label="Client secret",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        max_length=500,
+        required=False,
+        label="Client secret",
         help_text="Used for this request only: never stored, logged or shown again.",
-    )  # fmt: skip
+    )
 
 
 class FrontChannelForm(forms.Form):
@@ -100,13 +134,16 @@ class FrontChannelForm(forms.Form):
 
     client = forms.ChoiceField(label="Client")
     response_type = forms.ChoiceField(
-        label="response_type", choices=[(t, t) for t in flows.FRONT_CHANNEL],
+        label="response_type",
+        choices=[(t, t) for t in flows.FRONT_CHANNEL],
         help_text="Implicit: id_token token, id_token. Hybrid: code id_token, code token, code id_token token.",
-    )  # fmt: skip
+    )
     scope = forms.CharField(
-        required=False, max_length=1000, validators=[_SCOPE],
+        required=False,
+        max_length=1000,
+        validators=[_SCOPE],
         help_text="Space-separated; empty asks for all of the client's scopes. An ID token needs openid.",
-    )  # fmt: skip
+    )
     prompt = forms.ChoiceField(choices=PROMPTS, required=False)
 
     def __init__(self, *args: Any, clients: list[hydra.OAuth2Client], **kwargs: Any) -> None:

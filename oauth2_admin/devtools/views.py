@@ -48,18 +48,28 @@ def discovery(request: TenantRequest) -> HttpResponse:
         if k.endswith("_supported") and isinstance(v, list) and k not in _LIST_ORDER
     ]
     context = {
-        "doc": found.doc, "endpoints": endpoints, "raw_json": _pretty(raw), "registration": found.registration,
+        "doc": found.doc,
+        "endpoints": endpoints,
+        "raw_json": _pretty(raw),
+        "registration": found.registration,
         "lists": [(k, raw.get(k) or []) for k in _LIST_ORDER] + lists,
         "flags": [(k, v) for k, v in raw.items() if isinstance(v, bool)],
-    }  # fmt: skip
+    }
     return TemplateResponse(request, "console/devtools/discovery.html", context)
 
 
 _LIST_ORDER = (
-    "grant_types_supported", "response_types_supported", "response_modes_supported", "scopes_supported",
-    "id_token_signing_alg_values_supported", "token_endpoint_auth_methods_supported",
-    "code_challenge_methods_supported", "subject_types_supported", "claim_types_supported", "claims_supported",
-)  # fmt: skip
+    "grant_types_supported",
+    "response_types_supported",
+    "response_modes_supported",
+    "scopes_supported",
+    "id_token_signing_alg_values_supported",
+    "token_endpoint_auth_methods_supported",
+    "code_challenge_methods_supported",
+    "subject_types_supported",
+    "claim_types_supported",
+    "claims_supported",
+)
 
 
 # --- flow tester -----------------------------------------------------------------------------------------
@@ -539,10 +549,12 @@ def callback_fragment(request: HttpRequest) -> HttpResponse:
     run = _operator_run(request, request.POST.get("state", ""))
     if run is None or run["kind"] not in flows.FRONT_KINDS:
         response = JsonResponse(
-            {"message": "This answer belongs to no implicit or hybrid run of your console session: Truss kept "
-             "nothing of it. It was removed from the address bar."},
+            {
+                "message": "This answer belongs to no implicit or hybrid run of your console session: Truss kept "
+                "nothing of it. It was removed from the address bar."
+            },
             status=404,
-        )  # fmt: skip
+        )
         return _no_store(response, referrer="no-referrer")
     try:
         flows.receive_fragment(run, request.POST)

@@ -119,8 +119,13 @@ class AdoptedOut(Schema):
 
 
 def _version_out(v: history.Version, *, detail: bool = False) -> dict[str, Any]:
-    out: dict[str, Any] = {"number": v.number, "action": v.action, "actor": v.actor, "at": v.at,
-                           "changes": [c.as_dict() for c in v.changes]}  # fmt: skip
+    out: dict[str, Any] = {
+        "number": v.number,
+        "action": v.action,
+        "actor": v.actor,
+        "at": v.at,
+        "changes": [c.as_dict() for c in v.changes],
+    }
     if detail:
         out["client"] = v.state
     return out
@@ -151,8 +156,12 @@ def _version_required(request: HttpRequest, exc: clients.PreconditionRequired) -
 _READ = (*AUTH_ERRORS, 404, *UPSTREAM_ERRORS)
 _WRITE = (400, *AUTH_ERRORS, 404, 412, 428, *UPSTREAM_ERRORS)
 # Declared, so the document says what 428 answers: an ETag (or *) is required.
-_IF_MATCH = {"in": "header", "name": "If-Match", "required": True,
-             "schema": {"type": "string", "minLength": 1, "pattern": "\\S"}}  # fmt: skip
+_IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": True,
+    "schema": {"type": "string", "minLength": 1, "pattern": "\\S"},
+}
 
 
 def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: list[str]) -> Router:
@@ -173,9 +182,16 @@ def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: li
         now = timezone.now()
         selected = snapshot.select(snapshot.read_time(tenant, now=now), sort="name")
         rows = snapshot.rows(tenant, selected, now=now)
-        items = [{"client_id": r.client_id, "name": r.name, "score": r.score,
-                  "findings": [f.as_dict() for f in r.findings],
-                  "changed_outside_truss": r.drift_fields} for r in rows]  # fmt: skip
+        items = [
+            {
+                "client_id": r.client_id,
+                "name": r.name,
+                "score": r.score,
+                "findings": [f.as_dict() for f in r.findings],
+                "changed_outside_truss": r.drift_fields,
+            }
+            for r in rows
+        ]
         counts = dict.fromkeys(hygiene.SEVERITIES, 0)
         for r in rows:
             for f in r.findings:
@@ -192,8 +208,14 @@ def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: li
     def client_findings(request: HttpRequest, client_id: str) -> HttpResponse:
         client = clients.get_for(tenant_of(request), client_id)
         found = hygiene.findings_for(tenant_of(request), client)
-        return json_response({"client_id": client.client_id, "name": client.client_name or "",
-                              "score": hygiene.score(found), "findings": [f.as_dict() for f in found]})  # fmt: skip
+        return json_response(
+            {
+                "client_id": client.client_id,
+                "name": client.client_name or "",
+                "score": hygiene.score(found),
+                "findings": [f.as_dict() for f in found],
+            }
+        )
 
     @router.get(
         "/clients/{client_id}/versions",
@@ -260,8 +282,12 @@ def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: li
     )
     def client_drift(request: HttpRequest, client_id: str) -> HttpResponse:
         found = drift.check(tenant_of(request), client_id)
-        body = {"drifted": found.drifted, "known_version": found.known.number if found.known else None,
-                "changes": [c.as_dict() for c in found.changes], "etag": clients.etag(found.client)}  # fmt: skip
+        body = {
+            "drifted": found.drifted,
+            "known_version": found.known.number if found.known else None,
+            "changes": [c.as_dict() for c in found.changes],
+            "etag": clients.etag(found.client),
+        }
         return _with_etag(json_response(body), found.client)
 
     @router.post(

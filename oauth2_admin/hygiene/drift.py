@@ -125,8 +125,14 @@ def sweep(
         summary = {"fields": fields, "hydra_updated_at": clients.public_view(client).get("updated_at")}
         recorded = False
         if record and already.get(client.client_id) != summary:
-            audit.record(None, DETECTED, tenant=tenant, target=client.client_id, after=summary,
-                         detail=f"changed outside Truss: {', '.join(fields)}")  # fmt: skip
+            audit.record(
+                None,
+                DETECTED,
+                tenant=tenant,
+                target=client.client_id,
+                after=summary,
+                detail=f"changed outside Truss: {', '.join(fields)}",
+            )
             recorded = True
         out.append(SweepResult(tenant, client.client_id, client.client_name or "", fields, recorded))
     return out

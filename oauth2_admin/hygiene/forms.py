@@ -30,15 +30,22 @@ class ReportFilterForm(forms.Form):
 
 class ThresholdsForm(forms.ModelForm):  # type: ignore[type-arg]
     own_hosts_text = forms.CharField(
-        label="The tenant's own hosts", required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        label="The tenant's own hosts",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
         help_text="One host name per line (app.example.com). skip_consent is only fine for clients redirecting "
         "to these.",
-    )  # fmt: skip
+    )
 
     class Meta:
         model = Thresholds
-        fields = ["secret_max_age_days", "idle_days", "max_access_token_seconds", "max_jwt_access_token_seconds",
-                  "max_refresh_token_seconds"]  # fmt: skip
+        fields = [
+            "secret_max_age_days",
+            "idle_days",
+            "max_access_token_seconds",
+            "max_jwt_access_token_seconds",
+            "max_refresh_token_seconds",
+        ]
         labels = {
             "secret_max_age_days": "Rotate secrets after (days)",
             "idle_days": "Flag clients without consent for (days)",
@@ -50,8 +57,13 @@ class ThresholdsForm(forms.ModelForm):  # type: ignore[type-arg]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["own_hosts_text"].initial = "\n".join(self.instance.own_hosts or [])
-        limits = {"secret_max_age_days": (1, 3650), "idle_days": (1, 3650), "max_access_token_seconds": (60, 86400),
-                  "max_jwt_access_token_seconds": (60, 86400), "max_refresh_token_seconds": (3600, 3650 * 86400)}  # fmt: skip
+        limits = {
+            "secret_max_age_days": (1, 3650),
+            "idle_days": (1, 3650),
+            "max_access_token_seconds": (60, 86400),
+            "max_jwt_access_token_seconds": (60, 86400),
+            "max_refresh_token_seconds": (3600, 3650 * 86400),
+        }
         for name, (low, high) in limits.items():
             field = self.fields[name]
             assert isinstance(field, forms.IntegerField)

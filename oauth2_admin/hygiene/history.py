@@ -31,9 +31,13 @@ from truss.redaction import REDACTED, redact
 ROTATE = Action.CLIENT_ROTATE_SECRET
 ADOPT = Action.CLIENT_DRIFT_ADOPT
 VERSION_ACTIONS = (
-    Action.CLIENT_CREATE, Action.CLIENT_UPDATE, Action.CLIENT_PATCH, Action.CLIENT_TOKEN_CONFIG,
-    ROTATE, ADOPT,
-)  # fmt: skip
+    Action.CLIENT_CREATE,
+    Action.CLIENT_UPDATE,
+    Action.CLIENT_PATCH,
+    Action.CLIENT_TOKEN_CONFIG,
+    ROTATE,
+    ADOPT,
+)
 # Set by Hydra, not by whoever changes the client: never part of a comparison.
 SERVER_FIELDS = frozenset(
     {
@@ -137,8 +141,11 @@ def _build(events: list[AuditEvent]) -> list[Version]:
             continue
         before = versions[-1].state if versions else {}
         changes = diff(before, state, rotated=rotated) if versions else []
-        versions.append(Version(len(versions) + 1, event.action, event.actor, event.created_at, state, changes,
-                                [event.id]))  # fmt: skip
+        versions.append(
+            Version(
+                len(versions) + 1, event.action, event.actor, event.created_at, state, changes, [event.id]
+            )
+        )
     return versions
 
 

@@ -81,8 +81,14 @@ class Finding:
     fix: Fix | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "severity": self.severity, "title": self.title, "reason": self.reason,
-                "detail": self.detail, "fix": self.fix.as_dict() if self.fix else None}  # fmt: skip
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "title": self.title,
+            "reason": self.reason,
+            "detail": self.detail,
+            "fix": self.fix.as_dict() if self.fix else None,
+        }
 
 
 @dataclass
@@ -145,8 +151,10 @@ def _implicit(client: hydra.OAuth2Client, facts: Facts) -> tuple[str, Fix | None
     grants = [g for g in client.grant_types if g != "implicit"]
     if "authorization_code" not in grants:
         grants.insert(0, "authorization_code")
-    fix = Fix("use authorization code instead: drop the implicit grant and token/id_token response types",
-              changes={"grant_types": grants, "response_types": ["code"]})  # fmt: skip
+    fix = Fix(
+        "use authorization code instead: drop the implicit grant and token/id_token response types",
+        changes={"grant_types": grants, "response_types": ["code"]},
+    )
     return what, (fix if client.redirect_uris else None)
 
 
@@ -155,13 +163,19 @@ def _pkce(client: hydra.OAuth2Client, facts: Facts) -> tuple[str, Fix | None] | 
         return None
     if facts.pkce_enforced in ("public", "all"):
         return None
-    return ("public client with authorization code; Hydra does not enforce PKCE "
-            "(HYDRA_PKCE_ENFORCED=off): set oauth2.pkce.enforced_for_public_clients in Hydra", None)  # fmt: skip
+    return (
+        "public client with authorization code; Hydra does not enforce PKCE "
+        "(HYDRA_PKCE_ENFORCED=off): set oauth2.pkce.enforced_for_public_clients in Hydra",
+        None,
+    )
 
 
 def _redirect_http(client: hydra.OAuth2Client, facts: Facts) -> tuple[str, Fix | None] | None:
-    bad = [u for u in client.redirect_uris + client.post_logout_redirect_uris
-           if urlsplit(u).scheme == "http" and not is_loopback_host(urlsplit(u).hostname or "")]  # fmt: skip
+    bad = [
+        u
+        for u in client.redirect_uris + client.post_logout_redirect_uris
+        if urlsplit(u).scheme == "http" and not is_loopback_host(urlsplit(u).hostname or "")
+    ]
     return (", ".join(bad), None) if bad else None
 
 
@@ -191,8 +205,10 @@ def _redirect_pattern(client: hydra.OAuth2Client, facts: Facts) -> tuple[str, Fi
 def _secret_post(client: hydra.OAuth2Client, facts: Facts) -> tuple[str, Fix | None] | None:
     if client.token_endpoint_auth_method != "client_secret_post":
         return None
-    fix = Fix("authenticate with HTTP Basic (client_secret_basic)",
-              changes={"token_endpoint_auth_method": "client_secret_basic"})  # fmt: skip
+    fix = Fix(
+        "authenticate with HTTP Basic (client_secret_basic)",
+        changes={"token_endpoint_auth_method": "client_secret_basic"},
+    )
     return "token_endpoint_auth_method is client_secret_post", fix
 
 
@@ -286,60 +302,121 @@ def _logout_redirect(client: hydra.OAuth2Client, facts: Facts) -> tuple[str, Fix
 
 def _metadata_http(client: hydra.OAuth2Client, facts: Facts) -> tuple[str, Fix | None] | None:
     names = ("logo_uri", "policy_uri", "tos_uri", "client_uri")
-    bad = [f"{n} {getattr(client, n)}" for n in names
-           if (getattr(client, n) or "").lower().startswith("http://")]  # fmt: skip
+    bad = [
+        f"{n} {getattr(client, n)}" for n in names if (getattr(client, n) or "").lower().startswith("http://")
+    ]
     return ("; ".join(bad), None) if bad else None
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("implicit-grant", "high", "Implicit or hybrid flow",
-         "Tokens in the front channel leak and cannot be sender-constrained; use code + PKCE (RFC 9700 §2.1.2).",
-         _implicit),
-    Rule("public-client-pkce", "high", "Public client without enforced PKCE",
-         "Authorization code without PKCE allows code injection; public clients MUST use it (RFC 9700 §2.1.1).",
-         _pkce),
-    Rule("redirect-http", "high", "Plain http redirect URI",
-         "Redirects over http outside loopback expose codes and tokens (RFC 9700 §2.6; RFC 8252 §7.3).",
-         _redirect_http),
-    Rule("redirect-scheme", "high", "Redirect URI with an unsafe scheme",
-         "Redirects go to https, loopback http or a native app's reverse-domain private-use scheme; ftp, file, "
-         "javascript or data are never a client (RFC 9700 §2.1; RFC 8252 §7.1).",
-         _redirect_scheme),
-    Rule("fetch-internal-host", "high", "Hydra fetches a URI on an internal host",
-         "Hydra requests jwks_uri, sector_identifier_uri, request_uris and backchannel_logout_uri itself: an "
-         "internal host lets a tenant reach the deployment's own network (SSRF; RFC 9101 §10.4.1).",
-         _fetch_internal),
-    Rule("redirect-pattern", "medium", "Wildcard or fragment in a redirect URI",
-         "Redirect URIs must match exactly, without patterns or fragments (RFC 9700 §2.1, §4.1; RFC 6749 §3.1.2).",
-         _redirect_pattern),
-    Rule("client-secret-post", "low", "Secret sent in the request body",
-         "client_secret_basic or private_key_jwt keep the secret out of bodies and logs (RFC 9700 §2.5; RFC 6749 §2.3.1).",
-         _secret_post),
-    Rule("secret-age", "medium", "Old client secret",
-         "Long-lived shared secrets widen the window of a leak; rotate or move to private_key_jwt (RFC 9700 §2.5).",
-         _secret_age),
-    Rule("refresh-token-lifespan", "medium", "Long-lived refresh tokens",
-         "Hydra rotates refresh tokens on use, but a long lifespan extends what a stolen one is worth (RFC 9700 §4.14.2).",
-         _refresh_lifespan),
-    Rule("access-token-lifespan", "medium", "Long-lived access tokens",
-         "A stolen access token works until it expires; keep lifetimes short (RFC 9700 §4.10).",
-         _access_lifespan),
-    Rule("jwt-access-token-lifespan", "medium", "Long-lived JWT access tokens",
-         "JWT access tokens are self-contained and cannot be revoked before they expire (RFC 9700 §4.10; RFC 9068).",
-         _jwt_lifespan),
-    Rule("skip-consent-foreign", "high", "Consent skipped for a third-party host",
-         "Only first-party clients may skip consent; otherwise the server acts as an open redirector (RFC 9700 §4.11.2).",
-         _skip_consent),
-    Rule("idle-client", "low", "Client not used recently",
-         "Unused clients are unmonitored credentials; least privilege says remove them (RFC 9700 §2.3).",
-         _idle),
-    Rule("logout-no-post-redirect", "low", "Logout URIs without a post-logout redirect",
-         "RP-initiated logout needs a registered post_logout_redirect_uri (OpenID RP-Initiated Logout 1.0 §3).",
-         _logout_redirect),
-    Rule("metadata-http", "low", "Client metadata URIs over http",
-         "Logo, policy and terms shown on the consent screen must not be loaded over http (RFC 9700 §2.6).",
-         _metadata_http),
-)  # fmt: skip
+    Rule(
+        "implicit-grant",
+        "high",
+        "Implicit or hybrid flow",
+        "Tokens in the front channel leak and cannot be sender-constrained; use code + PKCE (RFC 9700 §2.1.2).",
+        _implicit,
+    ),
+    Rule(
+        "public-client-pkce",
+        "high",
+        "Public client without enforced PKCE",
+        "Authorization code without PKCE allows code injection; public clients MUST use it (RFC 9700 §2.1.1).",
+        _pkce,
+    ),
+    Rule(
+        "redirect-http",
+        "high",
+        "Plain http redirect URI",
+        "Redirects over http outside loopback expose codes and tokens (RFC 9700 §2.6; RFC 8252 §7.3).",
+        _redirect_http,
+    ),
+    Rule(
+        "redirect-scheme",
+        "high",
+        "Redirect URI with an unsafe scheme",
+        "Redirects go to https, loopback http or a native app's reverse-domain private-use scheme; ftp, file, "
+        "javascript or data are never a client (RFC 9700 §2.1; RFC 8252 §7.1).",
+        _redirect_scheme,
+    ),
+    Rule(
+        "fetch-internal-host",
+        "high",
+        "Hydra fetches a URI on an internal host",
+        "Hydra requests jwks_uri, sector_identifier_uri, request_uris and backchannel_logout_uri itself: an "
+        "internal host lets a tenant reach the deployment's own network (SSRF; RFC 9101 §10.4.1).",
+        _fetch_internal,
+    ),
+    Rule(
+        "redirect-pattern",
+        "medium",
+        "Wildcard or fragment in a redirect URI",
+        "Redirect URIs must match exactly, without patterns or fragments (RFC 9700 §2.1, §4.1; RFC 6749 §3.1.2).",
+        _redirect_pattern,
+    ),
+    Rule(
+        "client-secret-post",
+        "low",
+        "Secret sent in the request body",
+        "client_secret_basic or private_key_jwt keep the secret out of bodies and logs (RFC 9700 §2.5; RFC 6749 §2.3.1).",
+        _secret_post,
+    ),
+    Rule(
+        "secret-age",
+        "medium",
+        "Old client secret",
+        "Long-lived shared secrets widen the window of a leak; rotate or move to private_key_jwt (RFC 9700 §2.5).",
+        _secret_age,
+    ),
+    Rule(
+        "refresh-token-lifespan",
+        "medium",
+        "Long-lived refresh tokens",
+        "Hydra rotates refresh tokens on use, but a long lifespan extends what a stolen one is worth (RFC 9700 §4.14.2).",
+        _refresh_lifespan,
+    ),
+    Rule(
+        "access-token-lifespan",
+        "medium",
+        "Long-lived access tokens",
+        "A stolen access token works until it expires; keep lifetimes short (RFC 9700 §4.10).",
+        _access_lifespan,
+    ),
+    Rule(
+        "jwt-access-token-lifespan",
+        "medium",
+        "Long-lived JWT access tokens",
+        "JWT access tokens are self-contained and cannot be revoked before they expire (RFC 9700 §4.10; RFC 9068).",
+        _jwt_lifespan,
+    ),
+    Rule(
+        "skip-consent-foreign",
+        "high",
+        "Consent skipped for a third-party host",
+        "Only first-party clients may skip consent; otherwise the server acts as an open redirector (RFC 9700 §4.11.2).",
+        _skip_consent,
+    ),
+    Rule(
+        "idle-client",
+        "low",
+        "Client not used recently",
+        "Unused clients are unmonitored credentials; least privilege says remove them (RFC 9700 §2.3).",
+        _idle,
+    ),
+    Rule(
+        "logout-no-post-redirect",
+        "low",
+        "Logout URIs without a post-logout redirect",
+        "RP-initiated logout needs a registered post_logout_redirect_uri (OpenID RP-Initiated Logout 1.0 §3).",
+        _logout_redirect,
+    ),
+    Rule(
+        "metadata-http",
+        "low",
+        "Client metadata URIs over http",
+        "Logo, policy and terms shown on the consent screen must not be loaded over http (RFC 9700 §2.6).",
+        _metadata_http,
+    ),
+)
 RULES_BY_ID = {rule.id: rule for rule in RULES}
 
 

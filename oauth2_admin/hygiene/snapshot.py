@@ -46,16 +46,35 @@ STATIC_RULES = tuple(rule for rule in hygiene.RULES if rule.id not in DYNAMIC)
 DYNAMIC_RULES = tuple(rule for rule in hygiene.RULES if rule.id in DYNAMIC)
 RULE_ORDER = {rule.id: i for i, rule in enumerate(hygiene.RULES)}
 CLIENT_WRITES = (
-    Action.CLIENT_CREATE, Action.CLIENT_UPDATE, Action.CLIENT_PATCH, Action.CLIENT_TOKEN_CONFIG,
+    Action.CLIENT_CREATE,
+    Action.CLIENT_UPDATE,
+    Action.CLIENT_PATCH,
+    Action.CLIENT_TOKEN_CONFIG,
     Action.CLIENT_DRIFT_ADOPT,
-)  # fmt: skip
+)
 ROTATE, DELETE = Action.CLIENT_ROTATE_SECRET, Action.CLIENT_DELETE
 FOLDED = (*CLIENT_WRITES, ROTATE, DELETE, hygiene.CONSENT_ACTION)  # the events apply_event folds in
 FIELDS = [
-    "name", "client", "findings", "penalty", "high", "medium", "low", "rules", "uses_secret", "interactive",
-    "public_code", "secret_set_at", "last_consent_at", "client_created_at", "client_updated_at", "drifted",
-    "drift_fields", "drift_seen_at", "computed_at",
-]  # fmt: skip
+    "name",
+    "client",
+    "findings",
+    "penalty",
+    "high",
+    "medium",
+    "low",
+    "rules",
+    "uses_secret",
+    "interactive",
+    "public_code",
+    "secret_set_at",
+    "last_consent_at",
+    "client_created_at",
+    "client_updated_at",
+    "drifted",
+    "drift_fields",
+    "drift_seen_at",
+    "computed_at",
+]
 
 
 # --- writing rows ----------------------------------------------------------------------------------------------
@@ -247,10 +266,14 @@ def read_time(tenant: Tenant, *, now: datetime | None = None, limits: Thresholds
     ops = connection.ops
     secret_cut = ops.adapt_datetimefield_value(now - timedelta(days=limits.secret_max_age_days))
     idle_cut = ops.adapt_datetimefield_value(now - timedelta(days=limits.idle_days))
-    secret = ("(CASE WHEN uses_secret AND (secret_set_at IS NULL OR secret_set_at < %s) THEN 1 ELSE 0 END)",
-              [secret_cut])  # fmt: skip
-    idle = ("(CASE WHEN interactive AND COALESCE(last_consent_at, client_created_at) < %s THEN 1 ELSE 0 END)",
-            [idle_cut])  # fmt: skip
+    secret = (
+        "(CASE WHEN uses_secret AND (secret_set_at IS NULL OR secret_set_at < %s) THEN 1 ELSE 0 END)",
+        [secret_cut],
+    )
+    idle = (
+        "(CASE WHEN interactive AND COALESCE(last_consent_at, client_created_at) < %s THEN 1 ELSE 0 END)",
+        [idle_cut],
+    )
     pkce: tuple[str, list[Any]] = ("(CASE WHEN public_code THEN 1 ELSE 0 END)" if pkce_on else "0", [])
     found = (f"(high + medium + low + {pkce[0]} + {secret[0]} + {idle[0]})", [*pkce[1], *secret[1], *idle[1]])
     penalty = (
@@ -259,10 +282,15 @@ def read_time(tenant: Tenant, *, now: datetime | None = None, limits: Thresholds
     )
     score = (f"(CASE WHEN {penalty[0]} > 100 THEN 0 ELSE 100 - {penalty[0]} END)", penalty[1] * 2)
     sql = {
-        "hit_secret": secret, "hit_idle": idle, "hit_pkce": pkce,
-        "n_high": (f"(high + {pkce[0]})", pkce[1]), "n_medium": (f"(medium + {secret[0]})", secret[1]),
-        "n_low": (f"(low + {idle[0]})", idle[1]), "n_findings": found, "score": score,
-    }  # fmt: skip
+        "hit_secret": secret,
+        "hit_idle": idle,
+        "hit_pkce": pkce,
+        "n_high": (f"(high + {pkce[0]})", pkce[1]),
+        "n_medium": (f"(medium + {secret[0]})", secret[1]),
+        "n_low": (f"(low + {idle[0]})", idle[1]),
+        "n_findings": found,
+        "score": score,
+    }
     return ReadTime(tenant, sql)
 
 
@@ -282,7 +310,7 @@ def select(
             "drift_fields",
             "drift_seen_at",
             "computed_at",
-        )  # fmt: skip
+        )
         .annotate(
             **{name: RawSQL(sql[name][0], sql[name][1]) for name in ("hit_secret", "hit_idle", "hit_pkce")}
         )
@@ -347,9 +375,13 @@ class Row:
 def _finding(data: dict[str, Any]) -> hygiene.Finding:
     fix = data.get("fix")
     return hygiene.Finding(
-        data["rule"], data["severity"], data["title"], data["reason"], data["detail"],
+        data["rule"],
+        data["severity"],
+        data["title"],
+        data["reason"],
+        data["detail"],
         hygiene.Fix(fix["summary"], fix.get("changes") or {}, fix.get("token_config") or {}) if fix else None,
-    )  # fmt: skip
+    )
 
 
 def rows(
@@ -388,8 +420,17 @@ def rows(
                 if (hit := rule.check(client, facts)) is not None:
                     found.append(hygiene.Finding(rule.id, rule.severity, rule.title, rule.reason, *hit))
             found.sort(key=lambda f: (hygiene.SEVERITIES.index(f.severity), RULE_ORDER[f.rule]))
-        out.append(Row(record.client_id, record.name, hygiene.score(found), found, list(record.drift_fields),
-                       record.drift_seen_at, record.computed_at))  # fmt: skip
+        out.append(
+            Row(
+                record.client_id,
+                record.name,
+                hygiene.score(found),
+                found,
+                list(record.drift_fields),
+                record.drift_seen_at,
+                record.computed_at,
+            )
+        )
     return out
 
 

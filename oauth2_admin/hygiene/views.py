@@ -78,10 +78,19 @@ def report(request: TenantRequest) -> HttpResponse:
     rows = []
     for r in found:
         quoted = quote(r.client_id, safe="")
-        items = [(f, fix_url.replace("-id-", quoted).replace("-rule-", f.rule) if f.fix and can_edit else "",
-                  severity_class(f.severity)) for f in r.findings]  # fmt: skip
-        rows.append(ReportRow(r.client_id, r.name, detail.replace("-id-", quoted), r.score, r.worst, items,
-                              r.drift_fields))  # fmt: skip
+        items = [
+            (
+                f,
+                fix_url.replace("-id-", quoted).replace("-rule-", f.rule) if f.fix and can_edit else "",
+                severity_class(f.severity),
+            )
+            for f in r.findings
+        ]
+        rows.append(
+            ReportRow(
+                r.client_id, r.name, detail.replace("-id-", quoted), r.score, r.worst, items, r.drift_fields
+            )
+        )
     query = {k: v for k, v in {"severity": severity, "rule": rule, "sort": sort}.items() if v}
     context = {
         "form": form if form.is_bound else ReportFilterForm(),
@@ -124,8 +133,12 @@ def client_findings(request: TenantRequest, client_id: str) -> HttpResponse:
     client = client_or_404(request, client_id)
     freshness.reconcile(request.tenant, client)
     found = hygiene.findings_for(request.tenant, client)
-    context = {"client": client, "findings": found, "score": hygiene.score(found),
-               "can_edit": tenancy.role_at_least(request.role, Role.MEMBER)}  # fmt: skip
+    context = {
+        "client": client,
+        "findings": found,
+        "score": hygiene.score(found),
+        "can_edit": tenancy.role_at_least(request.role, Role.MEMBER),
+    }
     template = (
         "console/hygiene/findings.html"
         if htmx.is_fragment_request(request)
@@ -209,9 +222,13 @@ def client_history(request: TenantRequest, client_id: str) -> HttpResponse:
     freshness.reconcile(request.tenant, client)
     versions = history.versions_for(request.tenant, client_id)
     count = len(versions)
-    context: dict[str, Any] = {"client": client, "versions": list(reversed(versions)), "count": count,
-                               "etag": clients.etag(client),
-                               "can_edit": tenancy.role_at_least(request.role, Role.MEMBER)}  # fmt: skip
+    context: dict[str, Any] = {
+        "client": client,
+        "versions": list(reversed(versions)),
+        "count": count,
+        "etag": clients.etag(client),
+        "can_edit": tenancy.role_at_least(request.role, Role.MEMBER),
+    }
     status = 200
     if count:
         try:
@@ -243,8 +260,13 @@ def restore(request: TenantRequest, client_id: str, number: int) -> HttpResponse
     except history.NoSuchVersion as exc:
         raise Http404(str(exc)) from exc
     form = ConfirmForm(request.POST or None, initial={"etag": clients.etag(client)})
-    context = {"client": client, "version": target, "form": form, "right_label": f"Version {number}",
-               "changes": history.preview_restore(client, target.state)}  # fmt: skip
+    context = {
+        "client": client,
+        "version": target,
+        "form": form,
+        "right_label": f"Version {number}",
+        "changes": history.preview_restore(client, target.state),
+    }
 
     def apply(etag: str) -> object:
         label = f"Version {number}"
@@ -263,8 +285,12 @@ def drift(request: TenantRequest, client_id: str) -> HttpResponse:
     client_or_404(request, client_id)
     found = drifts.check(request.tenant, client_id)
     freshness.reconcile(request.tenant, found.client)
-    context = {"client": found.client, "drift": found, "form": ConfirmForm(initial={"etag": clients.etag(found.client)}),
-               "can_edit": tenancy.role_at_least(request.role, Role.MEMBER)}  # fmt: skip
+    context = {
+        "client": found.client,
+        "drift": found,
+        "form": ConfirmForm(initial={"etag": clients.etag(found.client)}),
+        "can_edit": tenancy.role_at_least(request.role, Role.MEMBER),
+    }
     return TemplateResponse(request, "console/hygiene/drift.html", context)
 
 
@@ -312,8 +338,13 @@ def _drift_write(
 
 def _drift_problem(request: TenantRequest, client_id: str, problem: str, status: int) -> HttpResponse:
     found = drifts.check(request.tenant, client_id)
-    context = {"client": found.client, "drift": found, "problem": problem, "can_edit": True,
-               "form": ConfirmForm(initial={"etag": clients.etag(found.client)})}  # fmt: skip
+    context = {
+        "client": found.client,
+        "drift": found,
+        "problem": problem,
+        "can_edit": True,
+        "form": ConfirmForm(initial={"etag": clients.etag(found.client)}),
+    }
     return TemplateResponse(request, "console/hygiene/drift.html", context, status=status)
 
 
@@ -341,6 +372,14 @@ def thresholds(request: TenantRequest) -> HttpResponse:
 
 
 def _thresholds_view(t: Thresholds) -> dict[str, Any]:
-    return {name: getattr(t, name) for name in ("secret_max_age_days", "idle_days", "max_access_token_seconds",
-                                                 "max_jwt_access_token_seconds", "max_refresh_token_seconds",
-                                                 "own_hosts")}  # fmt: skip
+    return {
+        name: getattr(t, name)
+        for name in (
+            "secret_max_age_days",
+            "idle_days",
+            "max_access_token_seconds",
+            "max_jwt_access_token_seconds",
+            "max_refresh_token_seconds",
+            "own_hosts",
+        )
+    }

@@ -79,15 +79,22 @@ _CREATED = answers({201: dict[str, Any]}, _WRITE)
 @_answers
 def list_keys(request: HttpRequest) -> HttpResponse:
     """Hydra v2.3.0 cannot list key sets: these are the sets Hydra signs with plus the sets Truss created."""
-    return json_response({
-        "sets": [s.as_json() for s in keys.key_sets()],
-        "rotations": [keys.rotation_json(r) for r in keys.rotations()],
-        "can_manage": keys.is_platform_admin(request),
-    })  # fmt: skip
+    return json_response(
+        {
+            "sets": [s.as_json() for s in keys.key_sets()],
+            "rotations": [keys.rotation_json(r) for r in keys.rotations()],
+            "can_manage": keys.is_platform_admin(request),
+        }
+    )
 
 
-@router.post("/keys", response=_CREATED, auth=session_auth, summary="Generate a key into a set (platform admins)",
-             openapi_extra={"requestBody": _schema(keys.KeyIn)})  # fmt: skip
+@router.post(
+    "/keys",
+    response=_CREATED,
+    auth=session_auth,
+    summary="Generate a key into a set (platform admins)",
+    openapi_extra={"requestBody": _schema(keys.KeyIn)},
+)
 @audited(Action.KEY_CREATE)
 @_answers
 def create_key(request: HttpRequest) -> HttpResponse:
@@ -116,8 +123,13 @@ def list_rotations(request: HttpRequest) -> HttpResponse:
     return json_response({"items": [keys.rotation_json(r) for r in keys.rotations()]})
 
 
-@router.post("/keys/rotations", response=_CREATED, auth=session_auth, summary="Stage 1: publish the next key (platform admins)",
-             openapi_extra={"requestBody": _schema(keys.RotationIn)})  # fmt: skip
+@router.post(
+    "/keys/rotations",
+    response=_CREATED,
+    auth=session_auth,
+    summary="Stage 1: publish the next key (platform admins)",
+    openapi_extra={"requestBody": _schema(keys.RotationIn)},
+)
 @audited(Action.KEY_ROTATION_START)
 @_answers
 def start_rotation(request: HttpRequest) -> HttpResponse:
@@ -134,8 +146,13 @@ def _force(request: HttpRequest) -> bool:
         raise
 
 
-@router.post("/keys/rotations/{rotation_id}/promote", auth=session_auth, response=_WRITTEN, openapi_extra={"requestBody": _schema(keys.StepIn, required=False)},
-             summary="Stage 2: the published key starts signing (after the cache window unless forced)")  # fmt: skip
+@router.post(
+    "/keys/rotations/{rotation_id}/promote",
+    auth=session_auth,
+    response=_WRITTEN,
+    openapi_extra={"requestBody": _schema(keys.StepIn, required=False)},
+    summary="Stage 2: the published key starts signing (after the cache window unless forced)",
+)
 @audited(Action.KEY_ROTATION_PROMOTE)
 @_answers
 def promote_rotation(request: HttpRequest, rotation_id: int) -> HttpResponse:
@@ -143,8 +160,13 @@ def promote_rotation(request: HttpRequest, rotation_id: int) -> HttpResponse:
     return json_response(keys.rotation_json(keys.promote(request, rotation_id, force=force)))
 
 
-@router.post("/keys/rotations/{rotation_id}/retire", auth=session_auth, response=_WRITTEN, openapi_extra={"requestBody": _schema(keys.StepIn, required=False)},
-             summary="Stage 3: remove the old keys (after the longest token lifespan unless forced)")  # fmt: skip
+@router.post(
+    "/keys/rotations/{rotation_id}/retire",
+    auth=session_auth,
+    response=_WRITTEN,
+    openapi_extra={"requestBody": _schema(keys.StepIn, required=False)},
+    summary="Stage 3: remove the old keys (after the longest token lifespan unless forced)",
+)
 @audited(Action.KEY_ROTATION_RETIRE)
 @_answers
 def retire_rotation(request: HttpRequest, rotation_id: int) -> HttpResponse:
@@ -152,8 +174,12 @@ def retire_rotation(request: HttpRequest, rotation_id: int) -> HttpResponse:
     return json_response(keys.rotation_json(keys.retire(request, rotation_id, force=force)))
 
 
-@router.post("/keys/rotations/{rotation_id}/cancel", auth=session_auth, response=_WRITTEN,
-             summary="Withdraw a published key that does not sign yet")  # fmt: skip
+@router.post(
+    "/keys/rotations/{rotation_id}/cancel",
+    auth=session_auth,
+    response=_WRITTEN,
+    summary="Withdraw a published key that does not sign yet",
+)
 @audited(Action.KEY_ROTATION_CANCEL)
 @_answers
 def cancel_rotation(request: HttpRequest, rotation_id: int) -> HttpResponse:

@@ -118,11 +118,20 @@ class KeyView:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "set_id": self.set_id, "kid": self.kid, "alg": self.alg, "kty": self.kty, "use": self.use,
-            "size": self.size, "thumbprint_sha256": self.thumbprint, "signing": self.signing,
-            "can_sign": self.has_private, "created_at": self.created_at, "created_by": self.created_by or None,
-            "created": "by Truss" if self.created_at else "before Truss", "public_jwk": self.public_jwk,
-        }  # fmt: skip
+            "set_id": self.set_id,
+            "kid": self.kid,
+            "alg": self.alg,
+            "kty": self.kty,
+            "use": self.use,
+            "size": self.size,
+            "thumbprint_sha256": self.thumbprint,
+            "signing": self.signing,
+            "can_sign": self.has_private,
+            "created_at": self.created_at,
+            "created_by": self.created_by or None,
+            "created": "by Truss" if self.created_at else "before Truss",
+            "public_jwk": self.public_jwk,
+        }
 
 
 @dataclass
@@ -137,8 +146,12 @@ class KeySetView:
         return next((k for k in self.keys if k.signing), None)
 
     def as_json(self) -> dict[str, Any]:
-        return {"set_id": self.set_id, "purpose": self.purpose, "exists": self.exists,
-                "keys": [k.as_json() for k in self.keys]}  # fmt: skip
+        return {
+            "set_id": self.set_id,
+            "purpose": self.purpose,
+            "exists": self.exists,
+            "keys": [k.as_json() for k in self.keys],
+        }
 
 
 def _views(set_id: str, entries: list[hydra.KeyEntry]) -> list[KeyView]:
@@ -149,13 +162,20 @@ def _views(set_id: str, entries: list[hydra.KeyEntry]) -> list[KeyView]:
         record = records.get(key.kid or "")
         out.append(
             KeyView(
-                set_id=set_id, kid=key.kid or "", alg=key.alg or "", kty=key.kty, use=key.use or "",
-                size=size_of(key), thumbprint=thumbprint(key), signing=entry.signing,
-                has_private=entry.has_private, created_at=record.created_at if record else None,
+                set_id=set_id,
+                kid=key.kid or "",
+                alg=key.alg or "",
+                kty=key.kty,
+                use=key.use or "",
+                size=size_of(key),
+                thumbprint=thumbprint(key),
+                signing=entry.signing,
+                has_private=entry.has_private,
+                created_at=record.created_at if record else None,
                 created_by=record.created_by if record else "",
                 public_jwk=key.model_dump(mode="json", by_alias=True, exclude_none=True),
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -167,8 +187,12 @@ def known_sets() -> list[str]:
 
 
 def key_set(set_id: str) -> KeySetView:
-    purpose = SIGNING_SETS.get(set_id, "Created through Truss" if not set_id.startswith(HOLDING_PREFIX)
-                               else "Holds the next key of a rotation (not published)")  # fmt: skip
+    purpose = SIGNING_SETS.get(
+        set_id,
+        "Created through Truss"
+        if not set_id.startswith(HOLDING_PREFIX)
+        else "Holds the next key of a rotation (not published)",
+    )
     try:
         entries = hydra.key_set_entries(set_id)
     except hydra.HydraNotFound:
@@ -327,8 +351,15 @@ def create_key(request: HttpRequest, data: dict[str, Any]) -> tuple[KeyView, lis
             set_id=set_id, kid=kid, algorithm=algorithm, use=use, created_by=_actor(request)
         )
         view = next(k for k in key_set(set_id).keys if k.kid == kid)
-        event.success(after={"set_id": set_id, "kid": kid, "alg": algorithm, "use": use,
-                             "thumbprint_sha256": view.thumbprint})  # fmt: skip
+        event.success(
+            after={
+                "set_id": set_id,
+                "kid": kid,
+                "alg": algorithm,
+                "use": use,
+                "thumbprint_sha256": view.thumbprint,
+            }
+        )
     warnings = []
     if set_id in SIGNING_SETS and view.signing:
         warnings.append(
@@ -353,8 +384,11 @@ def delete_warnings(set_id: str, kid: str) -> list[str]:
     if key is None or not key.has_private or set_id not in SIGNING_SETS:
         return []
     lifespan = longest_lifespan(set_id)
-    replaced = [r.promoted_at for r in Rotation.objects.filter(set_id=set_id, promoted_at__isnull=False)
-                if kid in r.old_kids and r.promoted_at]  # fmt: skip
+    replaced = [
+        r.promoted_at
+        for r in Rotation.objects.filter(set_id=set_id, promoted_at__isnull=False)
+        if kid in r.old_kids and r.promoted_at
+    ]
     if replaced and not key.signing and timezone.now() >= max(replaced) + timedelta(seconds=lifespan.seconds):
         return []
     what = "signs new tokens now" if key.signing else "may have signed tokens"
@@ -394,12 +428,20 @@ def open_rotation(set_id: str) -> Rotation | None:
 
 def rotation_json(rotation: Rotation) -> dict[str, Any]:
     return {
-        "id": rotation.pk, "set_id": rotation.set_id, "next_kid": rotation.next_kid, "algorithm": rotation.algorithm,
-        "old_kids": rotation.old_kids, "stage": rotation.stage, "cache_window_seconds": rotation.cache_window_seconds,
-        "published_at": rotation.published_at, "promote_after": promote_after(rotation),
-        "promoted_at": rotation.promoted_at, "retire_after": rotation.retire_after,
-        "finished_at": rotation.finished_at, "next_step": next_step(rotation),
-    }  # fmt: skip
+        "id": rotation.pk,
+        "set_id": rotation.set_id,
+        "next_kid": rotation.next_kid,
+        "algorithm": rotation.algorithm,
+        "old_kids": rotation.old_kids,
+        "stage": rotation.stage,
+        "cache_window_seconds": rotation.cache_window_seconds,
+        "published_at": rotation.published_at,
+        "promote_after": promote_after(rotation),
+        "promoted_at": rotation.promoted_at,
+        "retire_after": rotation.retire_after,
+        "finished_at": rotation.finished_at,
+        "next_step": next_step(rotation),
+    }
 
 
 def promote_after(rotation: Rotation) -> datetime:
@@ -411,14 +453,18 @@ def next_step(rotation: Rotation) -> str:
     if rotation.stage == Rotation.Stage.PUBLISHED:
         when = promote_after(rotation)
         wait = "now" if now >= when else f"after {when:%Y-%m-%d %H:%M:%S %Z}"
-        return (f"Promote {wait}: {rotation.next_kid} starts signing; until then it is only published so that "
-                "relying parties' cached JWKS already contain it.")  # fmt: skip
+        return (
+            f"Promote {wait}: {rotation.next_kid} starts signing; until then it is only published so that "
+            "relying parties' cached JWKS already contain it."
+        )
     if rotation.stage == Rotation.Stage.PROMOTED and rotation.retire_after:
         wait = (
             "now" if now >= rotation.retire_after else f"after {rotation.retire_after:%Y-%m-%d %H:%M:%S %Z}"
         )
-        return (f"Retire {wait}: the old key(s) {', '.join(rotation.old_kids)} leave the JWKS once every token they "
-                "signed has expired.")  # fmt: skip
+        return (
+            f"Retire {wait}: the old key(s) {', '.join(rotation.old_kids)} leave the JWKS once every token they "
+            "signed has expired."
+        )
     return "Nothing: this rotation is finished."
 
 
@@ -447,11 +493,25 @@ def start_rotation(request: HttpRequest, data: dict[str, Any]) -> Rotation:
             set_id=set_id, kid=kid, algorithm=algorithm, use="sig", created_by=_actor(request)
         )
         rotation = Rotation.objects.create(
-            set_id=set_id, holding_set=holding, next_kid=kid, algorithm=algorithm, old_kids=old,
-            cache_window_seconds=window, published_at=timezone.now(), created_by=_actor(request),
-        )  # fmt: skip
-        event.success(target=f"{set_id}/{kid}", after={"stage": "published", "next_kid": kid, "old_kids": old,
-                                                       "algorithm": algorithm, "cache_window_seconds": window})  # fmt: skip
+            set_id=set_id,
+            holding_set=holding,
+            next_kid=kid,
+            algorithm=algorithm,
+            old_kids=old,
+            cache_window_seconds=window,
+            published_at=timezone.now(),
+            created_by=_actor(request),
+        )
+        event.success(
+            target=f"{set_id}/{kid}",
+            after={
+                "stage": "published",
+                "next_kid": kid,
+                "old_kids": old,
+                "algorithm": algorithm,
+                "cache_window_seconds": window,
+            },
+        )
     return rotation
 
 
@@ -474,8 +534,10 @@ def promote(request: HttpRequest, rotation_id: int, *, force: bool = False) -> R
         if rotation.stage != Rotation.Stage.PUBLISHED:
             raise KeyConflict(f"This rotation is {rotation.stage}; only a published key can be promoted.")
         if timezone.now() < promote_after(rotation) and not force:
-            raise KeyConflict(f"The cache window runs until {promote_after(rotation):%Y-%m-%d %H:%M:%S %Z}: relying "
-                              "parties may not have fetched the new key yet. Wait, or force it.")  # fmt: skip
+            raise KeyConflict(
+                f"The cache window runs until {promote_after(rotation):%Y-%m-%d %H:%M:%S %Z}: relying "
+                "parties may not have fetched the new key yet. Wait, or force it."
+            )
         hydra.promote_key(rotation.holding_set, rotation.next_kid, rotation.set_id)
         if not _signs(rotation.set_id, rotation.next_kid):
             # created_at has second resolution: a tie with an old key leaves the order undefined. Re-insert.
@@ -489,8 +551,14 @@ def promote(request: HttpRequest, rotation_id: int, *, force: bool = False) -> R
         rotation.stage, rotation.promoted_at = Rotation.Stage.PROMOTED, now
         rotation.retire_after = now + timedelta(seconds=lifespan.seconds)
         rotation.save()
-        event.success(after={"stage": "promoted", "forced": force, "retire_after": rotation.retire_after,
-                             "longest_lifespan": lifespan.seconds})  # fmt: skip
+        event.success(
+            after={
+                "stage": "promoted",
+                "forced": force,
+                "retire_after": rotation.retire_after,
+                "longest_lifespan": lifespan.seconds,
+            }
+        )
     return rotation
 
 
@@ -512,8 +580,10 @@ def retire(request: HttpRequest, rotation_id: int, *, force: bool = False) -> Ro
                 f"This rotation is {rotation.stage}; only after promotion can old keys be retired."
             )
         if timezone.now() < rotation.retire_after and not force:
-            raise KeyConflict(f"Tokens signed by the old key may live until {rotation.retire_after:%Y-%m-%d %H:%M:%S %Z}. "
-                              "Wait, or force it (those tokens then fail verification).")  # fmt: skip
+            raise KeyConflict(
+                f"Tokens signed by the old key may live until {rotation.retire_after:%Y-%m-%d %H:%M:%S %Z}. "
+                "Wait, or force it (those tokens then fail verification)."
+            )
         present = {k.kid for k in key_set(rotation.set_id).keys}
         for kid in rotation.old_kids:
             if kid in present and kid != rotation.next_kid:

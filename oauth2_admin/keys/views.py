@@ -64,8 +64,14 @@ def jwks(request: TenantRequest) -> HttpResponse:
 
 def _deny_unless_admin(request: TenantRequest, action: str, target: str = "") -> None:
     if not keys.is_platform_admin(request):
-        audit.record(request, action, tenant=request.tenant, target=target, outcome=AuditEvent.Outcome.DENIED,
-                     detail="keys are global in Hydra: platform admins only")  # fmt: skip
+        audit.record(
+            request,
+            action,
+            tenant=request.tenant,
+            target=target,
+            outcome=AuditEvent.Outcome.DENIED,
+            detail="keys are global in Hydra: platform admins only",
+        )
         raise PermissionDenied("Signing keys are global in Hydra: only platform admins may change them.")
 
 
@@ -110,14 +116,25 @@ def delete(request: TenantRequest, set_id: str, kid: str) -> HttpResponse:
         return redirect("console:keys:jwks")
     last = _last_signer(view, key)
     consequence = " ".join(
-        ["The key leaves Hydra and the published JWKS; tokens it signed no longer verify once relying parties "
-         "refetch the JWKS.", *keys.delete_warnings(set_id, kid)]
-    )  # fmt: skip
+        [
+            "The key leaves Hydra and the published JWKS; tokens it signed no longer verify once relying parties "
+            "refetch the JWKS.",
+            *keys.delete_warnings(set_id, kid),
+        ]
+    )
     if last:
-        consequence = (f"{kid} is the last signing key of {set_id}: Truss refuses to delete it (Hydra would generate "
-                       "an RS256 key no verifier has seen). Use a staged rotation.")  # fmt: skip
-    context = {"title": f"Delete key {kid}?", "consequence": consequence, "button": "Delete key",
-               "cancel_url": reverse("console:keys:jwks"), "refused": last, "key": key}  # fmt: skip
+        consequence = (
+            f"{kid} is the last signing key of {set_id}: Truss refuses to delete it (Hydra would generate "
+            "an RS256 key no verifier has seen). Use a staged rotation."
+        )
+    context = {
+        "title": f"Delete key {kid}?",
+        "consequence": consequence,
+        "button": "Delete key",
+        "cancel_url": reverse("console:keys:jwks"),
+        "refused": last,
+        "key": key,
+    }
     return TemplateResponse(request, "console/keys/delete.html", context)
 
 

@@ -111,8 +111,14 @@ def flush(request: HttpRequest) -> HttpResponse:
     try:
         record = janitor.run(request, options)
     except janitor.NotConfigured as exc:
-        return error(request, 501, "not_configured", f"{exc} Schedule `hydra janitor` next to Hydra instead "
-                     "(README, Tokens: a compose service or a cron line).", instead=janitor.CRON_LINE)  # fmt: skip
+        return error(
+            request,
+            501,
+            "not_configured",
+            f"{exc} Schedule `hydra janitor` next to Hydra instead "
+            "(README, Tokens: a compose service or a cron line).",
+            instead=janitor.CRON_LINE,
+        )
     except janitor.Busy as exc:
         return error(request, 409, "busy", str(exc))
     except janitor.RunFailed as exc:
@@ -126,19 +132,35 @@ for router, prefix, read_auth, write_auth, op in (
     (key_router, "/oauth2", service_key, service_key, "v1"),
 ):
     router.add_api_operation(
-        prefix + "/introspect", ["POST"], introspect, auth=read_auth, summary="Introspect a token of the tenant's clients",
-        description=INTROSPECT_DOC, openapi_extra={"requestBody": _TOKEN_SCHEMA}, operation_id=f"{op}_introspect",
+        prefix + "/introspect",
+        ["POST"],
+        introspect,
+        auth=read_auth,
+        summary="Introspect a token of the tenant's clients",
+        description=INTROSPECT_DOC,
+        openapi_extra={"requestBody": _TOKEN_SCHEMA},
+        operation_id=f"{op}_introspect",
         response={200: dict[str, Any], **_ERRORS},
-    )  # fmt: skip
+    )
     router.add_api_operation(
-        prefix + "/revoke", ["POST"], revoke, auth=write_auth,
-        summary="Revoke a token (consent or client-token revocation; see description)", description=REVOKE_DOC,
-        openapi_extra={"requestBody": _TOKEN_SCHEMA}, operation_id=f"{op}_revoke",
+        prefix + "/revoke",
+        ["POST"],
+        revoke,
+        auth=write_auth,
+        summary="Revoke a token (consent or client-token revocation; see description)",
+        description=REVOKE_DOC,
+        openapi_extra={"requestBody": _TOKEN_SCHEMA},
+        operation_id=f"{op}_revoke",
         response={200: dict[str, Any], 404: ErrorOut, 409: ErrorOut, **_ERRORS},
-    )  # fmt: skip
+    )
 session_router.add_api_operation(
-    "/flush", ["POST"], flush, auth=platform_session,
-    summary="Run hydra janitor (platform admins)", description=FLUSH_DOC,
-    openapi_extra={"requestBody": _FLUSH_SCHEMA}, operation_id="hydra_flush",
+    "/flush",
+    ["POST"],
+    flush,
+    auth=platform_session,
+    summary="Run hydra janitor (platform admins)",
+    description=FLUSH_DOC,
+    openapi_extra={"requestBody": _FLUSH_SCHEMA},
+    operation_id="hydra_flush",
     response={200: dict[str, Any], 409: ErrorOut, 501: ErrorOut, 502: ErrorOut, 504: ErrorOut, **_ERRORS},
-)  # fmt: skip
+)

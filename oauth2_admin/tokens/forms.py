@@ -24,7 +24,7 @@ class TokenForm(forms.Form):
                 "autocomplete": "off",
                 "aria-describedby": "id_token_help",
             }
-        ),  # fmt: skip
+        ),
         help_text="An access or refresh token (ory_at_…, ory_rt_… or a JWT). It is sent in the request body "
         "only, never kept, logged or audited (the audit log records a SHA-256 fingerprint).",
     )
@@ -55,22 +55,30 @@ class CleanupForm(forms.Form):
     requests = forms.BooleanField(required=False, initial=True, label="Login and consent requests")
     grants = forms.BooleanField(required=False, initial=False, label="Expired jwt-bearer trust relationships")
     access_lifespan = forms.CharField(
-        initial="1h", max_length=20, label="Access-token lifespan",
+        initial="1h",
+        max_length=20,
+        label="Access-token lifespan",
         help_text="Access tokens issued longer ago than this are deleted. Must be at least the longest "
         "access-token lifespan in use (Hydra's ttl.access_token and every client's per-grant lifespan).",
-    )  # fmt: skip
+    )
     refresh_lifespan = forms.CharField(
-        initial="720h", max_length=20, label="Refresh-token lifespan",
+        initial="720h",
+        max_length=20,
+        label="Refresh-token lifespan",
         help_text="Refresh tokens issued longer ago than this are deleted (Hydra's default ttl.refresh_token is 720h).",
-    )  # fmt: skip
+    )
     consent_request_lifespan = forms.CharField(
-        initial="30m", max_length=20, label="Login/consent request lifespan",
+        initial="30m",
+        max_length=20,
+        label="Login/consent request lifespan",
         help_text="Unhandled, rejected or expired flows older than this are deleted.",
-    )  # fmt: skip
+    )
     keep_if_younger = forms.CharField(
-        initial="0s", max_length=20, label="Keep if younger than",
+        initial="0s",
+        max_length=20,
+        label="Keep if younger than",
         help_text="A safety margin: nothing issued within this window is deleted, whatever the lifespans say.",
-    )  # fmt: skip
+    )
     limit = forms.IntegerField(
         initial=10000, min_value=1, max_value=1_000_000, label="Limit (rows per table)"
     )

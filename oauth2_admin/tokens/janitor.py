@@ -102,13 +102,19 @@ class JanitorOptions(BaseModel):
         chosen = [f"--{name}" for name in ("tokens", "requests", "grants") if getattr(self, name)]
         return [
             *chosen,
-            "--keep-if-younger", self.keep_if_younger,
-            "--access-lifespan", self.access_lifespan,
-            "--refresh-lifespan", self.refresh_lifespan,
-            "--consent-request-lifespan", self.consent_request_lifespan,
-            "--limit", str(self.limit),
-            "--batch-size", str(min(self.batch_size, self.limit)),  # hydra refuses a batch over the limit
-        ]  # fmt: skip
+            "--keep-if-younger",
+            self.keep_if_younger,
+            "--access-lifespan",
+            self.access_lifespan,
+            "--refresh-lifespan",
+            self.refresh_lifespan,
+            "--consent-request-lifespan",
+            self.consent_request_lifespan,
+            "--limit",
+            str(self.limit),
+            "--batch-size",
+            str(min(self.batch_size, self.limit)),  # hydra refuses a batch over the limit
+        ]
 
 
 class NotConfigured(Exception):
@@ -148,8 +154,12 @@ def configuration() -> Configuration:
     if not dsn:
         return Configuration(False, binary, None, "HYDRA_JANITOR_DSN is not set.")
     if dsn.strip() == "memory":
-        return Configuration(False, binary, "memory", "Hydra's in-memory database lives inside the server "
-                             "process: no janitor can reach it.")  # fmt: skip
+        return Configuration(
+            False,
+            binary,
+            "memory",
+            "Hydra's in-memory database lives inside the server process: no janitor can reach it.",
+        )
     if binary is None:
         return Configuration(
             False, None, _describe_dsn(dsn), f"HYDRA_BIN: no executable at {configured_bin!r}."
@@ -203,8 +213,12 @@ def run(request: HttpRequest | None, options: JanitorOptions) -> JanitorRun:
         try:
             done = subprocess.run(  # noqa: S603 - fixed binary, flags built from validated options
                 [config.binary, "janitor", "-e", *options.flags()],
-                capture_output=True, text=True, env=env, timeout=TIMEOUT_SECONDS, check=False,
-            )  # fmt: skip
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=TIMEOUT_SECONDS,
+                check=False,
+            )
         except subprocess.TimeoutExpired:
             record.status = JanitorRun.Status.TIMEOUT
             record.detail = f"Stopped after {TIMEOUT_SECONDS:g} s; lower --limit or use the scheduled job."

@@ -311,6 +311,12 @@ def revoke_for(request: HttpRequest | None, tenant: Tenant, token: str) -> Revoc
                 "can revoke it without the client's secret; rotate the secret or delete the client."
             )
         revocation = Revocation(client.client_id, found.sub, found.token_use, methods)
-        event.success(after={"client_id": client.client_id, "subject": found.sub, "token_use": found.token_use,
-                             "methods": methods})  # fmt: skip
+        event.success(
+            after={
+                "client_id": client.client_id,
+                "subject": found.sub,
+                "token_use": found.token_use,
+                "methods": methods,
+            }
+        )
     return revocation

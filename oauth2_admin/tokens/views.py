@@ -158,13 +158,23 @@ def token_revoke(request: TenantRequest) -> HttpResponse:
     if request.method != "POST":
         return redirect("console:tokens:list")  # a reload of the confirmation or result page
     if not tenancy.role_at_least(request.role, Role.MEMBER):
-        audit.record(request, Action.TOKEN_REVOKE, tenant=request.tenant, outcome=AuditEvent.Outcome.DENIED,
-                     detail="needs the member role")  # fmt: skip
+        audit.record(
+            request,
+            Action.TOKEN_REVOKE,
+            tenant=request.tenant,
+            outcome=AuditEvent.Outcome.DENIED,
+            detail="needs the member role",
+        )
         raise PermissionDenied("Revoking tokens needs the member role.")
     form = RevokeTokenForm(request.POST)
     if not form.is_valid():
-        audit.record(request, Action.TOKEN_REVOKE, tenant=request.tenant, outcome=AuditEvent.Outcome.FAILURE,
-                     detail="invalid token field")  # fmt: skip
+        audit.record(
+            request,
+            Action.TOKEN_REVOKE,
+            tenant=request.tenant,
+            outcome=AuditEvent.Outcome.FAILURE,
+            detail="invalid token field",
+        )
         return _page(request, TokenForm(request.POST), status=400)
     token = form.cleaned_data["token"]
     plan = _revoke_plan(request, token)
@@ -182,8 +192,13 @@ def token_revoke(request: TenantRequest) -> HttpResponse:
         return _page(request, TokenForm(), status=404)
     except service.NotRevoked as exc:
         messages.error(request, str(exc))
-        return _page(request, TokenForm(initial={"token": token}), status=409,
-                     report=service.report(request.tenant, token), token=token)  # fmt: skip
+        return _page(
+            request,
+            TokenForm(initial={"token": token}),
+            status=409,
+            report=service.report(request.tenant, token),
+            token=token,
+        )
     return _page(request, TokenForm(), revoked=revocation, report=service.report(request.tenant, token))
 
 
@@ -199,15 +214,19 @@ def _cleanup_consequences(options: janitor.JanitorOptions) -> list[str]:
         items.append(f"Access tokens issued more than {options.access_lifespan} ago{keep}, expired or not.")
         items.append(f"Refresh tokens issued more than {options.refresh_lifespan} ago{keep}, expired or not.")
     if options.requests:
-        items.append(f"Login and consent requests older than {options.consent_request_lifespan} that were "
-                     "never finished, were rejected or expired.")  # fmt: skip
+        items.append(
+            f"Login and consent requests older than {options.consent_request_lifespan} that were "
+            "never finished, were rejected or expired."
+        )
     if options.grants:
         items.append("Expired jwt-bearer trust relationships.")
     items.append(
         f"At most {options.limit:,} rows per table, in batches of {min(options.batch_size, options.limit):,}."
     )
-    items.append("How many rows that is: Hydra cannot tell beforehand (the janitor has no dry run and the "
-                 "admin API counts no tokens); the result says how many tokens were removed.")  # fmt: skip
+    items.append(
+        "How many rows that is: Hydra cannot tell beforehand (the janitor has no dry run and the "
+        "admin API counts no tokens); the result says how many tokens were removed."
+    )
     return items
 
 
@@ -230,15 +249,27 @@ def cleanup(request: HttpRequest) -> HttpResponse:
     """Run `hydra janitor` against Hydra's database (platform admins: it affects every tenant)."""
     if not request.user.is_superuser:
         if request.method == "POST":
-            audit.record(request, Action.TOKENS_FLUSH, tenant=None, target="hydra-janitor",
-                         outcome=AuditEvent.Outcome.DENIED, detail="platform admins only")  # fmt: skip
+            audit.record(
+                request,
+                Action.TOKENS_FLUSH,
+                tenant=None,
+                target="hydra-janitor",
+                outcome=AuditEvent.Outcome.DENIED,
+                detail="platform admins only",
+            )
         raise PermissionDenied("Cleaning Hydra's database affects every tenant: platform admins only.")
     form = CleanupForm(request.POST or None)
     status, last = 200, None
     if request.method == "POST":
         if not form.is_valid():
-            audit.record(request, Action.TOKENS_FLUSH, tenant=None, target="hydra-janitor",
-                         outcome=AuditEvent.Outcome.FAILURE, detail=form.errors.as_text())  # fmt: skip
+            audit.record(
+                request,
+                Action.TOKENS_FLUSH,
+                tenant=None,
+                target="hydra-janitor",
+                outcome=AuditEvent.Outcome.FAILURE,
+                detail=form.errors.as_text(),
+            )
             status = 400
         elif not form.cleaned_data["confirmed"]:
             return _confirm_cleanup(request, form)

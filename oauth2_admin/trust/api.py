@@ -94,14 +94,27 @@ def delete_trust(request: HttpRequest, trust_id: str) -> HttpResponse:
 
 _CREATE_SCHEMA = {
     "required": True,
-    "content": {"application/json": {"schema": {
-        "type": "object", "required": ["issuer", "expires_at"],
-        "properties": {"issuer": {"type": "string"}, "subject": {"type": "string"},
-                       "allow_any_subject": {"type": "boolean"}, "scope": {"type": "array", "items": {"type": "string"}},
-                       "expires_at": {"type": "string", "format": "date-time"},
-                       "jwk": {"type": "object", "description": "the issuer's public JWK"},
-                       "public_key": {"type": "string", "description": "or: a PEM public key / certificate or JWK text"}}}}}
-}  # fmt: skip
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["issuer", "expires_at"],
+                "properties": {
+                    "issuer": {"type": "string"},
+                    "subject": {"type": "string"},
+                    "allow_any_subject": {"type": "boolean"},
+                    "scope": {"type": "array", "items": {"type": "string"}},
+                    "expires_at": {"type": "string", "format": "date-time"},
+                    "jwk": {"type": "object", "description": "the issuer's public JWK"},
+                    "public_key": {
+                        "type": "string",
+                        "description": "or: a PEM public key / certificate or JWK text",
+                    },
+                },
+            }
+        }
+    },
+}
 
 for router, prefix, auth, op in (
     (session_router, "/trust", session_auth, "hydra"),
@@ -110,11 +123,16 @@ for router, prefix, auth, op in (
     item = prefix + "/{trust_id}"
     operations: list[tuple[str, str, Any, str, dict[str, Any]]] = [
         (prefix, "GET", list_trust, "List the tenant's trusted jwt-bearer issuers", {}),
-        (prefix, "POST", create_trust, "Trust an issuer's public key for the jwt-bearer grant",
-         {"requestBody": _CREATE_SCHEMA}),
+        (
+            prefix,
+            "POST",
+            create_trust,
+            "Trust an issuer's public key for the jwt-bearer grant",
+            {"requestBody": _CREATE_SCHEMA},
+        ),
         (item, "GET", get_trust, "Get one of the tenant's trusted issuers", {}),
         (item, "DELETE", delete_trust, "Stop trusting an issuer", {}),
-    ]  # fmt: skip
+    ]
     for path, method, view, summary, extra in operations:
         if method == "POST":  # 409: this tenant already trusts this key of the issuer for this subject
             response = answers({201: dict[str, Any]}, 400, AUTH_ERRORS, 409, UPSTREAM_ERRORS)
@@ -124,6 +142,12 @@ for router, prefix, auth, op in (
             response = answers({200: dict[str, Any]}, AUTH_ERRORS, 404, UPSTREAM_ERRORS)
         action = {"POST": Action.TRUST_CREATE, "DELETE": Action.TRUST_DELETE}.get(method)
         router.add_api_operation(
-            path, [method], audited(action)(view) if action else view, auth=auth, summary=summary,
-            openapi_extra=extra or None, operation_id=f"{op}_{view.__name__}", response=response,
-        )  # fmt: skip
+            path,
+            [method],
+            audited(action)(view) if action else view,
+            auth=auth,
+            summary=summary,
+            openapi_extra=extra or None,
+            operation_id=f"{op}_{view.__name__}",
+            response=response,
+        )

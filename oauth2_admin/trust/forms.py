@@ -38,9 +38,11 @@ class TrustForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     public_key = forms.CharField(
-        max_length=MAX_KEY_TEXT, widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}), label="Issuer's public key",
+        max_length=MAX_KEY_TEXT,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+        label="Issuer's public key",
         help_text="PEM (public key or certificate) or JWK JSON. Private keys are refused.",
-    )  # fmt: skip
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -52,7 +54,10 @@ class TrustForm(forms.Form):
     def payload(self) -> dict[str, Any]:
         data = self.cleaned_data
         return {
-            "issuer": data["issuer"], "subject": data["subject"] or None,
-            "allow_any_subject": data["allow_any_subject"], "scope": data["scope"].split(),
-            "expires_at": data["expires_at"].isoformat(), "public_key": data["public_key"],
-        }  # fmt: skip
+            "issuer": data["issuer"],
+            "subject": data["subject"] or None,
+            "allow_any_subject": data["allow_any_subject"],
+            "scope": data["scope"].split(),
+            "expires_at": data["expires_at"].isoformat(),
+            "public_key": data["public_key"],
+        }

@@ -200,8 +200,12 @@ class TrustIn:
         return str(self.jwk["kid"])
 
     def to_hydra(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"issuer": self.issuer, "scope": self.scope, "jwk": self.jwk,
-                                "expires_at": self.expires_at.isoformat().replace("+00:00", "Z")}  # fmt: skip
+        body: dict[str, Any] = {
+            "issuer": self.issuer,
+            "scope": self.scope,
+            "jwk": self.jwk,
+            "expires_at": self.expires_at.isoformat().replace("+00:00", "Z"),
+        }
         if self.allow_any_subject:
             body["allow_any_subject"] = True
         else:
@@ -341,15 +345,24 @@ class Trust:
     def as_json(self) -> dict[str, Any]:
         r = self.record
         return {
-            "id": r.hydra_id, "issuer": r.issuer, "subject": r.subject or None,
-            "allow_any_subject": r.allow_any_subject, "scope": r.scope, "expires_at": r.expires_at,
-            "created_at": r.created_at, "created_by": r.created_by or None, "expired": self.expired,
-            "status": self.status, "removed_at": r.removed_at,
-            "in_hydra": self.hydra is not None, "public_jwk": r.public_jwk,
+            "id": r.hydra_id,
+            "issuer": r.issuer,
+            "subject": r.subject or None,
+            "allow_any_subject": r.allow_any_subject,
+            "scope": r.scope,
+            "expires_at": r.expires_at,
+            "created_at": r.created_at,
+            "created_by": r.created_by or None,
+            "expired": self.expired,
+            "status": self.status,
+            "removed_at": r.removed_at,
+            "in_hydra": self.hydra is not None,
+            "public_jwk": r.public_jwk,
             "thumbprint_sha256": thumbprint(hydra.JsonWebKey.model_validate(r.public_jwk)),
             "public_key": {"set": self.hydra.public_key.set, "kid": self.hydra.public_key.kid}
-            if self.hydra and self.hydra.public_key else None,
-        }  # fmt: skip
+            if self.hydra and self.hydra.public_key
+            else None,
+        }
 
 
 # --- Hydra's trusts for one issuer key --------------------------------------------------------------------------
@@ -434,16 +447,31 @@ def _create_grant(
         try:
             found = _stored(issuer, kid).get(subject)
         except ory_http.OryError:
-            logger.warning("trust create for %s (kid %s) failed (%s) and Hydra cannot be read to check what it "
-                           "stored: the trust check will find any leftover", issuer, kid, exc)  # fmt: skip
+            logger.warning(
+                "trust create for %s (kid %s) failed (%s) and Hydra cannot be read to check what it "
+                "stored: the trust check will find any leftover",
+                issuer,
+                kid,
+                exc,
+            )
             raise exc from None
         if found is not None and _matches(found, need):
-            logger.warning("trust create for %s (kid %s) answered %s but Hydra stored it as asked: adopted %s",
-                           issuer, kid, exc, found.id)  # fmt: skip
+            logger.warning(
+                "trust create for %s (kid %s) answered %s but Hydra stored it as asked: adopted %s",
+                issuer,
+                kid,
+                exc,
+                found.id,
+            )
             return found
         if found is not None:
-            logger.warning("trust create for %s (kid %s) answered %s and Hydra stored something else: deleting %s",
-                           issuer, kid, exc, found.id)  # fmt: skip
+            logger.warning(
+                "trust create for %s (kid %s) answered %s and Hydra stored something else: deleting %s",
+                issuer,
+                kid,
+                exc,
+                found.id,
+            )
             with contextlib.suppress(hydra.HydraNotFound):
                 hydra.delete_trusted_issuer(found.id)
         raise
@@ -506,8 +534,12 @@ def _resync(issuer: str, kid: str) -> None:
         with key_lock(issuer, kid):
             sync_key(issuer, kid)
     except (ory_http.OryError, TrustConflict, DatabaseError) as exc:
-        logger.warning("could not re-sync Hydra's trusts for %s (kid %s): %s; the trust check repairs it",
-                       issuer, kid, exc)  # fmt: skip
+        logger.warning(
+            "could not re-sync Hydra's trusts for %s (kid %s): %s; the trust check repairs it",
+            issuer,
+            kid,
+            exc,
+        )
 
 
 # --- expiry: Hydra v2.3.0 accepts an expired trust (assertion naming its kid), so Truss deletes it ---------------
@@ -553,8 +585,11 @@ def expire_due(
                     continue
                 synced = sync_key(record.issuer, record.kid)
         except (ory_http.OryError, TrustConflict) as exc:
-            logger.warning("could not remove expired trust %s from Hydra (%s); the next sweep retries",
-                           record.hydra_id, exc)  # fmt: skip
+            logger.warning(
+                "could not remove expired trust %s from Hydra (%s); the next sweep retries",
+                record.hydra_id,
+                exc,
+            )
             report.failed.extend(r.hydra_id for r in due[index:])
             break
         record.removed_at = now
@@ -572,14 +607,25 @@ def _audit_expiry(request: HttpRequest | None, record: TrustRecord, already_gone
         + f" ({via})"
     )
     try:
-        audit.record(request, Action.TRUST_EXPIRE, tenant=record.tenant, actor="system",
-                     target=f"{record.issuer} ({record.hydra_id})"[:300], detail=detail,
-                     before={"id": record.hydra_id, "issuer": record.issuer, "expires_at": record.expires_at,
-                             "kid": record.kid},
-                     after={"removed_at": record.removed_at})  # fmt: skip
+        audit.record(
+            request,
+            Action.TRUST_EXPIRE,
+            tenant=record.tenant,
+            actor="system",
+            target=f"{record.issuer} ({record.hydra_id})"[:300],
+            detail=detail,
+            before={
+                "id": record.hydra_id,
+                "issuer": record.issuer,
+                "expires_at": record.expires_at,
+                "kid": record.kid,
+            },
+            after={"removed_at": record.removed_at},
+        )
     except DatabaseError:  # the trust is gone from Hydra either way: say so loudly, never fail the caller
-        logger.critical("audit event NOT WRITTEN: oauth2.trust.expire %s (%s)", record.hydra_id, detail,
-                        exc_info=True)  # fmt: skip
+        logger.critical(
+            "audit event NOT WRITTEN: oauth2.trust.expire %s (%s)", record.hydra_id, detail, exc_info=True
+        )
 
 
 # --- operations --------------------------------------------------------------------------------------------------
@@ -622,8 +668,15 @@ def create_for(request: HttpRequest, tenant: Tenant, data: dict[str, Any]) -> Tr
     as given. Another tenant trusting the same key is no conflict: the Hydra trust is shared."""
     with audit.mutation(request, Action.TRUST_CREATE, tenant, str(data.get("issuer") or "")[:300]) as event:
         trust_in = parse(data)
-        due = list(TrustRecord.objects.filter(tenant=tenant, issuer=trust_in.issuer, kid=trust_in.kid,
-                                              removed_at=None, expires_at__lte=timezone.now()))  # fmt: skip
+        due = list(
+            TrustRecord.objects.filter(
+                tenant=tenant,
+                issuer=trust_in.issuer,
+                kid=trust_in.kid,
+                removed_at=None,
+                expires_at__lte=timezone.now(),
+            )
+        )
         if due and expire_due(tenant, request=request, records=due, via="swept before a new trust").failed:
             raise hydra.HydraUnavailable(
                 description="the expired trust of this key could not be removed first"
@@ -634,11 +687,18 @@ def create_for(request: HttpRequest, tenant: Tenant, data: dict[str, Any]) -> Tr
         except ory_http.OryError:
             _resync(trust_in.issuer, trust_in.kid)
             raise
-        event.success(target=f"{trust_in.issuer} ({record.hydra_id})", after={
-            "id": record.hydra_id, "issuer": trust_in.issuer, "subject": trust_in.subject,
-            "allow_any_subject": trust_in.allow_any_subject, "scope": trust_in.scope,
-            "expires_at": trust_in.expires_at, "kid": trust_in.kid,
-        })  # fmt: skip
+        event.success(
+            target=f"{trust_in.issuer} ({record.hydra_id})",
+            after={
+                "id": record.hydra_id,
+                "issuer": trust_in.issuer,
+                "subject": trust_in.subject,
+                "allow_any_subject": trust_in.allow_any_subject,
+                "scope": trust_in.scope,
+                "expires_at": trust_in.expires_at,
+                "kid": trust_in.kid,
+            },
+        )
     return get_for(tenant, record.hydra_id)
 
 
@@ -659,10 +719,18 @@ def _add(request: HttpRequest, tenant: Tenant, trust_in: TrustIn) -> TrustRecord
             "key per issuer and key id. Check that this is the issuer's current public key, or give it its own kid."
         )
     record = TrustRecord.objects.create(
-        tenant=tenant, hydra_id=str(uuid.uuid4()), grant_id="", issuer=trust_in.issuer, subject=subject,
-        allow_any_subject=trust_in.allow_any_subject, scope=trust_in.scope, expires_at=trust_in.expires_at,
-        public_jwk=trust_in.jwk, kid=trust_in.kid, created_by=audit.actor_of(request),
-    )  # fmt: skip
+        tenant=tenant,
+        hydra_id=str(uuid.uuid4()),
+        grant_id="",
+        issuer=trust_in.issuer,
+        subject=subject,
+        allow_any_subject=trust_in.allow_any_subject,
+        scope=trust_in.scope,
+        expires_at=trust_in.expires_at,
+        public_jwk=trust_in.jwk,
+        kid=trust_in.kid,
+        created_by=audit.actor_of(request),
+    )
     synced = sync_key(trust_in.issuer, trust_in.kid, trust_in.jwk)
     record.grant_id = synced.ids[subject]
     record.hydra_id = _public_id(record.grant_id)
@@ -770,8 +838,12 @@ def hook_denials() -> dict[str, int]:
 def _deny(reason: str, client_id: str, issuer: Any = None) -> HookDecision:
     with _denials_lock:
         _denials[reason] += 1
-    logger.warning("token hook refused a jwt-bearer exchange: %s (client %r, issuer %r)", reason, client_id[:100],
-                   str(issuer)[:100] if issuer is not None else None)  # fmt: skip
+    logger.warning(
+        "token hook refused a jwt-bearer exchange: %s (client %r, issuer %r)",
+        reason,
+        client_id[:100],
+        str(issuer)[:100] if issuer is not None else None,
+    )
     return HookDecision(False, reason)
 
 
@@ -800,8 +872,16 @@ def _verifier(jwk_json: str) -> tuple[Any, tuple[str, ...]]:
     return jwt.PyJWK(jwk).key, _ALGS.get((str(jwk.get("kty")), crv), ())
 
 
-_SIGNATURE_ONLY: Options = {"verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False,
-                   "verify_iss": False, "verify_sub": False, "verify_jti": False, "require": []}  # fmt: skip
+_SIGNATURE_ONLY: Options = {
+    "verify_exp": False,
+    "verify_nbf": False,
+    "verify_iat": False,
+    "verify_aud": False,
+    "verify_iss": False,
+    "verify_sub": False,
+    "verify_jti": False,
+    "require": [],
+}
 
 
 def _signed_with(assertion: str, jwk: dict[str, Any]) -> bool:
@@ -829,9 +909,11 @@ def hook_decision(client_id: str, assertion: str, scopes: Iterable[str]) -> Hook
     if not owner.startswith(Tenant.OWNER_PREFIX):
         return _deny("client_of_no_tenant", client_id, issuer)
     found = TrustRecord.objects.filter(
-        tenant__slug=owner.removeprefix(Tenant.OWNER_PREFIX), issuer=issuer, removed_at=None,
+        tenant__slug=owner.removeprefix(Tenant.OWNER_PREFIX),
+        issuer=issuer,
+        removed_at=None,
         expires_at__gt=timezone.now(),
-    ).filter(Q(allow_any_subject=True) | Q(subject=subject, allow_any_subject=False))  # fmt: skip
+    ).filter(Q(allow_any_subject=True) | Q(subject=subject, allow_any_subject=False))
     if isinstance(kid, str):
         found = found.filter(kid=kid)
     wanted = set(scopes)
@@ -849,8 +931,13 @@ def workbench_data(trust: Trust) -> dict[str, Any]:
     except hydra.HydraError:
         token_url = f"{settings.HYDRA_PUBLIC_URL}/oauth2/token"
     return {
-        "issuer": r.issuer, "subject": r.subject or None, "allow_any_subject": r.allow_any_subject,
-        "scope": r.scope, "expires_at": r.expires_at.isoformat(), "public_jwk": r.public_jwk,
-        "token_url": token_url, "rules": JWT_GRANT_RULES,
+        "issuer": r.issuer,
+        "subject": r.subject or None,
+        "allow_any_subject": r.allow_any_subject,
+        "scope": r.scope,
+        "expires_at": r.expires_at.isoformat(),
+        "public_jwk": r.public_jwk,
+        "token_url": token_url,
+        "rules": JWT_GRANT_RULES,
         "example_exp_seconds": int(timedelta(minutes=5).total_seconds()),
-    }  # fmt: skip
+    }

@@ -29,8 +29,11 @@ def _trust_or_404(request: TenantRequest, trust_id: str) -> trust.Trust:
 @require_safe
 @tenancy.tenant_view()
 def trust_list(request: TenantRequest) -> HttpResponse:
-    context = {"trusts": trust.list_for(request.tenant, request), "token_hook": settings.TRUST_TOKEN_HOOK,
-               "can_edit": tenancy.role_at_least(request.role, Role.ADMIN)}  # fmt: skip
+    context = {
+        "trusts": trust.list_for(request.tenant, request),
+        "token_hook": settings.TRUST_TOKEN_HOOK,
+        "can_edit": tenancy.role_at_least(request.role, Role.ADMIN),
+    }
     return TemplateResponse(request, "console/trust/list.html", context)
 
 
@@ -56,8 +59,13 @@ def trust_create(request: TenantRequest) -> HttpResponse:
                 )
                 return redirect("console:trust:detail", created.record.hydra_id)
         else:
-            audit.record(request, Action.TRUST_CREATE, tenant=request.tenant, outcome=AuditEvent.Outcome.FAILURE,
-                         detail=form.errors.as_text())  # fmt: skip
+            audit.record(
+                request,
+                Action.TRUST_CREATE,
+                tenant=request.tenant,
+                outcome=AuditEvent.Outcome.FAILURE,
+                detail=form.errors.as_text(),
+            )
         status = status if status != 200 else 400
     return TemplateResponse(request, "console/trust/form.html", {"form": form}, status=status)
 
@@ -67,10 +75,12 @@ def trust_create(request: TenantRequest) -> HttpResponse:
 def trust_detail(request: TenantRequest, trust_id: str) -> HttpResponse:
     found = _trust_or_404(request, trust_id)
     context = {
-        "trust": found, "record": found.record, "json": found.as_json(),
+        "trust": found,
+        "record": found.record,
+        "json": found.as_json(),
         "workbench": trust.workbench_data(found),
         "can_edit": tenancy.role_at_least(request.role, Role.ADMIN),
-    }  # fmt: skip
+    }
     return TemplateResponse(request, "console/trust/detail.html", context)
 
 
@@ -86,8 +96,9 @@ def trust_delete(request: TenantRequest, trust_id: str) -> HttpResponse:
         "title": f"Stop trusting {found.record.issuer}?",
         "consequence": "Hydra deletes this trust relationship: assertions signed with this key are refused from now "
         "on. Access tokens already issued stay valid until they expire.",
-        "button": "Delete trust", "cancel_url": reverse("console:trust:detail", args=[trust_id]),
-    }  # fmt: skip
+        "button": "Delete trust",
+        "cancel_url": reverse("console:trust:detail", args=[trust_id]),
+    }
     return TemplateResponse(request, "components/confirm.html", context)
 
 
@@ -102,8 +113,11 @@ def trust_check(request: HttpRequest) -> HttpResponse:
         repaired = trust.repair()
         messages.success(request, f"Re-created Hydra's trusts for {repaired} issuer key(s).")
         return redirect("console:trust:check")
-    context = {"report": trust.check(), "denials": sorted(trust.hook_denials().items()),
-               "token_hook": settings.TRUST_TOKEN_HOOK}  # fmt: skip
+    context = {
+        "report": trust.check(),
+        "denials": sorted(trust.hook_denials().items()),
+        "token_hook": settings.TRUST_TOKEN_HOOK,
+    }
     return TemplateResponse(request, "console/trust/check.html", context)
 
 
@@ -125,6 +139,7 @@ def trust_orphan_remove(request: HttpRequest, grant_id: str) -> HttpResponse:
         "consequence": "No tenant's trust is carried by it, yet every client with the jwt-bearer grant can use it "
         "while the token hook is off. Hydra deletes its key with it; tenants' trusts using the same issuer key are "
         "re-created at once.",
-        "button": "Remove from Hydra", "cancel_url": reverse("console:trust:check"),
-    }  # fmt: skip
+        "button": "Remove from Hydra",
+        "cancel_url": reverse("console:trust:check"),
+    }
     return TemplateResponse(request, "components/confirm.html", context)

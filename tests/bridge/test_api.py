@@ -76,12 +76,23 @@ def test_it_does_not_let_anyone_fill_the_audit_log(ory):
 def _consent_challenge(ory: Any, client_id: str, subject: str) -> str:
     """A real consent request at Hydra, reached through its admin API (no bridge, no browser)."""
     jar = requests.Session()
-    params = {"client_id": client_id, "response_type": "code", "redirect_uri": CALLBACK, "scope": "openid",
-              "state": secrets.token_urlsafe(12), "code_challenge": "x" * 43, "code_challenge_method": "S256"}  # fmt: skip
+    params = {
+        "client_id": client_id,
+        "response_type": "code",
+        "redirect_uri": CALLBACK,
+        "scope": "openid",
+        "state": secrets.token_urlsafe(12),
+        "code_challenge": "x" * 43,
+        "code_challenge_method": "S256",
+    }
     hop = jar.get(f"{ory.hydra_public_url}/oauth2/auth", params=params, allow_redirects=False, timeout=10)
     login = parse_qs(urlsplit(hop.headers["Location"]).query)["login_challenge"][0]
-    accepted = requests.put(f"{ory.hydra_admin_url}/admin/oauth2/auth/requests/login/accept",
-                            params={"login_challenge": login}, json={"subject": subject}, timeout=10).json()  # fmt: skip
+    accepted = requests.put(
+        f"{ory.hydra_admin_url}/admin/oauth2/auth/requests/login/accept",
+        params={"login_challenge": login},
+        json={"subject": subject},
+        timeout=10,
+    ).json()
     hop = jar.get(accepted["redirect_to"], allow_redirects=False, timeout=10)
     return parse_qs(urlsplit(hop.headers["Location"]).query)["consent_challenge"][0]
 
@@ -108,8 +119,12 @@ def test_it_counts_a_decision_with_a_csrf_token_for_a_challenge_hydra_does_not_k
     client.get("/console/login/")  # any page hands out the CSRF cookie
     csrf = client.cookies["truss_csrftoken"].value
     before = _counted("bridge.consent.accept", "404")
-    response = client.post("/api/hydra/bridge/consent/accept", json.dumps({"challenge": "b" * 40}),
-                           content_type="application/json", HTTP_X_CSRFTOKEN=csrf)  # fmt: skip
+    response = client.post(
+        "/api/hydra/bridge/consent/accept",
+        json.dumps({"challenge": "b" * 40}),
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=csrf,
+    )
     assert response.status_code == 404
     assert not AuditEvent.objects.exists()
     assert _counted("bridge.consent.accept", "404") == before + 1

@@ -78,19 +78,33 @@ def app_world(relying_party, page, live_server, ory, settings, tenant, make_hydr
 def authorize_url(ory, client_id, callback, **extra):
     verifier = secrets.token_urlsafe(48)
     params = {
-        "client_id": client_id, "response_type": "code", "redirect_uri": callback, "scope": "openid email profile",
-        "state": secrets.token_urlsafe(12), "nonce": secrets.token_urlsafe(12),
-        "code_challenge": base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode(),
-        "code_challenge_method": "S256", **extra,
-    }  # fmt: skip
+        "client_id": client_id,
+        "response_type": "code",
+        "redirect_uri": callback,
+        "scope": "openid email profile",
+        "state": secrets.token_urlsafe(12),
+        "nonce": secrets.token_urlsafe(12),
+        "code_challenge": base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+        .rstrip(b"=")
+        .decode(),
+        "code_challenge_method": "S256",
+        **extra,
+    }
     return f"{ory.hydra_public_url}/oauth2/auth?{urlencode(params)}", verifier, params
 
 
 def exchange(ory, client_id, code, verifier, callback):
-    response = requests.post(f"{ory.hydra_public_url}/oauth2/token", data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": callback, "client_id": client_id,
-        "code_verifier": verifier,
-    }, timeout=10)  # fmt: skip
+    response = requests.post(
+        f"{ory.hydra_public_url}/oauth2/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": callback,
+            "client_id": client_id,
+            "code_verifier": verifier,
+        },
+        timeout=10,
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -110,8 +124,11 @@ def test_it_runs_code_flow_remembers_consent_and_logs_out_of_both(
         tenant=tenant, id_token_claims={"team": "{{metadata_public.team}}", "who": "{{traits.name}}"}
     )
     person = make_identity(name="Chromium Person")
-    requests.patch(f"{ory.kratos_admin_url}/admin/identities/{person['id']}",
-                   json=[{"op": "add", "path": "/metadata_public", "value": {"team": "blue"}}], timeout=10).raise_for_status()  # fmt: skip
+    requests.patch(
+        f"{ory.kratos_admin_url}/admin/identities/{person['id']}",
+        json=[{"op": "add", "path": "/metadata_public", "value": {"team": "blue"}}],
+        timeout=10,
+    ).raise_for_status()
 
     url, verifier, params = authorize_url(ory, client["client_id"], callback)
     page.goto(url)
@@ -157,9 +174,16 @@ def test_it_runs_code_flow_remembers_consent_and_logs_out_of_both(
     assert verify_id_token(ory, second["id_token"], client["client_id"], params["nonce"])["team"] == "blue"
 
     # RP-initiated logout: the confirmation screen, then both sessions end.
-    page.goto(f"{ory.hydra_public_url}/oauth2/sessions/logout?" + urlencode({
-        "id_token_hint": second["id_token"], "post_logout_redirect_uri": callback + "/bye", "state": "bye-123",
-    }))  # fmt: skip
+    page.goto(
+        f"{ory.hydra_public_url}/oauth2/sessions/logout?"
+        + urlencode(
+            {
+                "id_token_hint": second["id_token"],
+                "post_logout_redirect_uri": callback + "/bye",
+                "state": "bye-123",
+            }
+        )
+    )
     page.wait_for_selector("button[value=accept]")
     assert_accessible(page)  # the logout screen
     page.click("button[value=accept]")

@@ -120,8 +120,11 @@ def test_it_grants_only_the_ticked_scopes_and_always_openid(
 def test_it_skips_the_screen_for_skip_consent_clients(
     browser_for, make_app, make_identity, tenant, live_bridge
 ):
-    ClaimsConfig.objects.create(tenant=tenant, id_token_claims={"greeting": "Hi {{traits.name}}"},
-                                access_token_claims={"uid": "{{id}}"})  # fmt: skip
+    ClaimsConfig.objects.create(
+        tenant=tenant,
+        id_token_claims={"greeting": "Hi {{traits.name}}"},
+        access_token_claims={"uid": "{{id}}"},
+    )
     person = make_identity(name="Skip Per")
     app = make_app(skip_consent=True)
     browser = browser_for()

@@ -83,18 +83,64 @@ def test_it_translates_kratos_messages_by_id_and_keeps_unknown_ones():
 
 
 def test_it_turns_nodes_into_labelled_fields_and_prefills_the_login_hint():
-    flow = kratos.SelfServiceFlow.model_validate({
-        "kind": "login", "id": "f", "ui": {"action": "http://k/self-service/login?flow=f", "method": "POST", "nodes": [
-            {"type": "input", "group": "default", "attributes": {"name": "csrf_token", "type": "hidden", "value": "tok"}},
-            {"type": "input", "group": "default", "attributes": {"name": "identifier", "type": "text", "value": ""},
-             "meta": {"label": {"id": 1070002, "text": "E-mail", "type": "info", "context": {"title": "E-mail"}}},
-             "messages": [{"id": 4000002, "text": "Property identifier is missing.", "type": "error", "context": {"property": "identifier"}}]},
-            {"type": "input", "group": "password", "attributes": {"name": "method", "type": "submit", "value": "password"},
-             "meta": {"label": {"id": 1010022, "text": "Sign in with password", "type": "info"}}},
-            {"type": "script", "group": "webauthn", "attributes": {"id": "s", "src": "http://evil/x.js"}},
-            {"type": "a", "group": "default", "attributes": {"id": "a", "href": "javascript:alert(1)", "title": {"id": 1, "text": "x", "type": "info"}}},
-        ]},
-    })  # fmt: skip
+    flow = kratos.SelfServiceFlow.model_validate(
+        {
+            "kind": "login",
+            "id": "f",
+            "ui": {
+                "action": "http://k/self-service/login?flow=f",
+                "method": "POST",
+                "nodes": [
+                    {
+                        "type": "input",
+                        "group": "default",
+                        "attributes": {"name": "csrf_token", "type": "hidden", "value": "tok"},
+                    },
+                    {
+                        "type": "input",
+                        "group": "default",
+                        "attributes": {"name": "identifier", "type": "text", "value": ""},
+                        "meta": {
+                            "label": {
+                                "id": 1070002,
+                                "text": "E-mail",
+                                "type": "info",
+                                "context": {"title": "E-mail"},
+                            }
+                        },
+                        "messages": [
+                            {
+                                "id": 4000002,
+                                "text": "Property identifier is missing.",
+                                "type": "error",
+                                "context": {"property": "identifier"},
+                            }
+                        ],
+                    },
+                    {
+                        "type": "input",
+                        "group": "password",
+                        "attributes": {"name": "method", "type": "submit", "value": "password"},
+                        "meta": {"label": {"id": 1010022, "text": "Sign in with password", "type": "info"}},
+                    },
+                    {
+                        "type": "script",
+                        "group": "webauthn",
+                        "attributes": {"id": "s", "src": "http://evil/x.js"},
+                    },
+                    {
+                        "type": "a",
+                        "group": "default",
+                        "attributes": {
+                            "id": "a",
+                            "href": "javascript:alert(1)",
+                            "title": {"id": 1, "text": "x", "type": "info"},
+                        },
+                    },
+                ],
+            },
+        }
+    )
     (form,) = ui.forms_for(flow, login_hint="ada@example.test")
     identifier = next(f for f in form.fields if f.name == "identifier")
     assert (identifier.value, identifier.autocomplete, identifier.has_error) == (

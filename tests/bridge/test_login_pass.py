@@ -22,10 +22,14 @@ FLOW = login_pass.flow_key("http://hydra.test/oauth2/auth?client_id=app&state=s1
 
 
 def _session(identity_id: str = "9f2c0f7e-0000-4000-8000-000000000001") -> kratos.Session:
-    return kratos.Session.model_validate({
-        "id": "sess-1", "active": True, "authenticated_at": datetime.now(UTC).isoformat(),
-        "identity": {"id": identity_id, "schema_id": "default", "traits": {"email": "ada@example.test"}},
-    })  # fmt: skip
+    return kratos.Session.model_validate(
+        {
+            "id": "sess-1",
+            "active": True,
+            "authenticated_at": datetime.now(UTC).isoformat(),
+            "identity": {"id": identity_id, "schema_id": "default", "traits": {"email": "ada@example.test"}},
+        }
+    )
 
 
 def _request(cookie: str | None) -> object:

@@ -53,9 +53,14 @@ def test_it_keeps_the_session_when_the_user_says_no(browser_for, make_app, make_
     _signed_in(browser, app, person)
     confirm = browser.follow(browser.get(f"{live_bridge.hydra_public_url}/oauth2/sessions/logout"))
     challenge = confirm.url.split("logout_challenge=")[1]
-    kept = browser.post(confirm.url.split("?")[0], {
-        "csrfmiddlewaretoken": browser.session.cookies.get("truss_csrftoken"), "challenge": challenge, "action": "deny",
-    })  # fmt: skip
+    kept = browser.post(
+        confirm.url.split("?")[0],
+        {
+            "csrfmiddlewaretoken": browser.session.cookies.get("truss_csrftoken"),
+            "challenge": challenge,
+            "action": "deny",
+        },
+    )
     assert kept.status_code == 200 and "You are still signed in" in kept.text
     assert browser.kratos_session().status_code == 200
     _, again = browser.authorize(app["client_id"])
@@ -68,9 +73,14 @@ def test_it_skips_the_confirmation_for_skip_logout_consent_clients(
     app = make_app(skip_logout_consent=True, post_logout_redirect_uris=[CALLBACK + "/bye"])
     person, browser = make_identity(), browser_for()
     _, tokens = _signed_in(browser, app, person)
-    start = browser.get(f"{live_bridge.hydra_public_url}/oauth2/sessions/logout", params={
-        "id_token_hint": tokens["id_token"], "post_logout_redirect_uri": CALLBACK + "/bye", "state": "bye-state-123",
-    })  # fmt: skip
+    start = browser.get(
+        f"{live_bridge.hydra_public_url}/oauth2/sessions/logout",
+        params={
+            "id_token_hint": tokens["id_token"],
+            "post_logout_redirect_uri": CALLBACK + "/bye",
+            "state": "bye-state-123",
+        },
+    )
     done = browser.follow(start)
     assert (
         done.headers["Location"].startswith(CALLBACK + "/bye") and "bye-state-123" in done.headers["Location"]
@@ -159,9 +169,14 @@ def test_it_keeps_the_tenants_branding_through_logout_to_the_signed_out_page(
     )
     assert confirm.status_code == 200 and "Acme Photos" in confirm.text
     challenge = confirm.url.split("logout_challenge=")[1]
-    sent = browser.post(confirm.url.split("?")[0], {
-        "csrfmiddlewaretoken": browser.session.cookies.get("truss_csrftoken"), "challenge": challenge, "action": "accept",
-    })  # fmt: skip
+    sent = browser.post(
+        confirm.url.split("?")[0],
+        {
+            "csrfmiddlewaretoken": browser.session.cookies.get("truss_csrftoken"),
+            "challenge": challenge,
+            "action": "accept",
+        },
+    )
     finished = browser.follow(sent)
     assert finished.url.endswith("/api/hydra/bridge/logged-out") and "You are signed out" in finished.text
     assert "Acme Photos" in finished.text and f"/brand/{tenant.slug}.css" in finished.text

@@ -93,10 +93,16 @@ def browser_url(ory) -> str:
 def test_it_ignores_a_forged_sent_marker(browser_for, make_app, make_identity, live_bridge):
     app = make_app()
     browser = browser_for()
-    response = browser.get(f"{live_bridge.hydra_public_url}/oauth2/auth", params={
-        "client_id": app["client_id"], "response_type": "code", "scope": "openid", "state": "s" * 12,
-        "redirect_uri": "http://127.0.0.1:9/callback",
-    })  # fmt: skip
+    response = browser.get(
+        f"{live_bridge.hydra_public_url}/oauth2/auth",
+        params={
+            "client_id": app["client_id"],
+            "response_type": "code",
+            "scope": "openid",
+            "state": "s" * 12,
+            "redirect_uri": "http://127.0.0.1:9/callback",
+        },
+    )
     bridge_login = response.headers["Location"]
     forged = browser.get(bridge_login + "&sent=forged.value")
     # Not treated as "already sent to Kratos" (which would show an error page): a normal Kratos redirect.
@@ -175,10 +181,18 @@ def test_it_shows_a_friendly_page_when_hydra_is_down(client: Client, hydra_down)
 def test_the_kratos_session_cookie_is_what_the_bridge_checks(make_app, make_identity, live_bridge):
     # No cookies at all: the bridge sends the browser to Kratos, never accepts.
     app = make_app()
-    response = requests.get(f"{live_bridge.hydra_public_url}/oauth2/auth", params={
-        "client_id": app["client_id"], "response_type": "code", "scope": "openid", "state": "s" * 12,
-        "redirect_uri": "http://127.0.0.1:9/callback",
-    }, allow_redirects=False, timeout=10)  # fmt: skip
+    response = requests.get(
+        f"{live_bridge.hydra_public_url}/oauth2/auth",
+        params={
+            "client_id": app["client_id"],
+            "response_type": "code",
+            "scope": "openid",
+            "state": "s" * 12,
+            "redirect_uri": "http://127.0.0.1:9/callback",
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
     hop = requests.get(response.headers["Location"], allow_redirects=False, timeout=10)
     assert hop.headers["Location"].startswith(f"{live_bridge.kratos_public_url}/self-service/login/browser?")
 

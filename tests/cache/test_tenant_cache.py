@@ -107,7 +107,7 @@ def test_the_bridge_claims_follow_an_edit_at_once(shared_cache, make_tenant):
             "schema_id": "default",
             "traits": {"email": "a@example.test", "name": "A"},
             "metadata_public": {"org": "acme"},
-        }  # fmt: skip
+        }
     )
     config = ClaimsConfig.objects.create(tenant=tenant, id_token_claims={"org": "{{metadata_public.org}}"})
     cached = Tenant.for_owner(tenant.hydra_owner)

@@ -7,12 +7,14 @@ import pytest
 from truss import claims
 from truss.ory import kratos
 
-IDENTITY = kratos.Identity.model_validate({
-    "id": "7d0e1b7c-0000-4000-8000-000000000001",
-    "traits": {"email": "ada@example.test", "name": "Ada", "address": {"city": "London"}},
-    "metadata_public": {"org_id": 42, "roles": ["admin", "dev"], "tenant_id": "acme"},
-    "verifiable_addresses": [{"value": "ada@example.test", "verified": True, "via": "email"}],
-})  # fmt: skip
+IDENTITY = kratos.Identity.model_validate(
+    {
+        "id": "7d0e1b7c-0000-4000-8000-000000000001",
+        "traits": {"email": "ada@example.test", "name": "Ada", "address": {"city": "London"}},
+        "metadata_public": {"org_id": 42, "roles": ["admin", "dev"], "tenant_id": "acme"},
+        "verifiable_addresses": [{"value": "ada@example.test", "verified": True, "via": "email"}],
+    }
+)
 
 
 def test_it_keeps_json_types_for_whole_placeholders_and_interpolates_text():

@@ -61,9 +61,14 @@ def test_the_console_editor_saves_and_shows_errors(console, tenant):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("[" * 5000 + "]" * 5000, "nests deeper"), ('{"email": NaN}', "not a JSON number"), ('{"email": "\\u0000"}', "NUL"),
-     ('{"email": 1e400}', "too large"), ("{nope", "not valid JSON")],
-)  # fmt: skip
+    [
+        ("[" * 5000 + "]" * 5000, "nests deeper"),
+        ('{"email": NaN}', "not a JSON number"),
+        ('{"email": "\\u0000"}', "NUL"),
+        ('{"email": 1e400}', "too large"),
+        ("{nope", "not valid JSON"),
+    ],
+)
 def test_the_console_editor_reads_the_json_through_the_one_parser(console, tenant, text, message):
     """Nested 5,000 deep was a RecursionError (500); a NUL reached PostgreSQL's jsonb."""
     admin = console("admin")

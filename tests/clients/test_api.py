@@ -46,8 +46,13 @@ def api(ory, client, tenant, make_api_key):
     class Api:
         def call(self, method, path="", body=None, raw=None, headers=None, content_type="application/json"):
             data = raw if raw is not None else (json.dumps(body) if body is not None else None)
-            return client.generic(method, f"/v1/oauth2/clients{path}", data or "", content_type=content_type,
-                                  headers={**key, **(headers or {})})  # fmt: skip
+            return client.generic(
+                method,
+                f"/v1/oauth2/clients{path}",
+                data or "",
+                content_type=content_type,
+                headers={**key, **(headers or {})},
+            )
 
         def create(self, body):
             response = self.call("POST", body=body)
@@ -74,9 +79,19 @@ class TestCreate:
         assert "no-store" not in api.call("GET", f"/{response.json()['client_id']}").get("Cache-Control", "")
 
     def test_it_creates_a_private_key_jwt_client_with_public_keys(self, ory, api):
-        jwks = {"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1", "use": "sig", "alg": "ES256",
-                          "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-                          "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}  # fmt: skip
+        jwks = {
+            "keys": [
+                {
+                    "kty": "EC",
+                    "crv": "P-256",
+                    "kid": "k1",
+                    "use": "sig",
+                    "alg": "ES256",
+                    "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                    "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+                }
+            ]
+        }
         created = api.create({**SIMPLE, "token_endpoint_auth_method": "private_key_jwt", "jwks": jwks})
         assert in_hydra(ory, created["client_id"])["jwks"]["keys"][0]["kid"] == "k1"
 
@@ -89,8 +104,13 @@ class TestCreate:
         assert "private key material" in response.json()["fields"]["jwks"][0]
 
     def test_it_warns_about_plain_http_outside_loopback(self, api):
-        created = api.create({**SIMPLE, "grant_types": ["authorization_code"],
-                              "redirect_uris": ["http://app.example.com/cb", "http://127.0.0.1:9000/cb"]})  # fmt: skip
+        created = api.create(
+            {
+                **SIMPLE,
+                "grant_types": ["authorization_code"],
+                "redirect_uris": ["http://app.example.com/cb", "http://127.0.0.1:9000/cb"],
+            }
+        )
         assert any("app.example.com" in w and "http" in w for w in created["warnings"])
         assert not any("127.0.0.1" in w for w in created["warnings"])
 
@@ -122,12 +142,29 @@ class TestBadInput:
         ("body", "field", "needle"),
         [
             ({**SIMPLE, "grant_types": ["password"]}, "grant_types", "unknown grant type 'password'"),
-            ({**SIMPLE, "grant_types": ["authorization_code"], "redirect_uris": ["https://a.example/cb#x"]},
-             "redirect_uris", "fragment"),
-            ({**SIMPLE, "grant_types": ["authorization_code"], "redirect_uris": ["/relative"]},
-             "redirect_uris", "not an absolute URI"),
-            ({**SIMPLE, "grant_types": ["authorization_code"], "redirect_uris": ["https://a.example/cb"] * 2},
-             "redirect_uris", "duplicate"),
+            (
+                {
+                    **SIMPLE,
+                    "grant_types": ["authorization_code"],
+                    "redirect_uris": ["https://a.example/cb#x"],
+                },
+                "redirect_uris",
+                "fragment",
+            ),
+            (
+                {**SIMPLE, "grant_types": ["authorization_code"], "redirect_uris": ["/relative"]},
+                "redirect_uris",
+                "not an absolute URI",
+            ),
+            (
+                {
+                    **SIMPLE,
+                    "grant_types": ["authorization_code"],
+                    "redirect_uris": ["https://a.example/cb"] * 2,
+                },
+                "redirect_uris",
+                "duplicate",
+            ),
             ({**SIMPLE, "client_name": 42}, "client_name", "string"),
             ({**SIMPLE, "skip_consent": "maybe"}, "skip_consent", "boolean"),
             ({**SIMPLE, "grant_types": "client_credentials"}, "grant_types", "list"),
@@ -135,7 +172,7 @@ class TestBadInput:
             ({**SIMPLE, "token_endpoint_auth_method": "none"}, "grant_types", "public client"),
             ({**SIMPLE, "frobnicate": True}, "frobnicate", "unknown field"),
         ],
-    )  # fmt: skip
+    )
     def test_it_explains_invalid_fields(self, ory, api, body, field, needle):
         response = api.call("POST", body=body)
         assert response.status_code == 400, response.content
@@ -172,8 +209,15 @@ class TestUpdate:
         assert {f: after[f] for f in untouched} == {f: before[f] for f in untouched}
         assert after["client_credentials_grant_access_token_lifespan"] == "10m0s"  # lifespans survive a PUT
         assert token(ory, cid, created["client_secret"]).status_code == 401  # client_secret_post, not basic
-        post = requests.post(f"{ory.hydra_public_url}/oauth2/token", timeout=10, data={
-            "grant_type": "client_credentials", "client_id": cid, "client_secret": created["client_secret"]})  # fmt: skip
+        post = requests.post(
+            f"{ory.hydra_public_url}/oauth2/token",
+            timeout=10,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": cid,
+                "client_secret": created["client_secret"],
+            },
+        )
         assert post.status_code == 200  # the secret survives a PUT too
 
     @pytest.mark.parametrize(
@@ -191,15 +235,20 @@ class TestUpdate:
         cid = api.create(SIMPLE)["client_id"]
         response = api.call("PUT", f"/{cid}", body={"frobnicate": 1, "client_name": ""})
         assert response.status_code == 400
-        assert response.json()["fields"] == {"frobnicate": ["unknown field"],
-                                             "client_name": ["String should have at least 1 character"]}  # fmt: skip
+        assert response.json()["fields"] == {
+            "frobnicate": ["unknown field"],
+            "client_name": ["String should have at least 1 character"],
+        }
         events = AuditEvent.objects.filter(action="oauth2.client.update")
         assert [(e.outcome, e.target) for e in events] == [("failure", cid)]
 
     def test_it_applies_a_json_patch(self, ory, api):
         cid = api.create({**SIMPLE, "audience": ["a"]})["client_id"]
-        ops = [{"op": "add", "path": "/audience/-", "value": "b"}, {"op": "replace", "path": "/scope", "value": "read write"},
-               {"op": "add", "path": "/metadata/env", "value": "prod"}]  # fmt: skip
+        ops = [
+            {"op": "add", "path": "/audience/-", "value": "b"},
+            {"op": "replace", "path": "/scope", "value": "read write"},
+            {"op": "add", "path": "/metadata/env", "value": "prod"},
+        ]
         response = api.call("PATCH", f"/{cid}", body=ops, content_type="application/json-patch+json")
         assert response.status_code == 200, response.content
         stored = in_hydra(ory, cid)
@@ -246,9 +295,14 @@ class TestUpdate:
 class TestTokenConfig:
     def test_it_maps_ttls_onto_per_grant_lifespans(self, ory, api):
         cid = api.create({**FULL, "subject_type": "public"})["client_id"]
-        body = {"access_token_ttl": 900, "refresh_token_ttl": 86400, "id_token_ttl": 300,
-                "lifespans": {"client_credentials_grant_access_token_lifespan": 60}, "access_token_strategy": "jwt",
-                "backchannel_logout_uri": "https://app.example.com/bc2"}  # fmt: skip
+        body = {
+            "access_token_ttl": 900,
+            "refresh_token_ttl": 86400,
+            "id_token_ttl": 300,
+            "lifespans": {"client_credentials_grant_access_token_lifespan": 60},
+            "access_token_strategy": "jwt",
+            "backchannel_logout_uri": "https://app.example.com/bc2",
+        }
         response = api.call("PATCH", f"/{cid}/token-config", body=body)
         assert response.status_code == 200, response.content
         stored = in_hydra(ory, cid)
@@ -310,8 +364,12 @@ class TestSecretAndDelete:
         assert "client_secret" not in api.call("GET", f"/{cid}").json()
 
     def test_it_refuses_to_rotate_a_public_clients_secret(self, ory, api):
-        body = {**SIMPLE, "grant_types": ["authorization_code"], "redirect_uris": ["https://a.example/cb"],
-                "token_endpoint_auth_method": "none"}  # fmt: skip
+        body = {
+            **SIMPLE,
+            "grant_types": ["authorization_code"],
+            "redirect_uris": ["https://a.example/cb"],
+            "token_endpoint_auth_method": "none",
+        }
         cid = api.create(body)["client_id"]
         assert api.call("POST", f"/{cid}/secret").status_code == 400
 
@@ -332,17 +390,28 @@ class TestSecretAndDelete:
 class TestOtherTenants:
     @pytest.mark.parametrize(
         ("method", "suffix", "body"),
-        [("GET", "", None), ("PUT", "", {"client_name": "x"}), ("PATCH", "", []), ("DELETE", "", None),
-         ("POST", "/secret", None), ("PATCH", "/token-config", {"access_token_ttl": 60})],
-    )  # fmt: skip
+        [
+            ("GET", "", None),
+            ("PUT", "", {"client_name": "x"}),
+            ("PATCH", "", []),
+            ("DELETE", "", None),
+            ("POST", "/secret", None),
+            ("PATCH", "/token-config", {"access_token_ttl": 60}),
+        ],
+    )
     def test_it_answers_404_and_leaves_hydra_alone(
         self, ory, client, api, other_tenant, make_api_key, method, suffix, body
     ):
         cid = api.create(SIMPLE)["client_id"]
         before = in_hydra(ory, cid)
         data = json.dumps(body) if body is not None else ""
-        response = client.generic(method, f"/v1/oauth2/clients/{cid}{suffix}", data, content_type="application/json",
-                                  headers={"apikey": make_api_key(other_tenant)})  # fmt: skip
+        response = client.generic(
+            method,
+            f"/v1/oauth2/clients/{cid}{suffix}",
+            data,
+            content_type="application/json",
+            headers={"apikey": make_api_key(other_tenant)},
+        )
         assert response.status_code == 404
         assert response.json() == {"error": "not_found", "message": "No such client."}
         assert in_hydra(ory, cid) == before
@@ -360,8 +429,9 @@ class TestLinterAndTokens:
         access = token(ory, created["client_id"], created["client_secret"]).json()["access_token"]
 
         def active():
-            found = requests.post(f"{ory.hydra_admin_url}/admin/oauth2/introspect", data={"token": access},
-                                  timeout=10)  # fmt: skip
+            found = requests.post(
+                f"{ory.hydra_admin_url}/admin/oauth2/introspect", data={"token": access}, timeout=10
+            )
             return found.json()["active"]
 
         assert active()
@@ -379,8 +449,9 @@ class TestLinterAndTokens:
 
 
 class TestPageTokens:
-    def test_it_pages_with_its_own_tokens_and_refuses_others(self, ory, api, tenant, make_hydra_client,
-                                                           other_tenant, make_api_key, client):  # fmt: skip
+    def test_it_pages_with_its_own_tokens_and_refuses_others(
+        self, ory, api, tenant, make_hydra_client, other_tenant, make_api_key, client
+    ):
         for i in range(3):
             make_hydra_client(owner=tenant.hydra_owner, client_name=f"paged-{i}")
         first = api.call("GET", "?page_size=2").json()

@@ -96,8 +96,12 @@ def test_it_creates_edits_rotates_and_deletes_a_client(operator_page, ory, tenan
     page.wait_for_selector("text=The previous secret no longer works.")
     second_secret = page.input_value("#client-secret")
     assert second_secret != first_secret
-    token = requests.post(f"{ory.hydra_public_url}/oauth2/token", auth=(client_id, second_secret),
-                          data={"grant_type": "client_credentials"}, timeout=10)  # fmt: skip
+    token = requests.post(
+        f"{ory.hydra_public_url}/oauth2/token",
+        auth=(client_id, second_secret),
+        data={"grant_type": "client_credentials"},
+        timeout=10,
+    )
     assert token.status_code == 200
     page.click("button:has-text('Copy')")  # after a rotation: copying works, nothing violates the CSP
     page.check("#client-secret-ack")

@@ -43,9 +43,13 @@ def _postgres_admin(sql: str) -> None:
 
     db = django_settings.DATABASES["default"]
     with psycopg.connect(
-        dbname="postgres", user=db["USER"], password=db["PASSWORD"], host=db["HOST"] or "127.0.0.1",
-        port=db["PORT"] or 5432, autocommit=True,
-    ) as conn:  # fmt: skip
+        dbname="postgres",
+        user=db["USER"],
+        password=db["PASSWORD"],
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        autocommit=True,
+    ) as conn:
         conn.execute(sql)
 
 
@@ -61,20 +65,31 @@ class Truss:
 
     def manage(self, *args: str) -> str:
         result = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True,
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
             timeout=120,
-        )  # fmt: skip
+        )
         assert result.returncode == 0, f"manage.py {' '.join(args)}: {result.stdout}\n{result.stderr}"
         return result.stdout
 
     def start(self) -> None:
-        env = {**self.env, "GUNICORN_BIND": f"127.0.0.1:{self.port}", "GUNICORN_WORKERS": "3",
-               "GUNICORN_THREADS": "4"}  # fmt: skip
+        env = {
+            **self.env,
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+            "GUNICORN_WORKERS": "3",
+            "GUNICORN_THREADS": "4",
+        }
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
                 [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "truss.wsgi"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -140,9 +155,11 @@ def test_it_holds_8_concurrent_writers_with_one_audit_event_per_change(truss: Tr
     for t in range(THREADS):
         slug = slugs[t % 2]
         resp = requests.post(
-            f"{truss.url}/v1/oauth2/clients", headers={"apikey": keys[slug]}, timeout=30,
+            f"{truss.url}/v1/oauth2/clients",
+            headers={"apikey": keys[slug]},
+            timeout=30,
             json={"client_name": f"conc-{t}-start", "grant_types": ["client_credentials"], "scope": "read"},
-        )  # fmt: skip
+        )
         assert resp.status_code == 201, resp.text
         clients.append((slug, resp.json()["client_id"]))
 
@@ -152,9 +169,11 @@ def test_it_holds_8_concurrent_writers_with_one_audit_event_per_change(truss: Tr
         statuses = []
         for i in range(UPDATES):
             resp = http.put(
-                f"{truss.url}/v1/oauth2/clients/{client_id}", headers={"apikey": keys[slug]},
-                json={"client_name": f"conc-{t}-{i}"}, timeout=60,
-            )  # fmt: skip
+                f"{truss.url}/v1/oauth2/clients/{client_id}",
+                headers={"apikey": keys[slug]},
+                json={"client_name": f"conc-{t}-{i}"},
+                timeout=60,
+            )
             statuses.append(resp.status_code)
         return statuses
 
@@ -169,10 +188,11 @@ def test_it_holds_8_concurrent_writers_with_one_audit_event_per_change(truss: Tr
 
     # …and the audit log holds exactly one success event per change made, and nothing else for these clients.
     dump = truss.manage(
-        "shell", "-c",
+        "shell",
+        "-c",
         "import json; from truss.models import AuditEvent; print(json.dumps([[e.target, e.outcome, "
         "(e.after or {}).get('client_name')] for e in AuditEvent.objects.filter(action='oauth2.client.update')]))",
-    )  # fmt: skip
+    )
     events = Counter(tuple(row) for row in json.loads(dump.strip().splitlines()[-1]))
     expected = Counter(
         (client_id, "success", f"conc-{t}-{i}")

@@ -38,8 +38,13 @@ def api(ory, client, tenant, make_api_key):
     key = {"apikey": make_api_key(tenant)}
 
     def call(method, path="", body=None):
-        return client.generic(method, f"/v1/oauth2/clients{path}", json.dumps(body) if body is not None else "",
-                              content_type="application/json", headers=key)  # fmt: skip
+        return client.generic(
+            method,
+            f"/v1/oauth2/clients{path}",
+            json.dumps(body) if body is not None else "",
+            content_type="application/json",
+            headers=key,
+        )
 
     return call
 

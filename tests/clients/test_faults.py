@@ -145,8 +145,11 @@ def test_it_audits_a_write_denied_to_an_anon_key(client, fake_hydra, tenant, mak
     assert response.status_code == 403
     event = AuditEvent.objects.get()
     assert (event.action, event.outcome, event.tenant, event.target) == (
-        "oauth2.client.delete", "denied", tenant, "abc"
-    )  # fmt: skip
+        "oauth2.client.delete",
+        "denied",
+        tenant,
+        "abc",
+    )
     assert event.actor == f"apikey:{anon[:17]}"
     assert len(fake_hydra.calls) == 0
 
@@ -175,9 +178,14 @@ def test_the_request_schemas_check_fields_and_leave_cross_field_rules_to_the_ser
 
 @pytest.mark.parametrize(
     ("raw", "needle"),
-    [(b"[" * 33 + b"]" * 33, "nests deeper"), (b"[" * 32 + b"]" * 32, None), (b'{"a": NaN}', "NaN"),
-     (b"x" * (512 * 1024 + 1), "larger than 512 KB"), (b"\xff", "not valid JSON")],
-)  # fmt: skip
+    [
+        (b"[" * 33 + b"]" * 33, "nests deeper"),
+        (b"[" * 32 + b"]" * 32, None),
+        (b'{"a": NaN}', "NaN"),
+        (b"x" * (512 * 1024 + 1), "larger than 512 KB"),
+        (b"\xff", "not valid JSON"),
+    ],
+)
 def test_the_one_body_parser(raw, needle):
     from truss.apikit import BadBody, parse_json_body
 

@@ -23,11 +23,16 @@ LIST = "/console/clients/"
 def page_of(count: int, **fields: Any) -> hydra.ClientPage:
     items = [
         hydra.OAuth2Client.model_validate(
-            {"client_id": f"client-{i}", "client_name": f"app-{i}", "created_at": "2026-01-02T03:04:05Z",
-             "grant_types": ["authorization_code", "refresh_token"], **fields}
+            {
+                "client_id": f"client-{i}",
+                "client_name": f"app-{i}",
+                "created_at": "2026-01-02T03:04:05Z",
+                "grant_types": ["authorization_code", "refresh_token"],
+                **fields,
+            }
         )
         for i in range(count)
-    ]  # fmt: skip
+    ]
     return hydra.ClientPage(items=items, next_page_token=None)
 
 
@@ -57,8 +62,12 @@ def viewer(console: Callable[..., Client]) -> Iterator[Client]:
 
 
 def test_it_escapes_every_value_hydra_returns(viewer, hydra_answers):
-    hostile = {"client_id": 'x"><script>id</script>', "client_name": "<img src=x onerror=alert(1)>",
-               "grant_types": ["<b>bold</b>"], "token_endpoint_auth_method": "none"}  # fmt: skip
+    hostile = {
+        "client_id": 'x"><script>id</script>',
+        "client_name": "<img src=x onerror=alert(1)>",
+        "grant_types": ["<b>bold</b>"],
+        "token_endpoint_auth_method": "none",
+    }
     hydra_answers(page_of(1, **hostile))
     html = viewer.get(LIST).content.decode()
     assert "<script>id" not in html and "<img src=x" not in html and "<b>bold" not in html

@@ -113,7 +113,7 @@ def test_it_keeps_ordinary_unicode_names(name: str) -> None:
             },
             "grant_types",
             "public client",
-        ),  # fmt: skip
+        ),
         ({"response_types": ["token"]}, "response_types", "implicit grant"),
         ({"token_endpoint_auth_method": "private_key_jwt"}, "jwks_uri", "exactly one"),
         ({"jwks": {"keys": [{"kty": "RSA", "n": "x", "e": "AQAB", "d": "secret"}]}}, "jwks", "private key"),

@@ -224,8 +224,9 @@ class TestAccess:
 
 
 def introspect(ory, access_token):
-    response = requests.post(f"{ory.hydra_admin_url}/admin/oauth2/introspect", data={"token": access_token},
-                             timeout=10)  # fmt: skip
+    response = requests.post(
+        f"{ory.hydra_admin_url}/admin/oauth2/introspect", data={"token": access_token}, timeout=10
+    )
     return response.json()
 
 
@@ -281,8 +282,9 @@ class TestFormDefects:
         assert 'class="jwt-only"' in html and "data-show-when" not in html  # CSS (:has) shows it, no JS
 
     def test_it_drops_private_key_jwt_fields_for_a_secret_client(self, ory, member):
-        response = member.post(reverse("console:clients:create"),
-                               {**FORM, "jwks_uri": "https://keys.example.com/jwks.json"})  # fmt: skip
+        response = member.post(
+            reverse("console:clients:create"), {**FORM, "jwks_uri": "https://keys.example.com/jwks.json"}
+        )
         assert response.status_code == 201
         assert not in_hydra(ory, response.context["client"].client_id).get("jwks_uri")
 
@@ -313,15 +315,32 @@ class TestLiveUriCheck:
     url = staticmethod(lambda: reverse("console:clients:check_uris"))
 
     def test_it_answers_each_row_with_the_servers_rules(self, ory, member):
-        rows = ["https://app.example.com/cb#x", "http://app.example.com/cb", "not a url", "", "com.example.app:/cb",
-                "https://app.example.com/cb2", "https://app.example.com/cb2"]  # fmt: skip
-        response = member.post(self.url(), {"field": "redirect_uris", "redirect_uris": rows},
-                               headers={"HX-Request": "true"})  # fmt: skip
+        rows = [
+            "https://app.example.com/cb#x",
+            "http://app.example.com/cb",
+            "not a url",
+            "",
+            "com.example.app:/cb",
+            "https://app.example.com/cb2",
+            "https://app.example.com/cb2",
+        ]
+        response = member.post(
+            self.url(), {"field": "redirect_uris", "redirect_uris": rows}, headers={"HX-Request": "true"}
+        )
         assert response.status_code == 200
-        notes = re.findall(r'<small class="row-note([^"]*)" id="id_redirect_uris-note-(\d)"[^>]*hx-swap-oob="true">([^<]*)<',
-                           response.content.decode())  # fmt: skip
+        notes = re.findall(
+            r'<small class="row-note([^"]*)" id="id_redirect_uris-note-(\d)"[^>]*hx-swap-oob="true">([^<]*)<',
+            response.content.decode(),
+        )
         assert [(int(i), kind.strip()) for kind, i, _ in notes] == [
-            (0, "error"), (1, "warning"), (2, "error"), (3, ""), (4, ""), (5, ""), (6, "error")]  # fmt: skip
+            (0, "error"),
+            (1, "warning"),
+            (2, "error"),
+            (3, ""),
+            (4, ""),
+            (5, ""),
+            (6, "error"),
+        ]
         texts = [t for _, _, t in notes]
         assert "fragment" in texts[0] and "plain http" in texts[1] and "not an absolute URI" in texts[2]
         assert "duplicate" in texts[6]

@@ -131,8 +131,16 @@ def test_it_keeps_post_logout_working_and_updates_the_ledger(
     person = make_identity()
     app = make_app(tenant)
     grant(app, person["id"])
-    LedgerEntry.objects.create(tenant=tenant, client_id=app["client_id"], subject=person["id"], decision="accepted",
-                               state="active", scopes=["openid"], first_at="2025-01-01T00:00Z", last_at="2025-01-01T00:00Z")  # fmt: skip
+    LedgerEntry.objects.create(
+        tenant=tenant,
+        client_id=app["client_id"],
+        subject=person["id"],
+        decision="accepted",
+        state="active",
+        scopes=["openid"],
+        first_at="2025-01-01T00:00Z",
+        last_at="2025-01-01T00:00Z",
+    )
     answer = console("member").post(
         "/api/hydra/logout", {"subject": person["id"]}, content_type="application/json"
     )

@@ -27,9 +27,21 @@ def test_it_revokes_a_client_for_1000_people_with_progress_and_leaves_hydra_cons
     tokens = [grant(app, p) for p in people]
     survivor = grant(theirs, people[0])
     now = timezone.now()
-    LedgerEntry.objects.bulk_create([
-        LedgerEntry(tenant=tenant, client_id=app["client_id"], subject=p, decision="accepted", state="active",
-                    scopes=["openid", "offline_access"], first_at=now, last_at=now) for p in people])  # fmt: skip
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                tenant=tenant,
+                client_id=app["client_id"],
+                subject=p,
+                decision="accepted",
+                state="active",
+                scopes=["openid", "offline_access"],
+                first_at=now,
+                last_at=now,
+            )
+            for p in people
+        ]
+    )
     seed(tenant, app["client_id"], 970)
     from oauth2_admin.consents import ledger
 
@@ -76,9 +88,21 @@ def test_it_resumes_an_interrupted_job_and_redoes_the_half_done_batch(tenant, ma
     for p in people:
         grant(app, p)
     now = timezone.now()
-    LedgerEntry.objects.bulk_create([
-        LedgerEntry(tenant=tenant, client_id=app["client_id"], subject=p, decision="accepted", state="active",
-                    scopes=["openid"], first_at=now, last_at=now) for p in people])  # fmt: skip
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                tenant=tenant,
+                client_id=app["client_id"],
+                subject=p,
+                decision="accepted",
+                state="active",
+                scopes=["openid"],
+                first_at=now,
+                last_at=now,
+            )
+            for p in people
+        ]
+    )
     seed(tenant, app["client_id"], 195)
     job = jobs.start(None, tenant, app["client_id"])
     job = jobs.run_batch(job, size=50)

@@ -34,9 +34,17 @@ def test_it_exports_the_ledger_without_a_formula_in_any_cell(console, tenant, ma
     app = make_app(tenant)
     at = "2025-01-01T00:00Z"
     for i, value in enumerate(FORMULAS):
-        LedgerEntry.objects.create(tenant=tenant, client_id=app["client_id"], subject=f"{value}-subject-{i}",
-                                   decision="accepted", state="active", scopes=[value, "openid"], audience=[value],
-                                   first_at=at, last_at=at)  # fmt: skip
+        LedgerEntry.objects.create(
+            tenant=tenant,
+            client_id=app["client_id"],
+            subject=f"{value}-subject-{i}",
+            decision="accepted",
+            state="active",
+            scopes=[value, "openid"],
+            audience=[value],
+            first_at=at,
+            last_at=at,
+        )
     export = console("viewer").get(f"/console/consents/clients/{app['client_id']}/people.csv")
     assert export.status_code == 200 and export["Cache-Control"] == "no-store"
     assert re.fullmatch(r'attachment; filename="consents-[A-Za-z0-9_-]+\.csv"', export["Content-Disposition"])

@@ -17,8 +17,16 @@ from truss import audit
 def _decide(
     tenant, subject, client="app-1", action="bridge.consent.accept", outcome="success", after=None, detail=""
 ):
-    return audit.record(None, action, tenant=tenant, target=client, actor=f"identity:{subject}", outcome=outcome,
-                        after=after, detail=detail)  # fmt: skip
+    return audit.record(
+        None,
+        action,
+        tenant=tenant,
+        target=client,
+        actor=f"identity:{subject}",
+        outcome=outcome,
+        after=after,
+        detail=detail,
+    )
 
 
 def _people(tenant, client="app-1", scope=ledger.PEOPLE):
@@ -73,11 +81,19 @@ def seed(tenant, client_id, n, *, scopes=("openid", "email")):
     """n ledger rows straight into the table (what n consents through the bridge would leave)."""
     now = timezone.now()
     rows = [
-        LedgerEntry(tenant=tenant, client_id=client_id, subject=str(uuid.uuid4()), decision="accepted", state="active",
-                    scopes=list(scopes) if i % 4 else ["openid"], first_at=now, last_at=now - dt.timedelta(seconds=i),
-                    granted_count=1)
+        LedgerEntry(
+            tenant=tenant,
+            client_id=client_id,
+            subject=str(uuid.uuid4()),
+            decision="accepted",
+            state="active",
+            scopes=list(scopes) if i % 4 else ["openid"],
+            first_at=now,
+            last_at=now - dt.timedelta(seconds=i),
+            granted_count=1,
+        )
         for i in range(n)
-    ]  # fmt: skip
+    ]
     LedgerEntry.objects.bulk_create(rows, batch_size=2000)
     ledger.rebuild_counts(tenant, client_id)
     return rows
@@ -131,8 +147,16 @@ def test_it_reconciles_the_ledger_with_hydra(tenant, make_app, grant, make_ident
     kept = make_identity()
     grant(app, kept["id"])
     seed(tenant, app["client_id"], 3)  # Hydra has none of these
-    LedgerEntry.objects.create(tenant=tenant, client_id=app["client_id"], subject=kept["id"], decision="accepted",
-                               state="gone", scopes=["openid"], first_at=timezone.now(), last_at=timezone.now())  # fmt: skip
+    LedgerEntry.objects.create(
+        tenant=tenant,
+        client_id=app["client_id"],
+        subject=kept["id"],
+        decision="accepted",
+        state="gone",
+        scopes=["openid"],
+        first_at=timezone.now(),
+        last_at=timezone.now(),
+    )
     call_command("reconcile_consents", "--tenant", tenant.slug)
     assert "4 people: 3 consents gone from Hydra, 1 back" in capsys.readouterr().out
     assert LedgerEntry.objects.get(subject=kept["id"]).state == "active"

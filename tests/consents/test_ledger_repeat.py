@@ -35,9 +35,16 @@ def event(
     tenant: Tenant, when: dt.datetime, *, detail: str = "", after: Any = None, reject: bool = False
 ) -> AuditEvent:
     """A successful bridge consent decision, as the drainer hands it to the receiver."""
-    return AuditEvent(tenant_id=tenant.pk, action=ledger.REJECT if reject else ledger.ACCEPT, detail=detail,
-                      outcome=AuditEvent.Outcome.SUCCESS, actor=f"{ledger.IDENTITY_PREFIX}{SUBJECT}", target=CLIENT,
-                      after=(SCOPES if reject else ACCEPTED) if after is None else after, created_at=when)  # fmt: skip
+    return AuditEvent(
+        tenant_id=tenant.pk,
+        action=ledger.REJECT if reject else ledger.ACCEPT,
+        detail=detail,
+        outcome=AuditEvent.Outcome.SUCCESS,
+        actor=f"{ledger.IDENTITY_PREFIX}{SUBJECT}",
+        target=CLIENT,
+        after=(SCOPES if reject else ACCEPTED) if after is None else after,
+        created_at=when,
+    )
 
 
 def raw_row(tenant: Tenant) -> dict[str, Any]:
@@ -122,9 +129,21 @@ def test_it_folds_a_remembered_consent_into_an_unchanged_row_with_one_locking_se
     )
     assert update.startswith("UPDATE")
     entry = LedgerEntry.objects.get(tenant=tenant)
-    assert (entry.decision, entry.state, entry.scopes, entry.granted_count, entry.last_at, entry.first_at) == (
-        "remembered", "active", ["openid", "email"], 2, at(5), at(0),
-    )  # fmt: skip
+    assert (
+        entry.decision,
+        entry.state,
+        entry.scopes,
+        entry.granted_count,
+        entry.last_at,
+        entry.first_at,
+    ) == (
+        "remembered",
+        "active",
+        ["openid", "email"],
+        2,
+        at(5),
+        at(0),
+    )
     assert entry.remembered and entry.remember_until == at(3600)  # the earlier window, unchanged
     with django_assert_num_queries(2):
         ledger.record_decision(event(tenant, at(6), after=REMEMBERED))

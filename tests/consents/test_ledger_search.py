@@ -14,8 +14,16 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 def _entry(tenant, client_id: str, subject: str) -> LedgerEntry:
     at = "2025-01-01T00:00Z"
-    return LedgerEntry.objects.create(tenant=tenant, client_id=client_id, subject=subject, decision="accepted",
-                                      state="active", scopes=["openid"], first_at=at, last_at=at)  # fmt: skip
+    return LedgerEntry.objects.create(
+        tenant=tenant,
+        client_id=client_id,
+        subject=subject,
+        decision="accepted",
+        state="active",
+        scopes=["openid"],
+        first_at=at,
+        last_at=at,
+    )
 
 
 def test_it_answers_an_email_without_an_identity_with_an_empty_page(console, tenant, make_app, make_identity):

@@ -17,8 +17,11 @@ ACTION = "bridge.logout.subject"
 
 
 def _post(client: Client, body: Any) -> Any:
-    return client.post("/api/hydra/logout", body if isinstance(body, str) else json.dumps(body),
-                       content_type="application/json")  # fmt: skip
+    return client.post(
+        "/api/hydra/logout",
+        body if isinstance(body, str) else json.dumps(body),
+        content_type="application/json",
+    )
 
 
 @pytest.mark.parametrize(

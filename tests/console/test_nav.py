@@ -40,8 +40,13 @@ def test_it_groups_the_menu_with_every_page_in_one_group():
     names = [name for name, _ in PAGES]
     assert len(names) == len(set(names)) == 15
     assert [group for group, _ in NAV_SECTIONS] == [
-        "Applications", "Tokens & keys", "People", "Tools", "Monitoring", "Settings"
-    ]  # fmt: skip
+        "Applications",
+        "Tokens & keys",
+        "People",
+        "Tools",
+        "Monitoring",
+        "Settings",
+    ]
 
 
 @pytest.mark.parametrize(("name", "label"), [p for p in PAGES if p[0] not in NOT_CONSOLE])

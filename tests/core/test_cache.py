@@ -73,10 +73,22 @@ def redis_url(tmp_path: Any) -> Iterator[str]:
         pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run installs it)")
     port = free_port()
     proc = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 10
         while True:
@@ -148,6 +160,13 @@ def test_it_selects_the_reusing_backend_for_a_redis_cache_url(tmp_path: Any) -> 
         DEBUG="true",
     )
     code = "import json; from django.conf import settings as s; print(json.dumps(s.CACHES['default']['BACKEND']))"
-    out = subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"], env=env, cwd=tmp_path,
-                         capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == "truss.rediscache.RedisCache"

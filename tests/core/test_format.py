@@ -32,9 +32,13 @@ def test_it_converts_other_zones_and_naive_times_to_utc():
 
 @pytest.mark.parametrize(
     ("delta", "words"),
-    [(timedelta(seconds=20), "just now"), (timedelta(minutes=-5), "5 min ago"),
-     (timedelta(hours=2, minutes=10), "in 2 h"), (timedelta(days=-40), "40 d ago")],
-)  # fmt: skip
+    [
+        (timedelta(seconds=20), "just now"),
+        (timedelta(minutes=-5), "5 min ago"),
+        (timedelta(hours=2, minutes=10), "in 2 h"),
+        (timedelta(days=-40), "40 d ago"),
+    ],
+)
 def test_it_says_how_long_ago_or_until(delta, words):
     assert fmt.relative(NOW + delta, NOW) == words
 
@@ -48,10 +52,17 @@ def test_it_renders_nothing_for_no_time_and_escapes_in_templates():
 
 @pytest.mark.parametrize(
     ("value", "iso", "words"),
-    [(900, "PT15M", "15 min"), ("15m0s", "PT15M", "15 min"), ("1h0m0s", "PT1H", "1 h"),
-     (7200, "PT2H", "2 h"), ("720h0m0s", "P30D", "30 d"), (90, "PT1M30S", "90 s"), ("3600", "PT1H", "1 h"),
-     (0, "PT0S", "0 s")],
-)  # fmt: skip
+    [
+        (900, "PT15M", "15 min"),
+        ("15m0s", "PT15M", "15 min"),
+        ("1h0m0s", "PT1H", "1 h"),
+        (7200, "PT2H", "2 h"),
+        ("720h0m0s", "P30D", "30 d"),
+        (90, "PT1M30S", "90 s"),
+        ("3600", "PT1H", "1 h"),
+        (0, "PT0S", "0 s"),
+    ],
+)
 def test_it_shows_durations_from_seconds_and_go_strings_alike(value, iso, words):
     assert render("{{ v|duration }}", v=value) == f'<time datetime="{iso}">{words}</time>'
 

@@ -53,11 +53,17 @@ def test_it_points_the_demo_client_at_the_callback_and_fixes_an_old_one_on_resee
         owner="truss:demo", client_name=seed_demo.DEMO_CLIENT_NAME, page_size=50
     ).items:
         hydra.delete_client(old.client_id)
-    stale = hydra.create_client({
-        "client_name": seed_demo.DEMO_CLIENT_NAME, "owner": "truss:demo", "grant_types": ["authorization_code"],
-        "response_types": ["code"], "redirect_uris": ["http://127.0.0.1:8000/callback", "myapp://cb"],
-        "scope": "openid", "token_endpoint_auth_method": "client_secret_basic",
-    })  # fmt: skip
+    stale = hydra.create_client(
+        {
+            "client_name": seed_demo.DEMO_CLIENT_NAME,
+            "owner": "truss:demo",
+            "grant_types": ["authorization_code"],
+            "response_types": ["code"],
+            "redirect_uris": ["http://127.0.0.1:8000/callback", "myapp://cb"],
+            "scope": "openid",
+            "token_endpoint_auth_method": "client_secret_basic",
+        }
+    )
     out = io.StringIO()
     call_command("seed_demo", stdout=out)
     fixed = hydra.get_client(stale.client_id)
@@ -80,8 +86,13 @@ def test_the_demo_sign_in_ends_on_a_truss_page_showing_the_code(page, ory, live_
     callback = seed_demo.demo_callback_url()
     assert callback in client.redirect_uris
     state = secrets.token_urlsafe(12)
-    params = {"client_id": client.client_id, "response_type": "code", "redirect_uri": callback,
-              "scope": "openid profile email", "state": state}  # fmt: skip
+    params = {
+        "client_id": client.client_id,
+        "response_type": "code",
+        "redirect_uri": callback,
+        "scope": "openid profile email",
+        "state": state,
+    }
     page.goto(f"{ory.hydra_public_url}/oauth2/auth?{urlencode(params)}")
     sign_in(page, {"email": seed_demo.DEMO_USER_EMAIL, "password": seed_demo.DEMO_USER_PASSWORD})
     page.wait_for_selector("button[value=accept]")

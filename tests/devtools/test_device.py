@@ -171,10 +171,20 @@ def test_a_confidential_client_types_its_secret_for_each_request_and_it_is_never
 
 def test_slow_down_adds_five_seconds_and_an_expired_code_is_not_polled(monkeypatch):
     run: dict[str, Any] = {
-        "id": "r" * 24, "kind": "device_code", "client_id": "tv", "auth_method": "none", "timeline": [],
+        "id": "r" * 24,
+        "kind": "device_code",
+        "client_id": "tv",
+        "auth_method": "none",
+        "timeline": [],
         "device_code": "dc-" + "x" * 30,
-        "device": {"state": "pending", "polls": 0, "interval": 5, "expires_at": time.time() + 600, "note": ""},
-    }  # fmt: skip
+        "device": {
+            "state": "pending",
+            "polls": 0,
+            "interval": 5,
+            "expires_at": time.time() + 600,
+            "note": "",
+        },
+    }
     calls: list[str] = []
 
     def slow_down(client_id: str, code: str, **_: Any) -> hydra.TokenResponse:
@@ -192,14 +202,31 @@ def test_slow_down_adds_five_seconds_and_an_expired_code_is_not_polled(monkeypat
     assert run["device"]["state"] == "expired" and len(calls) == 1 and "device_code" not in run
 
 
-@pytest.mark.parametrize(("error", "state"), [("access_denied", "denied"), ("expired_token", "expired"),
-                                              ("invalid_grant", "failed"), ("authorization_pending", "pending")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("error", "state"),
+    [
+        ("access_denied", "denied"),
+        ("expired_token", "expired"),
+        ("invalid_grant", "failed"),
+        ("authorization_pending", "pending"),
+    ],
+)
 def test_hydras_answer_decides_whether_polling_goes_on(monkeypatch, error, state):
     run: dict[str, Any] = {
-        "id": "r" * 24, "kind": "device_code", "client_id": "tv", "auth_method": "none", "timeline": [],
+        "id": "r" * 24,
+        "kind": "device_code",
+        "client_id": "tv",
+        "auth_method": "none",
+        "timeline": [],
         "device_code": "dc-" + "x" * 30,
-        "device": {"state": "pending", "polls": 0, "interval": 5, "expires_at": time.time() + 600, "note": ""},
-    }  # fmt: skip
+        "device": {
+            "state": "pending",
+            "polls": 0,
+            "interval": 5,
+            "expires_at": time.time() + 600,
+            "note": "",
+        },
+    }
 
     def answer(client_id: str, code: str, **_: Any) -> hydra.TokenResponse:
         raise hydra.HydraBadRequest(400, error, "")

@@ -16,8 +16,11 @@ def test_it_computes_c_hash_as_in_the_oidc_core_example() -> None:
 
 
 def test_it_flags_a_missing_or_wrong_hash() -> None:
-    info: dict[str, Any] = {"problems": [], "header": {"alg": "RS256"},
-                            "claims": {"at_hash": flows.token_hash("right", "RS256")}}  # fmt: skip
+    info: dict[str, Any] = {
+        "problems": [],
+        "header": {"alg": "RS256"},
+        "claims": {"at_hash": flows.token_hash("right", "RS256")},
+    }
     flows._check_hashes(info, access_token="right", code="some-code")
     assert info["hashes"] == ["at_hash matches the access token"]
     assert info["problems"] == ["c_hash is missing, though the answer carried the value it should bind"]

@@ -36,9 +36,11 @@ def test_it_renders_client_credentials_snippets_that_really_get_a_token(
     ory, tenant, console, make_hydra_client, method
 ):
     machine = make_hydra_client(
-        owner=tenant.hydra_owner, client_secret=SECRET_WITH_ODD_CHARACTERS, scope="read write",
+        owner=tenant.hydra_owner,
+        client_secret=SECRET_WITH_ODD_CHARACTERS,
+        scope="read write",
         token_endpoint_auth_method=method,
-    )  # fmt: skip
+    )
     body = (
         console("viewer")
         .get(reverse("console:devtools:snippets"), {"client": machine["client_id"]})
@@ -83,9 +85,12 @@ def test_it_serves_a_clients_snippets_as_a_fragment_for_its_own_tenant_only(
     ory, tenant, other_tenant, console, make_hydra_client
 ):
     mine = make_hydra_client(
-        owner=tenant.hydra_owner, grant_types=["authorization_code"], response_types=["code"],
-        redirect_uris=["https://app.example.com/cb"], token_endpoint_auth_method="none",
-    )  # fmt: skip
+        owner=tenant.hydra_owner,
+        grant_types=["authorization_code"],
+        response_types=["code"],
+        redirect_uris=["https://app.example.com/cb"],
+        token_endpoint_auth_method="none",
+    )
     theirs = make_hydra_client(owner=other_tenant.hydra_owner)
     viewer = console("viewer")
     fragment = viewer.get(reverse("console:devtools:client_snippets", args=[mine["client_id"]]))

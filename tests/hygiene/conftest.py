@@ -66,7 +66,12 @@ def api(ory: Any, client: Any, tenant: Tenant, make_api_key: Callable[..., str])
             self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
         ) -> Any:
             data = json.dumps(body) if body is not None else ""
-            return client.generic(method, f"/v1/oauth2{path}", data, content_type="application/json",
-                                  headers={**key, **(headers or {})})  # fmt: skip
+            return client.generic(
+                method,
+                f"/v1/oauth2{path}",
+                data,
+                content_type="application/json",
+                headers={**key, **(headers or {})},
+            )
 
     return Api()

@@ -31,14 +31,21 @@ BEFORE = {
 
 
 def consent(tenant: Tenant, client_id: str, action: str = hygiene.CONSENT_ACTION) -> AuditEvent:
-    return AuditEvent(tenant_id=tenant.pk, action=action, outcome=AuditEvent.Outcome.SUCCESS,
-                      actor="identity:someone", target=client_id, created_at=AT)  # fmt: skip
+    return AuditEvent(
+        tenant_id=tenant.pk,
+        action=action,
+        outcome=AuditEvent.Outcome.SUCCESS,
+        actor="identity:someone",
+        target=client_id,
+        created_at=AT,
+    )
 
 
 def seed(tenant: Tenant) -> None:
     for client_id, last in BEFORE.items():
-        FindingsSnapshot.objects.create(tenant=tenant, client_id=client_id, name=client_id, computed_at=AT,
-                                        last_consent_at=last)  # fmt: skip
+        FindingsSnapshot.objects.create(
+            tenant=tenant, client_id=client_id, name=client_id, computed_at=AT, last_consent_at=last
+        )
 
 
 def raw_rows(tenant: Tenant) -> dict[str, tuple[Any, ...]]:
@@ -108,5 +115,7 @@ def test_it_still_drops_the_row_of_a_deleted_client(tenant):
     seed(tenant)
     snapshot.apply_event(consent(tenant, "older", action=snapshot.DELETE))
     assert sorted(FindingsSnapshot.objects.filter(tenant=tenant).values_list("client_id", flat=True)) == [
-        "never", "newer", "same",
-    ]  # fmt: skip
+        "never",
+        "newer",
+        "same",
+    ]

@@ -118,14 +118,30 @@ def test_it_answers_503_when_hydra_is_down(tenant, make_api_key, hydra_down, con
 
 def test_it_saves_thresholds_and_refuses_bad_ones(console, tenant, make_client):
     admin = console("admin")
-    bad = admin.post("/console/hygiene/thresholds", {"secret_max_age_days": "0", "idle_days": "90",
-                     "max_access_token_seconds": "3600", "max_jwt_access_token_seconds": "900",
-                     "max_refresh_token_seconds": "2592000", "own_hosts_text": "https://x.example"})  # fmt: skip
+    bad = admin.post(
+        "/console/hygiene/thresholds",
+        {
+            "secret_max_age_days": "0",
+            "idle_days": "90",
+            "max_access_token_seconds": "3600",
+            "max_jwt_access_token_seconds": "900",
+            "max_refresh_token_seconds": "2592000",
+            "own_hosts_text": "https://x.example",
+        },
+    )
     assert bad.status_code == 400 and not Thresholds.objects.filter(tenant=tenant).exists()
     assert "not a host name" in bad.content.decode() and "between 1 and 3650" in bad.content.decode()
-    ok = admin.post("/console/hygiene/thresholds", {"secret_max_age_days": "30", "idle_days": "90",
-                    "max_access_token_seconds": "600", "max_jwt_access_token_seconds": "300",
-                    "max_refresh_token_seconds": "86400", "own_hosts_text": "App.Example.com\n"})  # fmt: skip
+    ok = admin.post(
+        "/console/hygiene/thresholds",
+        {
+            "secret_max_age_days": "30",
+            "idle_days": "90",
+            "max_access_token_seconds": "600",
+            "max_jwt_access_token_seconds": "300",
+            "max_refresh_token_seconds": "86400",
+            "own_hosts_text": "App.Example.com\n",
+        },
+    )
     assert ok.status_code == 302
     saved = Thresholds.objects.get(tenant=tenant)
     assert saved.own_hosts == ["app.example.com"] and saved.max_access_token_seconds == 600
@@ -147,8 +163,10 @@ def test_it_restores_from_the_history_page_after_showing_the_diff(console, make_
     confirm = operator.get(f"/console/hygiene/clients/{client.client_id}/versions/1/restore")
     assert confirm.status_code == 200 and b"Renamed" in confirm.content
     assert in_hydra(ory, client.client_id)["client_name"] == "Renamed"
-    done = operator.post(f"/console/hygiene/clients/{client.client_id}/versions/1/restore",
-                         {"etag": confirm.context["form"].initial["etag"]})  # fmt: skip
+    done = operator.post(
+        f"/console/hygiene/clients/{client.client_id}/versions/1/restore",
+        {"etag": confirm.context["form"].initial["etag"]},
+    )
     assert done.status_code == 302
     assert in_hydra(ory, client.client_id)["client_name"] == client.client_name
     assert operator.get(f"/console/hygiene/clients/{client.client_id}/history", {"a": 9}).status_code == 400

@@ -17,8 +17,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 
 def create(api, **extra):
-    body = {"client_name": "History app", "grant_types": ["authorization_code", "refresh_token"],
-            "redirect_uris": ["https://app.example.com/cb"], **extra}  # fmt: skip
+    body = {
+        "client_name": "History app",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "redirect_uris": ["https://app.example.com/cb"],
+        **extra,
+    }
     response = api.call("POST", "/clients", body)
     assert response.status_code == 201, response.content
     return response.json()["client_id"]
@@ -45,14 +49,20 @@ def test_it_numbers_three_edits_as_three_more_versions_and_diffs_them(api):
     edit_three_times(api, client_id)
     items = versions(api, client_id)
     assert [(v["number"], v["action"]) for v in items] == [
-        (1, "oauth2.client.create"), (2, "oauth2.client.update"), (3, "oauth2.client.token_config"),
+        (1, "oauth2.client.create"),
+        (2, "oauth2.client.update"),
+        (3, "oauth2.client.token_config"),
         (4, "oauth2.client.update"),
-    ]  # fmt: skip
+    ]
     assert all(v["actor"].startswith("apikey:truss_sk_") for v in items)
     diff = api.call("GET", f"/clients/{client_id}/versions/1/diff/3").json()["changes"]
     by_field = {c["field"]: c for c in diff}
-    assert by_field["client_name"] == {"field": "client_name", "change": "changed", "before": "History app",
-                                       "after": "Renamed"}  # fmt: skip
+    assert by_field["client_name"] == {
+        "field": "client_name",
+        "change": "changed",
+        "before": "History app",
+        "after": "Renamed",
+    }
     assert by_field["client_credentials_grant_access_token_lifespan"]["change"] == "added"
     assert by_field["authorization_code_grant_access_token_lifespan"]["after"] == "10m0s"
     assert "redirect_uris" not in by_field  # changed only in version 4
@@ -64,8 +74,9 @@ def test_it_shows_a_rotation_as_rotated_never_the_secret(api):
     client_id = create(api)
     rotated = api.call("POST", f"/clients/{client_id}/secret").json()["client_secret"]
     items = versions(api, client_id)
-    assert items[-1]["changes"] == [{"field": "client_secret", "change": "rotated", "before": "rotated",
-                                     "after": "rotated"}]  # fmt: skip
+    assert items[-1]["changes"] == [
+        {"field": "client_secret", "change": "rotated", "before": "rotated", "after": "rotated"}
+    ]
     diff = api.call("GET", f"/clients/{client_id}/versions/1/diff/2")
     assert rotated not in diff.content.decode() and "rotated" in diff.content.decode()
 

@@ -21,30 +21,52 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 # rule id → (client changes, token settings, days from now the linter looks at the client)
 BREAKERS: dict[str, tuple[dict[str, Any], dict[str, Any], int]] = {
-    "implicit-grant": ({"grant_types": ["authorization_code", "implicit", "refresh_token"],
-                        "response_types": ["code", "token", "code id_token"]}, {}, 0),
+    "implicit-grant": (
+        {
+            "grant_types": ["authorization_code", "implicit", "refresh_token"],
+            "response_types": ["code", "token", "code id_token"],
+        },
+        {},
+        0,
+    ),
     "public-client-pkce": ({"token_endpoint_auth_method": "none"}, {}, 0),
     "redirect-http": ({"redirect_uris": ["https://app.example.com/cb", "http://app.example.com/cb"]}, {}, 0),
-    "redirect-pattern": ({"redirect_uris": ["https://app.example.com/cb", "https://*.example.com/cb"]}, {}, 0),
+    "redirect-pattern": (
+        {"redirect_uris": ["https://app.example.com/cb", "https://*.example.com/cb"]},
+        {},
+        0,
+    ),
     "client-secret-post": ({"token_endpoint_auth_method": "client_secret_post"}, {}, 0),
     "secret-age": ({}, {}, 200),
     "refresh-token-lifespan": ({}, {"refresh_token_ttl": 90 * 86400}, 0),
     "access-token-lifespan": ({}, {"access_token_ttl": 7200}, 0),
     "jwt-access-token-lifespan": ({"access_token_strategy": "jwt"}, {}, 0),
-    "skip-consent-foreign": ({"skip_consent": True,
-                              "redirect_uris": ["https://app.example.com/cb", "https://partner.example.net/cb"]}, {}, 0),
+    "skip-consent-foreign": (
+        {
+            "skip_consent": True,
+            "redirect_uris": ["https://app.example.com/cb", "https://partner.example.net/cb"],
+        },
+        {},
+        0,
+    ),
     "idle-client": ({}, {}, 100),
     "logout-no-post-redirect": ({"post_logout_redirect_uris": []}, {}, 0),
     "metadata-http": ({"logo_uri": "http://app.example.com/logo.png"}, {}, 0),
-}  # fmt: skip
+}
 # Rules about settings Truss refuses to write: their breaking client comes from outside Truss (Hydra's admin API,
 # an older Truss), modelled as a clean client's Hydra record with the bad setting.
 OUTSIDE: dict[str, dict[str, Any]] = {
     "redirect-scheme": {"redirect_uris": ["https://app.example.com/cb", "ftp://x"]},
     "fetch-internal-host": {"request_uris": ["http://127.0.0.1:4445/admin/keys/hydra.openid.id-token"]},
 }
-FIXABLE = ["implicit-grant", "client-secret-post", "refresh-token-lifespan", "access-token-lifespan",
-           "jwt-access-token-lifespan", "skip-consent-foreign"]  # fmt: skip
+FIXABLE = [
+    "implicit-grant",
+    "client-secret-post",
+    "refresh-token-lifespan",
+    "access-token-lifespan",
+    "jwt-access-token-lifespan",
+    "skip-consent-foreign",
+]
 
 
 def rules_of(tenant: Any, client: hydra.OAuth2Client, days: int = 0) -> set[str]:

@@ -21,8 +21,14 @@ from truss.devstack import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
-THRESHOLDS = {"secret_max_age_days": "180", "idle_days": "90", "max_access_token_seconds": "3600",
-              "max_jwt_access_token_seconds": "900", "max_refresh_token_seconds": "2592000", "own_hosts_text": ""}  # fmt: skip
+THRESHOLDS = {
+    "secret_max_age_days": "180",
+    "idle_days": "90",
+    "max_access_token_seconds": "3600",
+    "max_jwt_access_token_seconds": "900",
+    "max_refresh_token_seconds": "2592000",
+    "own_hosts_text": "",
+}
 
 
 @pytest.fixture
@@ -50,8 +56,9 @@ def test_it_shows_a_write_through_the_client_api_at_once(console, make_client, a
     monkeypatch.setattr(hygiene, "all_clients", lambda tenant: pytest.fail("listed Hydra"))
     second = make_client()  # created after the snapshot: the audit receiver adds it
     patch = [{"op": "replace", "path": "/token_endpoint_auth_method", "value": "client_secret_post"}]
-    response = api.call("PATCH", f"/clients/{first.client_id}", patch,
-                        headers={"Content-Type": "application/json-patch+json"})  # fmt: skip
+    response = api.call(
+        "PATCH", f"/clients/{first.client_id}", patch, headers={"Content-Type": "application/json-patch+json"}
+    )
     assert response.status_code == 200, response.content
     flagged = report(console, rule="client-secret-post")
     assert first.client_name in flagged and second.client_name not in flagged
@@ -143,6 +150,11 @@ def test_it_serves_the_report_from_the_snapshot_while_hydra_is_down(console, mak
 def test_it_never_breaks_the_audit_write(make_client, tenant, monkeypatch):
     client = make_client()
     monkeypatch.setattr(snapshot, "store", lambda *a, **k: 1 / 0)
-    event = audit.record(None, "oauth2.client.update", tenant=tenant, target=client.client_id,
-                         after={"client_id": client.client_id, "grant_types": []})  # fmt: skip
+    event = audit.record(
+        None,
+        "oauth2.client.update",
+        tenant=tenant,
+        target=client.client_id,
+        after={"client_id": client.client_id, "grant_types": []},
+    )
     assert event.pk is not None  # the receiver logged and swallowed the error

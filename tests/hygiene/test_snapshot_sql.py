@@ -16,17 +16,42 @@ pytestmark = pytest.mark.django_db
 
 CLIENTS = [
     # a confidential web app, a public SPA without PKCE enforcement, a machine client, an implicit one
-    {"client_id": "web", "client_name": "Web", "grant_types": ["authorization_code", "refresh_token"],
-     "response_types": ["code"], "redirect_uris": ["https://web.example/cb"], "scope": "openid",
-     "token_endpoint_auth_method": "client_secret_basic"},
-    {"client_id": "spa", "client_name": "SPA", "grant_types": ["authorization_code"], "response_types": ["code"],
-     "redirect_uris": ["http://localhost:3000/cb"], "scope": "openid offline_access",
-     "token_endpoint_auth_method": "none"},
-    {"client_id": "m2m", "client_name": "Machine", "grant_types": ["client_credentials"], "response_types": [],
-     "scope": "api", "token_endpoint_auth_method": "client_secret_post"},
-    {"client_id": "old", "client_name": "Old", "grant_types": ["implicit"], "response_types": ["token"],
-     "redirect_uris": ["http://old.example/cb"], "scope": "openid", "token_endpoint_auth_method": "none"},
-]  # fmt: skip
+    {
+        "client_id": "web",
+        "client_name": "Web",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "redirect_uris": ["https://web.example/cb"],
+        "scope": "openid",
+        "token_endpoint_auth_method": "client_secret_basic",
+    },
+    {
+        "client_id": "spa",
+        "client_name": "SPA",
+        "grant_types": ["authorization_code"],
+        "response_types": ["code"],
+        "redirect_uris": ["http://localhost:3000/cb"],
+        "scope": "openid offline_access",
+        "token_endpoint_auth_method": "none",
+    },
+    {
+        "client_id": "m2m",
+        "client_name": "Machine",
+        "grant_types": ["client_credentials"],
+        "response_types": [],
+        "scope": "api",
+        "token_endpoint_auth_method": "client_secret_post",
+    },
+    {
+        "client_id": "old",
+        "client_name": "Old",
+        "grant_types": ["implicit"],
+        "response_types": ["token"],
+        "redirect_uris": ["http://old.example/cb"],
+        "scope": "openid",
+        "token_endpoint_auth_method": "none",
+    },
+]
 
 
 def _counted(tenant, now) -> dict[str, int]:

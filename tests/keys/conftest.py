@@ -71,8 +71,11 @@ def restore_rs256_signer(ory: Any) -> Iterator[None]:
     yield
     time.sleep(1.1)  # created_at has second resolution: the restored key must be the newest
     kid = f"restore-{uuid.uuid4().hex[:8]}"
-    requests.post(f"{ory.hydra_admin_url}/admin/keys/{ID_SET}", json={"alg": "RS256", "use": "sig", "kid": kid},
-                  timeout=60)  # fmt: skip
+    requests.post(
+        f"{ory.hydra_admin_url}/admin/keys/{ID_SET}",
+        json={"alg": "RS256", "use": "sig", "kid": kid},
+        timeout=60,
+    )
     for key in admin_keys(ory, ID_SET):
         if key["kid"] not in before and key["kid"] != kid:
             requests.delete(f"{ory.hydra_admin_url}/admin/keys/{ID_SET}/{key['kid']}", timeout=10)

@@ -49,8 +49,11 @@ def test_it_creates_keys_in_all_seven_algorithms_and_id_tokens_verify(
         assert created["alg"] == alg and created["signing"] is True and created["created"] == "by Truss"
         assert created["warnings"] and "signs new tokens" in created["warnings"][0]
         token = id_tokens()
-        assert jwt.get_unverified_header(token) == {**jwt.get_unverified_header(token), "kid": created["kid"],
-                                                    "alg": alg}  # fmt: skip
+        assert jwt.get_unverified_header(token) == {
+            **jwt.get_unverified_header(token),
+            "kid": created["kid"],
+            "alg": alg,
+        }
         assert verify(ory, token, id_tokens.client_id)["aud"] == [id_tokens.client_id]
     assert KeyRecord.objects.filter(set_id=ID_SET).count() == 7
     assert len(events("hydra.key.create")) == 7
@@ -62,9 +65,12 @@ def test_it_shows_sets_signer_thumbprint_and_never_private_members(ory, platform
     )
     assert response.status_code == 201
     private_values = [
-        key[m] for set_id in (ID_SET, "hydra.jwt.access-token", "truss.test.enc")
-        for key in admin_keys(ory, set_id) for m in PRIVATE if m in key
-    ]  # fmt: skip
+        key[m]
+        for set_id in (ID_SET, "hydra.jwt.access-token", "truss.test.enc")
+        for key in admin_keys(ory, set_id)
+        for m in PRIVATE
+        if m in key
+    ]
     assert private_values, "Hydra's admin GET returns private members: the test needs them to look for"
     api = platform_admin.get("/api/hydra/keys")
     page = platform_admin.get("/console/jwks/")
@@ -92,10 +98,15 @@ def test_it_computes_the_rfc7638_thumbprint():
     from truss.ory.hydra import JsonWebKey
 
     # RFC 7638 §3.1's example key and thumbprint
-    key = JsonWebKey.model_validate({
-        "kty": "RSA", "e": "AQAB", "alg": "RS256", "kid": "2011-04-29",
-        "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
-    })  # fmt: skip
+    key = JsonWebKey.model_validate(
+        {
+            "kty": "RSA",
+            "e": "AQAB",
+            "alg": "RS256",
+            "kid": "2011-04-29",
+            "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+        }
+    )
     assert thumbprint(key) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
 
 
@@ -162,8 +173,10 @@ def test_it_lets_only_platform_admins_change_keys(ory, console, role):
         operator.delete(f"/api/hydra/keys/{ID_SET}/anything"),
         post(operator, "/api/hydra/keys/rotations", {"set_id": ID_SET, "algorithm": "ES256"}),
         operator.post("/console/jwks/new", {"set_id": "truss.denied", "algorithm": "ES256", "use": "sig"}),
-        operator.post("/console/jwks/rotations/new", {"set_id": ID_SET, "algorithm": "ES256", "cache_window_seconds": 0}),
-    ]  # fmt: skip
+        operator.post(
+            "/console/jwks/rotations/new", {"set_id": ID_SET, "algorithm": "ES256", "cache_window_seconds": 0}
+        ),
+    ]
     assert [a.status_code for a in attempts] == [403] * 5
     assert admin_keys(ory, "truss.denied") == []
     denied = AuditEvent.objects.filter(outcome="denied", action__startswith="hydra.key")
@@ -191,8 +204,11 @@ def test_staged_rotation_keeps_every_token_verifiable(ory, platform_admin, id_to
     old_kid = jwt.get_unverified_header(before)["kid"]
 
     # A cache window that has not passed: promotion is refused, the key only published.
-    waiting = post(platform_admin, "/api/hydra/keys/rotations", {"set_id": ID_SET, "algorithm": "RS256",
-                                                                  "cache_window_seconds": 3600})  # fmt: skip
+    waiting = post(
+        platform_admin,
+        "/api/hydra/keys/rotations",
+        {"set_id": ID_SET, "algorithm": "RS256", "cache_window_seconds": 3600},
+    )
     assert waiting.status_code == 201, waiting.content
     assert (
         post(platform_admin, f"/api/hydra/keys/rotations/{waiting.json()['id']}/promote", {}).status_code
@@ -210,8 +226,11 @@ def test_staged_rotation_keeps_every_token_verifiable(ory, platform_admin, id_to
 
     # Stage 1: published, not signing.
     time.sleep(1.1)
-    started = post(platform_admin, "/api/hydra/keys/rotations", {"set_id": ID_SET, "algorithm": "RS256",
-                                                                  "cache_window_seconds": 0})  # fmt: skip
+    started = post(
+        platform_admin,
+        "/api/hydra/keys/rotations",
+        {"set_id": ID_SET, "algorithm": "RS256", "cache_window_seconds": 0},
+    )
     assert started.status_code == 201
     rotation = started.json()
     new_kid = rotation["next_kid"]
@@ -255,8 +274,9 @@ def rotation_holding(rotation_id: int) -> str:
 
 
 def test_it_explains_the_rotation_stage_on_the_console(ory, platform_admin, restore_rs256_signer):
-    response = platform_admin.post("/console/jwks/rotations/new", {"set_id": ID_SET, "algorithm": "ES256",
-                                                                   "cache_window_seconds": 600})  # fmt: skip
+    response = platform_admin.post(
+        "/console/jwks/rotations/new", {"set_id": ID_SET, "algorithm": "ES256", "cache_window_seconds": 600}
+    )
     assert response.status_code == 302
     page = platform_admin.get("/console/jwks/").content.decode()
     rotation = Rotation.objects.get(stage="published")
@@ -264,5 +284,7 @@ def test_it_explains_the_rotation_stage_on_the_console(ory, platform_admin, rest
     response = platform_admin.post(f"/console/jwks/rotations/{rotation.pk}", {"action": "cancel"})
     assert response.status_code == 302
     assert Rotation.objects.get(pk=rotation.pk).stage == "cancelled"
-    assert rotation.next_kid not in {k["kid"] for k in requests.get(
-        f"{ory.hydra_public_url}/.well-known/jwks.json", timeout=10).json()["keys"]}  # fmt: skip
+    assert rotation.next_kid not in {
+        k["kid"]
+        for k in requests.get(f"{ory.hydra_public_url}/.well-known/jwks.json", timeout=10).json()["keys"]
+    }

@@ -74,10 +74,18 @@ def test_it_refuses_every_bad_body_on_every_write_operation(method, path, operat
 def test_it_covers_every_write_route_of_both_authentications():
     """The enumeration is the API's own: it holds the routes this issue named, in both families."""
     names = {(method, path) for method, path, _ in OPERATIONS}
-    for expected in [("POST", "/v1/oauth2/introspect"), ("POST", "/v1/oauth2/revoke"), ("POST", "/api/hydra/introspect"),
-                     ("POST", "/v1/oauth2/trust"), ("POST", "/api/hydra/trust"), ("POST", "/api/hydra/keys"),
-                     ("POST", "/api/hydra/flush"), ("PUT", "/v1/oauth2/clients/{client_id}"),
-                     ("PUT", "/api/hydra/claims-config"), ("DELETE", "/api/hydra/keys/{set_id}/{kid}")]:  # fmt: skip
+    for expected in [
+        ("POST", "/v1/oauth2/introspect"),
+        ("POST", "/v1/oauth2/revoke"),
+        ("POST", "/api/hydra/introspect"),
+        ("POST", "/v1/oauth2/trust"),
+        ("POST", "/api/hydra/trust"),
+        ("POST", "/api/hydra/keys"),
+        ("POST", "/api/hydra/flush"),
+        ("PUT", "/v1/oauth2/clients/{client_id}"),
+        ("PUT", "/api/hydra/claims-config"),
+        ("DELETE", "/api/hydra/keys/{set_id}/{kid}"),
+    ]:
         assert expected in names
     assert {auth_of(operation) for _, _, operation in OPERATIONS} == {"session", "key"}
     assert len(OPERATIONS) >= 35

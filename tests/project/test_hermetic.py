@@ -16,8 +16,15 @@ _PRINT = (
 
 
 def _settings_seen_with(env: dict[str, str]) -> list[object]:
-    done = subprocess.run([sys.executable, "-c", _PRINT], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=60, check=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", _PRINT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return list(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
@@ -25,8 +32,13 @@ def test_it_ignores_the_callers_environment_and_env_file(tmp_path: Path) -> None
     dot_env = tmp_path / "dev.env"
     dot_env.write_text("LOG_LEVEL=DEBUG\nCACHE_URL=redis://127.0.0.1:1/0\n")
     clean = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "tests.settings"}
-    polluted = {**clean, "SECRET_KEY": "from-the-shell-" + "x" * 40, "DEBUG": "true",
-                "CACHE_URL": "redis://127.0.0.1:1/0", "HYDRA_ADMIN_URL": "http://127.0.0.1:4445",
-                "TRUSS_ENV_FILE": str(dot_env)}  # fmt: skip
+    polluted = {
+        **clean,
+        "SECRET_KEY": "from-the-shell-" + "x" * 40,
+        "DEBUG": "true",
+        "CACHE_URL": "redis://127.0.0.1:1/0",
+        "HYDRA_ADMIN_URL": "http://127.0.0.1:4445",
+        "TRUSS_ENV_FILE": str(dot_env),
+    }
 
     assert _settings_seen_with(polluted) == _settings_seen_with(clean)

@@ -76,7 +76,7 @@ NOT_STATABLE = {
             ("PATCH", "/clients/{client_id}"),
             ("PATCH", "/clients/{client_id}/token-config"),
         )
-    },  # fmt: skip
+    },
 }
 
 
@@ -143,8 +143,11 @@ def janitor_and_keys(ory: Any, settings: Any) -> Iterator[None]:
             continue
         time.sleep(1.1)  # created_at has second resolution: the restored key must be the newest
         kid = f"restore-{uuid.uuid4().hex[:8]}"
-        requests.post(f"{ory.hydra_admin_url}/admin/keys/{set_id}", json={"alg": "RS256", "use": "sig", "kid": kid},
-                      timeout=60).raise_for_status()  # fmt: skip
+        requests.post(
+            f"{ory.hydra_admin_url}/admin/keys/{set_id}",
+            json={"alg": "RS256", "use": "sig", "kid": kid},
+            timeout=60,
+        ).raise_for_status()
         for key in _admin_keys(ory, set_id):
             if key["kid"] not in kids and key["kid"] != kid:
                 requests.delete(f"{ory.hydra_admin_url}/admin/keys/{set_id}/{key['kid']}", timeout=10)
@@ -152,8 +155,14 @@ def janitor_and_keys(ory: Any, settings: Any) -> Iterator[None]:
 
 def _run(operation: Any, mode: GenerationMode, checks: list[Any], transport: dict[str, Any]) -> None:
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))  # fmt: skip
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     def call(case: Any) -> None:
         case.call_and_validate(checks=checks, **transport)
 

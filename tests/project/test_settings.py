@@ -27,8 +27,13 @@ def test_it_passes_check_deploy_with_production_settings():
     env.update(DJANGO_SETTINGS_MODULE="truss.settings", TRUSS_ENV_FILE="/nonexistent/.env")
     done = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no issues" in done.stdout
 

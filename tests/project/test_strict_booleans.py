@@ -33,8 +33,11 @@ def boolean_inputs() -> list[tuple[str, str, str, str]]:
     for method, path, operation in OPERATIONS:
         body = operation.get("requestBody", {}).get("content", {}).get(JSON, {}).get("schema")
         found += [(method, path, "body", name) for name in _booleans(body or {}, doc)]
-        found += [(method, path, "query", p["name"]) for p in operation.get("parameters", [])
-                  if p["in"] == "query" and _resolve(p["schema"], doc).get("type") == "boolean"]  # fmt: skip
+        found += [
+            (method, path, "query", p["name"])
+            for p in operation.get("parameters", [])
+            if p["in"] == "query" and _resolve(p["schema"], doc).get("type") == "boolean"
+        ]
     return found
 
 
@@ -63,5 +66,8 @@ def test_it_takes_only_true_or_false_for_every_boolean(method, path, where, name
 
 def test_it_finds_the_booleans_of_the_api():
     names = {(path, name) for _, path, _, name in BOOLEANS}
-    assert {("/api/hydra/flush", "tokens"), ("/api/hydra/keys/rotations/{rotation_id}/promote", "force"),
-            ("/v1/oauth2/clients/{client_id}", "delete_tokens")} <= names  # fmt: skip
+    assert {
+        ("/api/hydra/flush", "tokens"),
+        ("/api/hydra/keys/rotations/{rotation_id}/promote", "force"),
+        ("/v1/oauth2/clients/{client_id}", "delete_tokens"),
+    } <= names

@@ -62,14 +62,25 @@ def user_tokens(live_bridge, make_hydra_client, make_identity, tenant):
         auth, login_page = browser.authorize(app["client_id"], scope="openid email offline_access")
         consent_page = browser.sign_in(login_page, person["email"], person["password"])
         code = browser.callback(browser.answer_consent(consent_page))["code"]
-        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK,
-                "code_verifier": auth.verifier}  # fmt: skip
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": CALLBACK,
+            "code_verifier": auth.verifier,
+        }
         if public:
-            response = requests.post(f"{live_bridge.hydra_public_url}/oauth2/token",
-                                     data={**form, "client_id": app["client_id"]}, timeout=10)  # fmt: skip
+            response = requests.post(
+                f"{live_bridge.hydra_public_url}/oauth2/token",
+                data={**form, "client_id": app["client_id"]},
+                timeout=10,
+            )
         else:
-            response = requests.post(f"{live_bridge.hydra_public_url}/oauth2/token", data=form,
-                                     auth=(app["client_id"], app["client_secret"]), timeout=10)  # fmt: skip
+            response = requests.post(
+                f"{live_bridge.hydra_public_url}/oauth2/token",
+                data=form,
+                auth=(app["client_id"], app["client_secret"]),
+                timeout=10,
+            )
         assert response.status_code == 200, response.text
         tokens = response.json()
         assert tokens.get("refresh_token"), tokens

@@ -27,8 +27,10 @@ class TestIntrospect:
     ):
         app = cc_client()
         token = cc_token(ory, app)
-        for response in (call("/v1/oauth2/introspect", {"token": token}, apikey=key),
-                         call("/api/hydra/introspect", {"token": token}, as_client=console("viewer"))):  # fmt: skip
+        for response in (
+            call("/v1/oauth2/introspect", {"token": token}, apikey=key),
+            call("/api/hydra/introspect", {"token": token}, as_client=console("viewer")),
+        ):
             assert response.status_code == 200, response.content
             body = response.json()
             assert body["active"] is True
@@ -51,17 +53,26 @@ class TestIntrospect:
 
     def test_it_answers_inactive_for_an_own_token_after_it_expired(self, ory, call, key, cc_client):
         app = cc_client()
-        requests.put(f"{ory.hydra_admin_url}/admin/clients/{app['client_id']}/lifespans",
-                     json={"client_credentials_grant_access_token_lifespan": "1s"}, timeout=10).raise_for_status()  # fmt: skip
+        requests.put(
+            f"{ory.hydra_admin_url}/admin/clients/{app['client_id']}/lifespans",
+            json={"client_credentials_grant_access_token_lifespan": "1s"},
+            timeout=10,
+        ).raise_for_status()
         token = cc_token(ory, app)
         time.sleep(1.5)
         assert call("/v1/oauth2/introspect", {"token": token}, apikey=key).content == INACTIVE
 
     @pytest.mark.parametrize(
         ("raw", "field"),
-        [("{}", "token"), ('{"token": ""}', "token"), ('{"token": "a b"}', "token"), ("[1]", "__all__"),
-         ("{nope", "__all__"), ('{"token": "x", "extra": 1}', "extra")],
-    )  # fmt: skip
+        [
+            ("{}", "token"),
+            ('{"token": ""}', "token"),
+            ('{"token": "a b"}', "token"),
+            ("[1]", "__all__"),
+            ("{nope", "__all__"),
+            ('{"token": "x", "extra": 1}', "extra"),
+        ],
+    )
     def test_it_explains_bad_input_with_field_messages(self, ory, call, key, raw, field):
         response = call("/v1/oauth2/introspect", raw=raw, apikey=key)
         assert response.status_code == 400

@@ -14,8 +14,15 @@ from truss.models import AuditEvent
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-CLEANUP = {"tokens": "on", "access_lifespan": "2h", "refresh_lifespan": "720h", "consent_request_lifespan": "45m",
-           "keep_if_younger": "10m", "limit": "5000", "batch_size": "100"}  # fmt: skip
+CLEANUP = {
+    "tokens": "on",
+    "access_lifespan": "2h",
+    "refresh_lifespan": "720h",
+    "consent_request_lifespan": "45m",
+    "keep_if_younger": "10m",
+    "limit": "5000",
+    "batch_size": "100",
+}
 
 
 def test_it_asks_before_deleting_every_access_token_of_a_client(

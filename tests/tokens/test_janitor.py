@@ -48,8 +48,11 @@ def flush(call, as_client, **options):
 def test_it_removes_expired_tokens_and_keeps_live_ones(configured, call, platform_admin, cc_client):
     ory = configured
     short = cc_client()
-    requests.put(f"{ory.hydra_admin_url}/admin/clients/{short['client_id']}/lifespans",
-                 json={"client_credentials_grant_access_token_lifespan": "1s"}, timeout=10).raise_for_status()  # fmt: skip
+    requests.put(
+        f"{ory.hydra_admin_url}/admin/clients/{short['client_id']}/lifespans",
+        json={"client_credentials_grant_access_token_lifespan": "1s"},
+        timeout=10,
+    ).raise_for_status()
     expired = [cc_token(ory, short) for _ in range(2)]
     time.sleep(3.5)
     live_client = cc_client()
@@ -137,12 +140,19 @@ def test_it_explains_what_to_run_instead_when_not_configured(ory, settings, call
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"access_lifespan": "1 hour"}, "access_lifespan"), ({"limit": 0}, "limit"),
-     ({"tokens": False, "requests": False}, "__all__"), ({"dsn": "x"}, "dsn"),
-     # strict: no "yes" for true, no text for a number, no duration past Go's 290 years
-     ({"tokens": "yes"}, "tokens"), ({"grants": 1}, "grants"), ({"limit": "10"}, "limit"),
-     ({"access_lifespan": " 1h"}, "access_lifespan"), ({"refresh_lifespan": "9999999h"}, "refresh_lifespan")],
-)  # fmt: skip
+    [
+        ({"access_lifespan": "1 hour"}, "access_lifespan"),
+        ({"limit": 0}, "limit"),
+        ({"tokens": False, "requests": False}, "__all__"),
+        ({"dsn": "x"}, "dsn"),
+        # strict: no "yes" for true, no text for a number, no duration past Go's 290 years
+        ({"tokens": "yes"}, "tokens"),
+        ({"grants": 1}, "grants"),
+        ({"limit": "10"}, "limit"),
+        ({"access_lifespan": " 1h"}, "access_lifespan"),
+        ({"refresh_lifespan": "9999999h"}, "refresh_lifespan"),
+    ],
+)
 def test_it_explains_bad_options_and_runs_nothing(configured, call, platform_admin, body, field):
     response = flush(call, platform_admin, **body)
     assert response.status_code == 400 and response.json()["fields"][field]
@@ -151,8 +161,16 @@ def test_it_explains_bad_options_and_runs_nothing(configured, call, platform_adm
 
 
 def test_the_console_page_runs_it_and_shows_the_history(configured, platform_admin, cc_client):
-    form = {"tokens": "on", "access_lifespan": "1h", "refresh_lifespan": "720h", "consent_request_lifespan": "30m",
-            "keep_if_younger": "0s", "limit": "10000", "batch_size": "100", "confirmed": "True"}  # fmt: skip
+    form = {
+        "tokens": "on",
+        "access_lifespan": "1h",
+        "refresh_lifespan": "720h",
+        "consent_request_lifespan": "30m",
+        "keep_if_younger": "0s",
+        "limit": "10000",
+        "batch_size": "100",
+        "confirmed": "True",
+    }
     response = platform_admin.post("/console/tokens/cleanup", form)
     assert response.status_code == 200, response.content
     text = response.content.decode()

@@ -102,8 +102,13 @@ def hooked_stack(tmp_path_factory: pytest.TempPathFactory, live_server: Any) -> 
     truss = Forwarder(live_server.url)
     truss.up()
     ports = {key: free_port() for key in ("hydra_public", "hydra_admin", "kratos_public", "kratos_admin")}
-    stack = Stack(state_dir=tmp_path_factory.mktemp("ory-hooked"), ports=ports, truss_url=truss.url,
-                  persistent=True, token_hook=True)  # fmt: skip
+    stack = Stack(
+        state_dir=tmp_path_factory.mktemp("ory-hooked"),
+        ports=ports,
+        truss_url=truss.url,
+        persistent=True,
+        token_hook=True,
+    )
     try:
         stack.start(timeout=60)
     except StackError as exc:

@@ -41,32 +41,58 @@ def test_it_shows_the_keys_page_with_the_signer_and_the_rotation_panel(root_page
 def test_the_workbench_checks_assertions_claim_by_claim(root_page, live_server, ory):
     page = root_page
     key = ec.generate_private_key(ec.SECP256R1())
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()  # fmt: skip
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     issuer = f"https://partner-{uuid.uuid4().hex[:6]}.example.com"
     response = page.request.post(
         f"{live_server.url}/api/hydra/trust",
-        data=json.dumps({"issuer": issuer, "subject": "svc", "scope": ["inventory:read"],
-                         "expires_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(), "public_key": public}),
-        headers={"Content-Type": "application/json", "X-CSRFToken": next(
-            c["value"] for c in page.context.cookies() if c["name"] == "truss_csrftoken")},
-    )  # fmt: skip
+        data=json.dumps(
+            {
+                "issuer": issuer,
+                "subject": "svc",
+                "scope": ["inventory:read"],
+                "expires_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+                "public_key": public,
+            }
+        ),
+        headers={
+            "Content-Type": "application/json",
+            "X-CSRFToken": next(c["value"] for c in page.context.cookies() if c["name"] == "truss_csrftoken"),
+        },
+    )
     assert response.status == 201, response.text()
     created = response.json()
     page.goto(f"{live_server.url}/console/trust/{created['id']}/")
     page.wait_for_selector("#workbench")
 
     now = int(time.time())
-    good = jwt.encode({"iss": issuer, "sub": "svc", "aud": f"{ory.hydra_public_url}/oauth2/token", "iat": now,
-                       "exp": now + 300, "jti": "j1"}, key, algorithm="ES256",
-                      headers={"kid": created["public_jwk"]["kid"]})  # fmt: skip
+    good = jwt.encode(
+        {
+            "iss": issuer,
+            "sub": "svc",
+            "aud": f"{ory.hydra_public_url}/oauth2/token",
+            "iat": now,
+            "exp": now + 300,
+            "jti": "j1",
+        },
+        key,
+        algorithm="ES256",
+        headers={"kid": created["public_jwk"]["kid"]},
+    )
     page.fill("#wb-assertion", good)
     page.click("#wb-check")
     page.wait_for_selector("#wb-verdict:has-text('would accept')")
     assert page.locator("#wb-results tr.fail").count() == 0
 
-    page.fill("#wb-assertion", jwt.encode({"iss": issuer, "sub": "someone-else", "aud": "x", "exp": now - 10},
-                                          key, algorithm="ES256"))  # fmt: skip
+    page.fill(
+        "#wb-assertion",
+        jwt.encode(
+            {"iss": issuer, "sub": "someone-else", "aud": "x", "exp": now - 10}, key, algorithm="ES256"
+        ),
+    )
     page.click("#wb-check")
     page.wait_for_selector("#wb-verdict:has-text('would refuse')")
     failing = page.locator("#wb-results tr.fail td:first-child").all_inner_texts()

@@ -30,14 +30,24 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 def body(issuer: str, **extra: Any) -> dict[str, Any]:
     key = ec.generate_private_key(ec.SECP256R1())
-    return {"issuer": issuer, "subject": "svc", "scope": ["a"], "expires_at": future(days=30),
-            "public_key": pem(key), **extra}  # fmt: skip
+    return {
+        "issuer": issuer,
+        "subject": "svc",
+        "scope": ["a"],
+        "expires_at": future(days=30),
+        "public_key": pem(key),
+        **extra,
+    }
 
 
 def really_post(ory: Any, payload: dict[str, Any]) -> dict[str, Any] | None:
     """POST to the real Hydra around `responses` (urllib is not intercepted); None when Hydra answers an error."""
-    request = urllib.request.Request(f"{ory.hydra_admin_url}{TRUSTS}", data=json.dumps(payload).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")  # fmt: skip
+    request = urllib.request.Request(
+        f"{ory.hydra_admin_url}{TRUSTS}",
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - the test's own Hydra
             return dict(json.loads(answer.read()))
@@ -78,8 +88,9 @@ def stored_with_zero_expiry(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "expires_at": "9999-12-31T23:59:00-23:59"}
 
 
-@pytest.mark.parametrize("answer", [500, 502, requests.ReadTimeout("read timed out"),
-                                    requests.ConnectionError("connection reset")])  # fmt: skip
+@pytest.mark.parametrize(
+    "answer", [500, 502, requests.ReadTimeout("read timed out"), requests.ConnectionError("connection reset")]
+)
 def test_it_adopts_a_trust_hydra_stored_as_asked_before_failing(ory, v1, issuer, faulty_create, answer):
     faulty_create(stored_as_asked, answer)
     created = v1("POST", body=body(issuer))

@@ -23,22 +23,36 @@ SECRET = "test-only-token-hook-secret-0123"
 
 
 def hydra_client(stack: Any, tenant: Tenant | None, **fields: Any) -> dict[str, Any]:
-    body = {"grant_types": [GRANT, "client_credentials"], "scope": "inventory:read inventory:write",
-            "token_endpoint_auth_method": "client_secret_basic",
-            **({"owner": tenant.hydra_owner} if tenant else {}), **fields}  # fmt: skip
+    body = {
+        "grant_types": [GRANT, "client_credentials"],
+        "scope": "inventory:read inventory:write",
+        "token_endpoint_auth_method": "client_secret_basic",
+        **({"owner": tenant.hydra_owner} if tenant else {}),
+        **fields,
+    }
     created = requests.post(f"{stack.hydra_admin_url}/admin/clients", json=body, timeout=10)
     assert created.status_code == 201, created.text
     return dict(created.json())
 
 
 def client_credentials(stack: Any, app: dict[str, Any]) -> requests.Response:
-    return requests.post(f"{stack.hydra_public_url}/oauth2/token", auth=(app["client_id"], app["client_secret"]),
-                         data={"grant_type": "client_credentials", "scope": "inventory:read"}, timeout=60)  # fmt: skip
+    return requests.post(
+        f"{stack.hydra_public_url}/oauth2/token",
+        auth=(app["client_id"], app["client_secret"]),
+        data={"grant_type": "client_credentials", "scope": "inventory:read"},
+        timeout=60,
+    )
 
 
 def trust_body(issuer: str, key: Any, **extra: Any) -> dict[str, Any]:
-    return {"issuer": issuer, "subject": "svc", "scope": ["inventory:read"], "expires_at": future(days=30),
-            "public_key": pem(key), **extra}  # fmt: skip
+    return {
+        "issuer": issuer,
+        "subject": "svc",
+        "scope": ["inventory:read"],
+        "expires_at": future(days=30),
+        "public_key": pem(key),
+        **extra,
+    }
 
 
 # --- against the real Hydra, configured with the hook -----------------------------------------------------------
@@ -140,8 +154,19 @@ def test_without_the_hook_any_tenants_client_uses_any_trust(ory, v1, other_tenan
 
 
 def hook_body(grant: str, **request: Any) -> str:
-    return json.dumps({"session": {}, "request": {"client_id": "c", "grant_types": [grant], "requested_scopes": [],
-                                                  "granted_scopes": [], "payload": {}, **request}})  # fmt: skip
+    return json.dumps(
+        {
+            "session": {},
+            "request": {
+                "client_id": "c",
+                "grant_types": [grant],
+                "requested_scopes": [],
+                "granted_scopes": [],
+                "payload": {},
+                **request,
+            },
+        }
+    )
 
 
 @pytest.fixture
@@ -156,8 +181,15 @@ def post(client: Client, body: str, secret: str | None = SECRET) -> Any:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("grant", ["client_credentials", "authorization_code", "refresh_token",
-                                   "urn:ietf:params:oauth:grant-type:device_code"])  # fmt: skip
+@pytest.mark.parametrize(
+    "grant",
+    [
+        "client_credentials",
+        "authorization_code",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ],
+)
 def test_it_passes_every_other_grant_at_once(hook_on, grant, django_assert_num_queries):
     with django_assert_num_queries(0):
         assert post(hook_on, hook_body(grant)).status_code == 204
@@ -181,10 +213,18 @@ def test_it_answers_only_hydra(hook_on, settings):
 
 @pytest.mark.parametrize(
     ("granted", "needle", "allowed"),
-    [(["a"], "a", True), (["a.*"], "a.b", True), (["a.*"], "a.b.c", True), (["a"], "a.b", False),
-     (["a.*"], "a", False), (["a.*.c"], "a.b.c", True), (["a.*.c"], "a.b.d", False), (["*"], "", False),
-     (["inventory:read"], "inventory:write", False)],
-)  # fmt: skip
+    [
+        (["a"], "a", True),
+        (["a.*"], "a.b", True),
+        (["a.*"], "a.b.c", True),
+        (["a"], "a.b", False),
+        (["a.*"], "a", False),
+        (["a.*.c"], "a.b.c", True),
+        (["a.*.c"], "a.b.d", False),
+        (["*"], "", False),
+        (["inventory:read"], "inventory:write", False),
+    ],
+)
 def test_it_matches_scopes_like_hydra(granted, needle, allowed):
     assert trust.scope_allows(granted, needle) is allowed
 

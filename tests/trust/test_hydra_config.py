@@ -41,8 +41,11 @@ class _Keys(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def keys_on_loopback() -> Iterator[tuple[str, ec.EllipticCurvePrivateKey, list[str]]]:
     key = ec.generate_private_key(ec.SECP256R1())
-    _Keys.jwks = {"keys": [{**ECAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": "k1", "use": "sig",
-                            "alg": "ES256"}]}  # fmt: skip
+    _Keys.jwks = {
+        "keys": [
+            {**ECAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": "k1", "use": "sig", "alg": "ES256"}
+        ]
+    }
     _Keys.fetched = []
     server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), _Keys)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -52,16 +55,28 @@ def keys_on_loopback() -> Iterator[tuple[str, ec.EllipticCurvePrivateKey, list[s
 
 def test_hydra_refuses_a_clients_jwks_uri_on_loopback_and_never_fetches_it(ory, keys_on_loopback):
     jwks_uri, key, fetched = keys_on_loopback
-    created = requests.post(f"{ory.hydra_admin_url}/admin/clients", json={
-        "grant_types": ["client_credentials"], "token_endpoint_auth_method": "private_key_jwt",
-        "token_endpoint_auth_signing_alg": "ES256", "jwks_uri": jwks_uri, "scope": "a",
-    }, timeout=10)  # fmt: skip
+    created = requests.post(
+        f"{ory.hydra_admin_url}/admin/clients",
+        json={
+            "grant_types": ["client_credentials"],
+            "token_endpoint_auth_method": "private_key_jwt",
+            "token_endpoint_auth_signing_alg": "ES256",
+            "jwks_uri": jwks_uri,
+            "scope": "a",
+        },
+        timeout=10,
+    )
     assert created.status_code == 400, created.text
     assert "127.0.0.0/8" in created.json()["error_description"]
-    sector = requests.post(f"{ory.hydra_admin_url}/admin/clients", json={
-        "redirect_uris": ["https://app.example.com/cb"], "sector_identifier_uri": jwks_uri,
-        "subject_type": "pairwise",
-    }, timeout=10)  # fmt: skip
+    sector = requests.post(
+        f"{ory.hydra_admin_url}/admin/clients",
+        json={
+            "redirect_uris": ["https://app.example.com/cb"],
+            "sector_identifier_uri": jwks_uri,
+            "subject_type": "pairwise",
+        },
+        timeout=10,
+    )
     assert sector.status_code == 400, sector.text
     assert fetched == []
 
@@ -75,13 +90,20 @@ def test_every_shipped_config_turns_the_protection_on(tmp_path: Path):
 
 
 def test_the_token_hook_is_rendered_with_its_one_exception(tmp_path: Path):
-    hooked = yaml.safe_load(Stack(state_dir=tmp_path, truss_url="http://127.0.0.1:8123", token_hook=True,
-                                  token_hook_secret="s" * 32)._render("hydra.yml").read_text())  # fmt: skip
+    hooked = yaml.safe_load(
+        Stack(
+            state_dir=tmp_path, truss_url="http://127.0.0.1:8123", token_hook=True, token_hook_secret="s" * 32
+        )
+        ._render("hydra.yml")
+        .read_text()
+    )
     hook = hooked["oauth2"]["token_hook"]
     assert hook["url"] == "http://127.0.0.1:8123/hooks/hydra/token"
     assert hooked["clients"]["http"]["private_ip_exception_urls"] == [hook["url"]]
-    assert hook["auth"] == {"type": "api_key", "config": {"in": "header", "name": "X-Truss-Hook-Secret",
-                                                          "value": "s" * 32}}  # fmt: skip
+    assert hook["auth"] == {
+        "type": "api_key",
+        "config": {"in": "header", "name": "X-Truss-Hook-Secret", "value": "s" * 32},
+    }
     plain = yaml.safe_load(Stack(state_dir=tmp_path, token_hook=False)._render("hydra.yml").read_text())
     assert "token_hook" not in plain["oauth2"]
 

@@ -27,8 +27,13 @@ def ec_jwk(**extra: Any) -> dict[str, Any]:
 
 
 def valid(issuer: str) -> dict[str, Any]:
-    return {"issuer": issuer, "subject": "svc", "scope": ["a"], "expires_at": future(days=1),
-            "public_key": pem(ec.generate_private_key(ec.SECP256R1()))}  # fmt: skip
+    return {
+        "issuer": issuer,
+        "subject": "svc",
+        "scope": ["a"],
+        "expires_at": future(days=1),
+        "public_key": pem(ec.generate_private_key(ec.SECP256R1())),
+    }
 
 
 def nothing_stored(ory: Any, issuer: str) -> None:
@@ -53,9 +58,23 @@ def nothing_stored(ory: Any, issuer: str) -> None:
         ({"public_key": None, "jwk": ec_jwk(kid="k" * 256)}, "jwk", "255"),
         ({"public_key": None, "jwk": ec_jwk(kid=["a"])}, "jwk", "text"),
         ({"public_key": None, "jwk": ec_jwk(x=None)}, "jwk", "as strings"),
-        ({"public_key": None, "jwk": {"kty": "RSA", **{k: v for k, v in RSAAlgorithm.to_jwk(
-            rsa.generate_private_key(65537, 1024).public_key(), as_dict=True).items() if k != "kty"}}},
-         "jwk", "2048"),
+        (
+            {
+                "public_key": None,
+                "jwk": {
+                    "kty": "RSA",
+                    **{
+                        k: v
+                        for k, v in RSAAlgorithm.to_jwk(
+                            rsa.generate_private_key(65537, 1024).public_key(), as_dict=True
+                        ).items()
+                        if k != "kty"
+                    },
+                },
+            },
+            "jwk",
+            "2048",
+        ),
         ({"public_key": DEEP}, "jwk", "nests deeper"),
         ({"public_key": '{"kty": "EC", "kid": "a\\u0000b"}'}, "jwk", "NUL"),
         ({"public_key": "x" * 30_000}, "jwk", "longer"),
@@ -66,7 +85,7 @@ def nothing_stored(ory: Any, issuer: str) -> None:
         ({"scope": ["a"] * 101}, "scope", "at most"),
         ({"allow_any_subject": "yes"}, "allow_any_subject", "true or false"),
     ],
-)  # fmt: skip
+)
 def test_it_refuses_bad_fields_before_hydra(ory, v1, issuer, change, field, needle):
     body = {**valid(issuer), **change}
     if body.get("public_key") is None:
@@ -124,8 +143,14 @@ def test_it_sends_hydra_only_the_public_members_of_the_key(ory, v1, issuer):
     ],
 )
 def test_the_console_form_refuses_the_same_input(ory, tenant_admin, issuer, change, field):
-    form = {"issuer": issuer, "subject": "svc", "scope": "a", "expires_at": future(days=30)[:16],
-            "public_key": pem(ec.generate_private_key(ec.SECP256R1())), **change}  # fmt: skip
+    form = {
+        "issuer": issuer,
+        "subject": "svc",
+        "scope": "a",
+        "expires_at": future(days=30)[:16],
+        "public_key": pem(ec.generate_private_key(ec.SECP256R1())),
+        **change,
+    }
     response = tenant_admin.post("/console/trust/new", form)
     assert response.status_code == 400
     assert response.context["form"].errors[field]

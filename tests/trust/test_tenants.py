@@ -26,8 +26,14 @@ def jwk_of(key: ec.EllipticCurvePrivateKey, kid: str) -> dict[str, Any]:
 
 
 def trust_body(issuer: str, key: Any, **extra: Any) -> dict[str, Any]:
-    return {"issuer": issuer, "subject": "svc", "scope": ["inventory:read"], "expires_at": future(days=30),
-            "public_key": pem(key), **extra}  # fmt: skip
+    return {
+        "issuer": issuer,
+        "subject": "svc",
+        "scope": ["inventory:read"],
+        "expires_at": future(days=30),
+        "public_key": pem(key),
+        **extra,
+    }
 
 
 def test_it_lets_another_tenant_trust_the_same_key_without_telling_it(ory, v1, v1_for, other_tenant, issuer):
@@ -127,8 +133,16 @@ def test_it_settles_parallel_creates_of_the_same_trust(ory, make_tenant, make_ap
 
     def post(index: int, api_key: str) -> None:
         start.wait()
-        answers[index] = Client().post("/v1/oauth2/trust", json.dumps(trust_body(issuer, key)),
-                                       content_type="application/json", headers={"apikey": api_key}).status_code  # fmt: skip
+        answers[index] = (
+            Client()
+            .post(
+                "/v1/oauth2/trust",
+                json.dumps(trust_body(issuer, key)),
+                content_type="application/json",
+                headers={"apikey": api_key},
+            )
+            .status_code
+        )
 
     threads = [threading.Thread(target=post, args=(i, k)) for i, (_, k) in enumerate(callers)]
     for thread in threads:

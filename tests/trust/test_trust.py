@@ -26,16 +26,27 @@ def test_it_exchanges_a_trusted_assertion_and_refuses_an_untrusted_key_and_a_wro
     ory, v1, make_hydra_client, issuer
 ):
     key = ec.generate_private_key(ec.SECP256R1())
-    created = v1("POST", body={"issuer": issuer, "subject": "svc-orders", "scope": ["inventory:read"],
-                               "expires_at": future(days=1), "public_key": pem(key)})  # fmt: skip
+    created = v1(
+        "POST",
+        body={
+            "issuer": issuer,
+            "subject": "svc-orders",
+            "scope": ["inventory:read"],
+            "expires_at": future(days=1),
+            "public_key": pem(key),
+        },
+    )
     assert created.status_code == 201, created.content
     kid = created.json()["public_jwk"]["kid"]
     app = make_hydra_client(grant_types=[GRANT], scope="inventory:read")
 
     ok = exchange(ory, app, assertion(ory, key, issuer, "svc-orders", kid))
     assert ok.status_code == 200, ok.text
-    introspected = requests.post(f"{ory.hydra_admin_url}/admin/oauth2/introspect",
-                                 data={"token": ok.json()["access_token"]}, timeout=10).json()  # fmt: skip
+    introspected = requests.post(
+        f"{ory.hydra_admin_url}/admin/oauth2/introspect",
+        data={"token": ok.json()["access_token"]},
+        timeout=10,
+    ).json()
     assert introspected["active"] and introspected["sub"] == "svc-orders"
 
     untrusted = ec.generate_private_key(ec.SECP256R1())
@@ -50,8 +61,16 @@ def test_it_removes_an_expired_trust_so_hydra_refuses_it(ory, v1, console, make_
     # Hydra v2.3.0 alone keeps accepting an expired trust for an assertion that names its kid (GetPublicKey has
     # no expiry condition): Truss's sweep deletes it in Hydra, and then Hydra refuses.
     key = ec.generate_private_key(ec.SECP256R1())
-    short = v1("POST", body={"issuer": issuer, "subject": "svc-orders", "scope": ["inventory:read"],
-                             "expires_at": future(seconds=2), "public_key": pem(key)})  # fmt: skip
+    short = v1(
+        "POST",
+        body={
+            "issuer": issuer,
+            "subject": "svc-orders",
+            "scope": ["inventory:read"],
+            "expires_at": future(seconds=2),
+            "public_key": pem(key),
+        },
+    )
     assert short.status_code == 201, short.content
     trust_id, kid = short.json()["id"], short.json()["public_jwk"]["kid"]
     app = make_hydra_client(grant_types=[GRANT], scope="inventory:read")
@@ -76,8 +95,11 @@ def test_it_removes_an_expired_trust_so_hydra_refuses_it(ory, v1, console, make_
     assert shown["expired"] is True and shown["status"] == "removed" and shown["removed_at"]
     call_command("expire_trusts", stdout=io.StringIO())  # nothing left to do: audited once
     event = AuditEvent.objects.get(action="oauth2.trust.expire")
-    assert (event.actor, event.outcome, event.tenant_id) == ("system", "success", TrustRecord.objects.get(
-        hydra_id=trust_id).tenant_id)  # fmt: skip
+    assert (event.actor, event.outcome, event.tenant_id) == (
+        "system",
+        "success",
+        TrustRecord.objects.get(hydra_id=trust_id).tenant_id,
+    )
     assert trust_id in event.target and "removed from Hydra" in event.detail and event.before["kid"] == kid
     # Deleting the removed trust still works (Hydra's 404 is fine) and forgets it.
     assert v1("DELETE", f"/{trust_id}").status_code == 204
@@ -86,10 +108,18 @@ def test_it_removes_an_expired_trust_so_hydra_refuses_it(ory, v1, console, make_
 
 def test_it_warns_before_a_trust_expires(ory, v1, console, issuer):
     key = ec.generate_private_key(ec.SECP256R1())
-    soon = v1("POST", body={"issuer": issuer, "subject": "s", "expires_at": future(days=2),
-                            "public_key": pem(key)}).json()  # fmt: skip
-    later = v1("POST", body={"issuer": issuer + "/later", "subject": "s", "expires_at": future(days=30),
-                             "public_key": pem(key)}).json()  # fmt: skip
+    soon = v1(
+        "POST", body={"issuer": issuer, "subject": "s", "expires_at": future(days=2), "public_key": pem(key)}
+    ).json()
+    later = v1(
+        "POST",
+        body={
+            "issuer": issuer + "/later",
+            "subject": "s",
+            "expires_at": future(days=30),
+            "public_key": pem(key),
+        },
+    ).json()
     assert (soon["status"], later["status"]) == ("expiring", "active")
     viewer = console("viewer")
     page = viewer.get(f"/console/trust/{soon['id']}/").content.decode()
@@ -104,8 +134,19 @@ def test_it_warns_before_a_trust_expires(ory, v1, console, issuer):
     ("body", "field", "needle"),
     [
         ({"public_key": "PRIVATE"}, "jwk", "private key"),
-        ({"jwk": {"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-                  "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "d": "secret"}}, "jwk", "private key material"),
+        (
+            {
+                "jwk": {
+                    "kty": "EC",
+                    "crv": "P-256",
+                    "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                    "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+                    "d": "secret",
+                }
+            },
+            "jwk",
+            "private key material",
+        ),
         ({"jwk": {"kty": "oct", "k": "c2VjcmV0"}}, "jwk", "private key material"),
         ({"public_key": "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----"}, "jwk", "PEM"),
         ({"subject": None}, "subject", "Required"),
@@ -115,7 +156,7 @@ def test_it_warns_before_a_trust_expires(ory, v1, console, issuer):
         ({"scope": ["has space"]}, "scope", "scope tokens"),
         ({"issuer": ""}, "issuer", "Required"),
     ],
-)  # fmt: skip
+)
 def test_it_refuses_bad_input_and_private_keys_and_hydra_holds_nothing(ory, v1, issuer, body, field, needle):
     key = ec.generate_private_key(ec.SECP256R1())
     base = {
@@ -141,8 +182,16 @@ def test_it_refuses_bad_input_and_private_keys_and_hydra_holds_nothing(ory, v1, 
 
 def test_it_shows_and_deletes_only_the_tenants_own(ory, v1, console, other_tenant, issuer):
     key = ec.generate_private_key(ec.SECP256R1())
-    mine = v1("POST", body={"issuer": issuer, "allow_any_subject": True, "scope": "a b",
-                            "expires_at": future(days=3), "public_key": pem(key)}).json()  # fmt: skip
+    mine = v1(
+        "POST",
+        body={
+            "issuer": issuer,
+            "allow_any_subject": True,
+            "scope": "a b",
+            "expires_at": future(days=3),
+            "public_key": pem(key),
+        },
+    ).json()
     assert mine["allow_any_subject"] and mine["scope"] == ["a", "b"]
     assert v1("GET").json()["items"][0]["id"] == mine["id"]
     assert v1("GET", f"/{mine['id']}").json()["issuer"] == issuer
@@ -211,8 +260,13 @@ def test_platform_admins_manage_trust_in_the_tenant_they_act_for(ory, issuer, te
 
 def test_the_console_creates_from_a_pem_and_renders_the_workbench(ory, tenant_admin, issuer):
     key = ec.generate_private_key(ec.SECP256R1())
-    form = {"issuer": issuer, "subject": "svc", "scope": "inventory:read", "expires_at": future(days=30)[:16],
-            "public_key": pem(key)}  # fmt: skip
+    form = {
+        "issuer": issuer,
+        "subject": "svc",
+        "scope": "inventory:read",
+        "expires_at": future(days=30)[:16],
+        "public_key": pem(key),
+    }
     refused = tenant_admin.post("/console/trust/new", {**form, "public_key": pem(key, private=True)})
     assert refused.status_code == 400 and b"private key" in refused.content
     assert not [t for t in hydra_trusts(ory) if t["issuer"] == issuer]
@@ -229,8 +283,9 @@ def test_the_console_creates_from_a_pem_and_renders_the_workbench(ory, tenant_ad
 
 
 def test_it_answers_503_when_hydra_is_down(hydra_down, v1, issuer, tenant):
-    TrustRecord.objects.create(tenant=tenant, hydra_id="x", issuer=issuer, expires_at=datetime.now(UTC),
-                               public_jwk={"kty": "EC"})  # fmt: skip
+    TrustRecord.objects.create(
+        tenant=tenant, hydra_id="x", issuer=issuer, expires_at=datetime.now(UTC), public_jwk={"kty": "EC"}
+    )
     assert v1("GET").status_code == 503
     # The expired row could not be removed: it stays due (the next sweep retries), nothing is audited as expired.
     assert TrustRecord.objects.get(hydra_id="x").removed_at is None
@@ -238,6 +293,14 @@ def test_it_answers_503_when_hydra_is_down(hydra_down, v1, issuer, tenant):
     with pytest.raises(CommandError, match="could not be removed"):
         call_command("expire_trusts", stdout=io.StringIO())
     key = ec.generate_private_key(ec.SECP256R1())
-    response = v1("POST", body={"issuer": issuer, "subject": "s", "scope": [], "expires_at": future(days=1),
-                                "public_key": pem(key)})  # fmt: skip
+    response = v1(
+        "POST",
+        body={
+            "issuer": issuer,
+            "subject": "s",
+            "scope": [],
+            "expires_at": future(days=1),
+            "public_key": pem(key),
+        },
+    )
     assert response.status_code == 503

@@ -985,8 +985,12 @@ def authorization_code_token(
     auth_method: str | None = None,
 ) -> dict[str, Any]:
     """Redeem an authorization code (RFC 6749 §4.1.3 with PKCE, RFC 7636 §4.5)."""
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
-            "code_verifier": code_verifier}  # fmt: skip
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "code_verifier": code_verifier,
+    }
     return token_grant(form, client_id=client_id, client_secret=client_secret, auth_method=auth_method)
 
 

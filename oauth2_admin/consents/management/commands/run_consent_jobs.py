@@ -16,5 +16,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         for job in RevokeJob.objects.filter(state=RevokeJob.State.RUNNING).order_by("id"):
             job = jobs.run_to_completion(job)
-            self.stdout.write(f"job {job.pk} ({job.client_id}): {job.processed}/{job.total} {job.state}"
-                              + (f", last error: {job.last_error}" if job.last_error else ""))  # fmt: skip
+            self.stdout.write(
+                f"job {job.pk} ({job.client_id}): {job.processed}/{job.total} {job.state}"
+                + (f", last error: {job.last_error}" if job.last_error else "")
+            )

@@ -20,8 +20,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         report = trust.check()
         for grant in report.orphans:
-            self.stdout.write(f"orphan  {grant.id}  {grant.issuer}  kid={trust.grant_kid(grant)}  "
-                              f"subject={trust.subject_key(grant) or '*'}  expires={grant.expires_at}")  # fmt: skip
+            self.stdout.write(
+                f"orphan  {grant.id}  {grant.issuer}  kid={trust.grant_kid(grant)}  "
+                f"subject={trust.subject_key(grant) or '*'}  expires={grant.expires_at}"
+            )
         for record in report.missing:
             self.stdout.write(f"lost    {record.hydra_id}  {record.issuer}  tenant={record.tenant.slug}")
         if options["fix"]:
