@@ -338,3 +338,47 @@ def test_a_dead_sink_never_blocks_a_console_write(
     audit.record(None, Action.CLIENT_UPDATE, tenant=tenant)
     assert time.monotonic() - started < 1 and AuditEvent.objects.count() == 1
     assert console("admin").get("/").status_code in (200, 302)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_delivers_every_event_once_in_order_per_tenant_while_tenants_append_concurrently(
+    settings: Any, tmp_path: Path, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    path = tmp_path / "audit.jsonl"
+    settings.AUDIT_STREAM_FILE, settings.AUDIT_STREAM_BATCH, settings.AUDIT_STREAM_POLL = str(path), 5, 0.01
+    stop = threading.Event()
+
+    def streaming() -> None:
+        try:
+            stream.Streamer(stream.configured_sinks()).run(stop)
+        finally:
+            connection.close()
+
+    def append(i: int) -> None:
+        try:
+            audit.record(
+                None, Action.CLIENT_UPDATE, tenant=(tenant, other_tenant, None)[i % 3], target=f"c-{i}"
+            )
+        finally:
+            connection.close()
+
+    streamer = threading.Thread(target=streaming)
+    streamer.start()
+    try:
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            list(pool.map(append, range(60)))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (not path.exists() or len(path.read_text().splitlines()) < 60):
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        streamer.join(10)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    written = list(AuditEvent.objects.order_by("id"))
+    assert sorted(e["id"] for e in lines) == [e.pk for e in written]  # every event, none twice
+    assert _per_chain(lines) == _per_chain([stream.serialize(e) for e in written])  # each chain in its order
+    assert AuditStreamCursor.objects.get().position == written[-1].pk
