@@ -204,6 +204,17 @@ def test_a_restart_mid_stream_resumes_where_the_file_sink_stopped(
     ]
 
 
+def test_from_now_skips_the_history_of_a_new_sink_only(settings: Any, tmp_path: Path, tenant: Tenant) -> None:
+    path = tmp_path / "audit.jsonl"
+    settings.AUDIT_STREAM_FILE = str(path)
+    audit.record(None, Action.CLIENT_UPDATE, tenant=tenant, target="history")
+    call_command("stream_audit", "--once", "--from-now")
+    assert not path.exists() or path.read_text() == ""
+    audit.record(None, Action.CLIENT_UPDATE, tenant=tenant, target="new")
+    call_command("stream_audit", "--once", "--from-now")  # the sink has delivered: its cursor is kept
+    assert [json.loads(line)["target"] for line in path.read_text().splitlines()] == ["new"]
+
+
 def test_a_second_streamer_waits_for_the_first_ones_lease(
     settings: Any, tmp_path: Path, tenant: Tenant
 ) -> None:

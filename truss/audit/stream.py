@@ -35,7 +35,7 @@ import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import close_old_connections
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from truss import urls_check
@@ -281,6 +281,16 @@ def _expire_holes(cursor: AuditStreamCursor, now: datetime) -> None:
             "audit stream %s: %s id(s) never appeared (rolled back); moving on", cursor.sink, len(expired)
         )
     cursor.position = min(int(h) for h in cursor.holes) - 1 if cursor.holes else cursor.top
+
+
+def start_at_end(kind: str) -> bool:
+    """Make a sink that has delivered nothing yet start after the newest event (its history is not sent).
+    False when the sink already delivered something: its cursor is kept."""
+    newest = AuditEvent.objects.aggregate(m=Max("id"))["m"] or 0
+    cursor, _ = AuditStreamCursor.objects.get_or_create(sink=kind)
+    return bool(
+        AuditStreamCursor.objects.filter(pk=cursor.pk, delivered=0, top=0).update(position=newest, top=newest)
+    )
 
 
 def backoff(consecutive_failures: int) -> float:

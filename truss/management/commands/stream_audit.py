@@ -19,26 +19,26 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="deliver what is pending, then exit")
+        parser.add_argument(
+            "--from-now",
+            action="store_true",
+            help="a sink that has delivered nothing yet starts after the newest event (its history is not sent)",
+        )
 
-    def handle(self, *args: Any, once: bool = False, **options: Any) -> None:
+    def handle(self, *args: Any, once: bool = False, from_now: bool = False, **options: Any) -> None:
         sinks = stream.configured_sinks()
         if not sinks:
             raise CommandError(
                 "no audit sink configured: set AUDIT_STREAM_FILE and/or AUDIT_STREAM_WEBHOOK_URL"
             )
+        for sink in sinks if from_now else []:
+            if stream.start_at_end(sink.kind):
+                self.stdout.write(f"{sink.kind}: starting after the newest event")
         streamer = stream.Streamer(sinks)
         if once:
             results = streamer.run_once()
             for kind, result in results.items():
-                state = (
-                    "failed"
-                    if result.failed
-                    else "busy"
-                    if result.busy
-                    else "waiting"
-                    if result.waiting
-                    else "ok"
-                )
+                state = _state(result)
                 self.stdout.write(f"{kind}: delivered {result.delivered} ({state})")
             if any(r.failed for r in results.values()):
                 raise CommandError("a sink failed; its events stay pending and are sent again")
@@ -48,3 +48,11 @@ class Command(BaseCommand):
             signal.signal(sig, lambda *_: stop.set())
         self.stdout.write(f"streaming the audit log to {', '.join(s.describe() for s in sinks)}")
         streamer.run(stop)
+
+
+def _state(result: stream.StepResult) -> str:
+    if result.failed:
+        return "failed"
+    if result.busy:
+        return "busy (another streamer holds the sink)"
+    return "waiting (backing off)" if result.waiting else "ok"
