@@ -13,24 +13,7 @@
   const table = document.getElementById("wb-results");
   const verdict = document.getElementById("wb-verdict");
 
-  const ALGS = {
-    RS256: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, RS384: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-384" },
-    RS512: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-512" }, PS256: { name: "RSA-PSS", hash: "SHA-256", saltLength: 32 },
-    PS384: { name: "RSA-PSS", hash: "SHA-384", saltLength: 48 }, PS512: { name: "RSA-PSS", hash: "SHA-512", saltLength: 64 },
-    ES256: { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" }, ES384: { name: "ECDSA", namedCurve: "P-384", hash: "SHA-384" },
-    ES512: { name: "ECDSA", namedCurve: "P-521", hash: "SHA-512" }, EdDSA: { name: "Ed25519" },
-  };
-
-  function b64urlDecode(text) {
-    const padded = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
-    const bin = atob(padded);
-    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-  }
-  function b64urlEncode(bytes) {
-    let bin = "";
-    new Uint8Array(bytes).forEach((b) => { bin += String.fromCharCode(b); });
-    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  }
+  const { ALGS, b64urlEncode, decode } = window.TrussJwt;
   const enc = new TextEncoder();
   const now = () => Math.floor(Date.now() / 1000);
   const when = (s) => new Date(s * 1000).toISOString().replace(".000", "");
@@ -46,35 +29,23 @@
     return tr;
   }
 
-  async function verifySignature(header, signingInput, signature) {
-    const params = ALGS[header.alg];
-    const jwk = Object.assign({}, trust.public_jwk);
-    delete jwk.alg; delete jwk.use; delete jwk.kid;
-    const importAlg = params.name === "ECDSA" ? { name: "ECDSA", namedCurve: params.namedCurve }
-      : params.name === "Ed25519" ? { name: "Ed25519" } : { name: params.name, hash: params.hash };
-    const key = await crypto.subtle.importKey("jwk", jwk, importAlg, false, ["verify"]);
-    return crypto.subtle.verify(params, key, signature, enc.encode(signingInput));
-  }
-
   async function check() {
     const body = table.querySelector("tbody");
     body.replaceChildren();
     table.hidden = false;
     const rows = [];
     const add = (...args) => { rows.push(args[2]); body.appendChild(row(...args)); };
-    const parts = input.value.trim().split(".");
-    if (parts.length !== 3) {
-      add("format", `${parts.length} part(s)`, false, "an assertion is a signed JWT: header.payload.signature");
-      verdict.textContent = "Hydra would refuse it: not a signed JWT.";
-      return;
-    }
-    let header, claims;
+    let parts, header, claims;
     try {
-      header = JSON.parse(new TextDecoder().decode(b64urlDecode(parts[0])));
-      claims = JSON.parse(new TextDecoder().decode(b64urlDecode(parts[1])));
+      ({ parts, header, payload: claims } = decode(input.value));
     } catch (e) {
-      add("format", "unreadable", false, "header or payload is not base64url JSON");
-      verdict.textContent = "Hydra would refuse it: unreadable.";
+      if (e.message === "parts") {
+        add("format", `${e.count} part(s)`, false, "an assertion is a signed JWT: header.payload.signature");
+        verdict.textContent = "Hydra would refuse it: not a signed JWT.";
+      } else {
+        add("format", "unreadable", false, "header or payload is not base64url JSON");
+        verdict.textContent = "Hydra would refuse it: unreadable.";
+      }
       return;
     }
     const t = now();
@@ -105,7 +76,7 @@
     add("scope", wanted.join(" ") || "(none)", outside.length === 0, outside.length ? `not allowed: ${outside.join(" ")}` : "within the trusted scopes");
     if (header.alg in ALGS) {
       try {
-        const ok = await verifySignature(header, `${parts[0]}.${parts[1]}`, b64urlDecode(parts[2]));
+        const ok = await window.TrussJwt.verify(trust.public_jwk, header.alg, parts);
         add("signature", header.alg, ok, ok ? "verified with the trusted public key" : "not signed by the trusted key");
       } catch (e) {
         add("signature", header.alg, null, `this browser cannot check it (${e.name || e})`);
