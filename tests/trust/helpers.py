@@ -32,6 +32,19 @@ def future(**delta: float) -> str:
     return (datetime.now(UTC) + timedelta(**delta)).isoformat()
 
 
+def trust_body(issuer: str, key: Any = None, **extra: Any) -> dict[str, Any]:
+    """A valid trust for the API: subject "svc", one scope, 30 days, the public half of `key` (a new EC key
+    when none is given); `extra` overrides any field."""
+    return {
+        "issuer": issuer,
+        "subject": "svc",
+        "scope": ["inventory:read"],
+        "expires_at": future(days=30),
+        "public_key": pem(key or ec.generate_private_key(ec.SECP256R1())),
+        **extra,
+    }
+
+
 def hydra_trusts(ory: Any, issuer: str | None = None) -> list[dict[str, Any]]:
     params = {"page_size": 1000, **({"issuer": issuer} if issuer else {})}
     return list(requests.get(f"{ory.hydra_admin_url}{TRUSTS}", params=params, timeout=10).json() or [])

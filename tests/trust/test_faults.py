@@ -21,7 +21,7 @@ from django.test import Client
 
 from oauth2_admin.trust import service as trust
 from oauth2_admin.trust.models import TrustRecord
-from tests.trust.helpers import TRUSTS, future, hydra_trusts, pem
+from tests.trust.helpers import TRUSTS, hydra_trusts, pem, trust_body
 from truss.models import AuditEvent
 from truss.ory import hydra
 
@@ -29,15 +29,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 
 def body(issuer: str, **extra: Any) -> dict[str, Any]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    return {
-        "issuer": issuer,
-        "subject": "svc",
-        "scope": ["a"],
-        "expires_at": future(days=30),
-        "public_key": pem(key),
-        **extra,
-    }
+    return trust_body(issuer, scope=["a"], **extra)
 
 
 def really_post(ory: Any, payload: dict[str, Any]) -> dict[str, Any] | None:

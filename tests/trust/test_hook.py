@@ -16,7 +16,7 @@ from django.test import Client
 
 from oauth2_admin.trust import service as trust
 from oauth2_admin.trust.hook import HEADER
-from tests.trust.helpers import GRANT, assertion, exchange, future, pem
+from tests.trust.helpers import GRANT, assertion, exchange, trust_body
 from truss.models import Tenant
 
 SECRET = "test-only-token-hook-secret-0123"
@@ -42,17 +42,6 @@ def client_credentials(stack: Any, app: dict[str, Any]) -> requests.Response:
         data={"grant_type": "client_credentials", "scope": "inventory:read"},
         timeout=60,
     )
-
-
-def trust_body(issuer: str, key: Any, **extra: Any) -> dict[str, Any]:
-    return {
-        "issuer": issuer,
-        "subject": "svc",
-        "scope": ["inventory:read"],
-        "expires_at": future(days=30),
-        "public_key": pem(key),
-        **extra,
-    }
 
 
 # --- against the real Hydra, configured with the hook -----------------------------------------------------------

@@ -15,7 +15,7 @@ from django.test import Client
 from jwt.algorithms import ECAlgorithm
 
 from oauth2_admin.trust.models import TrustRecord
-from tests.trust.helpers import GRANT, assertion, exchange, future, hydra_trusts, pem
+from tests.trust.helpers import GRANT, assertion, exchange, future, hydra_trusts, trust_body
 from truss.models import AuditEvent
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -23,17 +23,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 def jwk_of(key: ec.EllipticCurvePrivateKey, kid: str) -> dict[str, Any]:
     return {**ECAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": kid}
-
-
-def trust_body(issuer: str, key: Any, **extra: Any) -> dict[str, Any]:
-    return {
-        "issuer": issuer,
-        "subject": "svc",
-        "scope": ["inventory:read"],
-        "expires_at": future(days=30),
-        "public_key": pem(key),
-        **extra,
-    }
 
 
 def test_it_lets_another_tenant_trust_the_same_key_without_telling_it(ory, v1, v1_for, other_tenant, issuer):

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.core.management import CommandError, call_command
 
 from oauth2_admin.trust.models import TrustRecord
-from tests.trust.helpers import GRANT, assertion, exchange, future, hydra_trusts, pem
+from tests.trust.helpers import GRANT, assertion, exchange, future, hydra_trusts, pem, trust_body
 from truss.models import AuditEvent
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -28,13 +28,7 @@ def test_it_exchanges_a_trusted_assertion_and_refuses_an_untrusted_key_and_a_wro
     key = ec.generate_private_key(ec.SECP256R1())
     created = v1(
         "POST",
-        body={
-            "issuer": issuer,
-            "subject": "svc-orders",
-            "scope": ["inventory:read"],
-            "expires_at": future(days=1),
-            "public_key": pem(key),
-        },
+        body=trust_body(issuer, key, subject="svc-orders", expires_at=future(days=1)),
     )
     assert created.status_code == 201, created.content
     kid = created.json()["public_jwk"]["kid"]
@@ -63,13 +57,7 @@ def test_it_removes_an_expired_trust_so_hydra_refuses_it(ory, v1, console, make_
     key = ec.generate_private_key(ec.SECP256R1())
     short = v1(
         "POST",
-        body={
-            "issuer": issuer,
-            "subject": "svc-orders",
-            "scope": ["inventory:read"],
-            "expires_at": future(seconds=2),
-            "public_key": pem(key),
-        },
+        body=trust_body(issuer, key, subject="svc-orders", expires_at=future(seconds=2)),
     )
     assert short.status_code == 201, short.content
     trust_id, kid = short.json()["id"], short.json()["public_jwk"]["kid"]
@@ -159,13 +147,7 @@ def test_it_warns_before_a_trust_expires(ory, v1, console, issuer):
 )
 def test_it_refuses_bad_input_and_private_keys_and_hydra_holds_nothing(ory, v1, issuer, body, field, needle):
     key = ec.generate_private_key(ec.SECP256R1())
-    base = {
-        "issuer": issuer,
-        "subject": "svc",
-        "scope": ["a"],
-        "expires_at": future(days=1),
-        "public_key": pem(key),
-    }
+    base = trust_body(issuer, key, scope=["a"], expires_at=future(days=1))
     if body.get("public_key") == "PRIVATE":
         body = {"public_key": pem(key, private=True)}
     payload = {**base, **body}
@@ -213,13 +195,7 @@ def test_it_shows_and_deletes_only_the_tenants_own(ory, v1, console, other_tenan
 def test_it_lets_admins_change_trust_and_everyone_read(ory, console, role, may_change, issuer):
     operator = console(role)
     key = ec.generate_private_key(ec.SECP256R1())
-    body = {
-        "issuer": issuer,
-        "subject": "svc",
-        "scope": ["a"],
-        "expires_at": future(days=1),
-        "public_key": pem(key),
-    }
+    body = trust_body(issuer, key, scope=["a"], expires_at=future(days=1))
     created = operator.post("/api/hydra/trust", json.dumps(body), content_type="application/json")
     page = operator.get("/console/trust/new")
     assert operator.get("/api/hydra/trust").status_code == 200
@@ -246,13 +222,7 @@ def test_platform_admins_manage_trust_in_the_tenant_they_act_for(ory, issuer, te
         User.objects.create_superuser(f"root-{uuid.uuid4().hex[:6]}", password="pw-for-tests-123")
     )
     key = ec.generate_private_key(ec.SECP256R1())
-    body = {
-        "issuer": issuer,
-        "subject": "svc",
-        "scope": ["a"],
-        "expires_at": future(days=1),
-        "public_key": pem(key),
-    }
+    body = trust_body(issuer, key, scope=["a"], expires_at=future(days=1))
     created = root.post("/api/hydra/trust", json.dumps(body), content_type="application/json")
     assert created.status_code == 201
     assert TrustRecord.objects.get(hydra_id=created.json()["id"]).tenant_id is not None
@@ -260,13 +230,7 @@ def test_platform_admins_manage_trust_in_the_tenant_they_act_for(ory, issuer, te
 
 def test_the_console_creates_from_a_pem_and_renders_the_workbench(ory, tenant_admin, issuer):
     key = ec.generate_private_key(ec.SECP256R1())
-    form = {
-        "issuer": issuer,
-        "subject": "svc",
-        "scope": "inventory:read",
-        "expires_at": future(days=30)[:16],
-        "public_key": pem(key),
-    }
+    form = trust_body(issuer, key, scope="inventory:read", expires_at=future(days=30)[:16])
     refused = tenant_admin.post("/console/trust/new", {**form, "public_key": pem(key, private=True)})
     assert refused.status_code == 400 and b"private key" in refused.content
     assert not [t for t in hydra_trusts(ory) if t["issuer"] == issuer]
@@ -295,12 +259,6 @@ def test_it_answers_503_when_hydra_is_down(hydra_down, v1, issuer, tenant):
     key = ec.generate_private_key(ec.SECP256R1())
     response = v1(
         "POST",
-        body={
-            "issuer": issuer,
-            "subject": "s",
-            "scope": [],
-            "expires_at": future(days=1),
-            "public_key": pem(key),
-        },
+        body=trust_body(issuer, key, subject="s", scope=[], expires_at=future(days=1)),
     )
     assert response.status_code == 503
