@@ -7,6 +7,7 @@ linked, just without their names."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,12 +40,59 @@ class DiffRow:
     after: str = ""
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How the log shows an event's outcome: a word (the badge), a CSS class and a sentence that explains it."""
+
+    label: str
+    css: str
+    explanation: str
+
+
+# A failure's detail, as the code that records failures writes it: a form's errors (``* field``), the fields of
+# an InputError (a dict, Python's repr or JSON), the API's "invalid request: [...]" refusals, the body parser's
+# messages, or the text of a Hydra/Kratos error ("Hydra: unavailable (503): …").
+_INPUT_DETAIL = re.compile(
+    r"""^(\*\s|\{\s*['"]|invalid\s|the request (body|is invalid)|the json text\s|send the request body\s"""
+    r"""|expected a json|this operation takes no request body|too many wrong)""",
+    re.IGNORECASE | re.DOTALL,
+)
+_UPSTREAM_DETAIL = re.compile(
+    r"^(Hydra|Kratos|Ory): (?P<summary>[a-z ]+?)(?: \((?P<status>\d{3})\))?(?::|$| –)"
+)
+# Statuses with which Hydra or Kratos turned the input itself down: nothing changed, the request was at fault.
+_UPSTREAM_REFUSALS = frozenset({400, 404, 409, 410, 422})
+
+
+def outcome_of(event: AuditEvent) -> Outcome:
+    """The one reading of an event's outcome for display: a refusal of bad input (nothing changed, the request
+    was at fault) apart from a real failure (Hydra or Kratos unavailable or in error, or an unexpected error).
+
+    Events carry no marker of their own, so the kind is derived from the detail the recording code writes."""
+    if event.outcome == AuditEvent.Outcome.SUCCESS:
+        return Outcome("success", "success", "")
+    if event.outcome == AuditEvent.Outcome.DENIED:
+        return Outcome("denied", "denied", "Not allowed for this actor's role; nothing was changed.")
+    detail = event.detail.strip()
+    upstream = _UPSTREAM_DETAIL.match(detail)
+    if upstream:
+        service = upstream.group(1)
+        status = int(upstream.group("status") or 0)
+        if status in _UPSTREAM_REFUSALS:
+            return Outcome("refused", "refused", f"{service} refused the input; nothing was changed.")
+        return Outcome("failed", "failure", f"{service} failed ({upstream.group('summary')}).")
+    if detail and _INPUT_DETAIL.match(detail):
+        return Outcome("refused", "refused", "Invalid input: refused, nothing was changed.")
+    return Outcome("failed", "failure", "The change failed.")
+
+
 @dataclass
 class Row:
     event: AuditEvent
     action: str  # the action's label (truss/audit/actions.py)
     actor: Ref
     target: Ref | None
+    outcome: Outcome = field(default_factory=lambda: Outcome("", "", ""))
     diff: list[DiffRow] = field(default_factory=list)
     before_json: str = ""
     after_json: str = ""
@@ -133,6 +181,7 @@ def rows_for(events: list[AuditEvent], tenant: Tenant, *, can_see_keys: bool) ->
             action=actions.label(e.action),
             actor=actor(e.actor),
             target=target(e),
+            outcome=outcome_of(e),
             diff=diff(e.before, e.after),
             before_json=pretty(e.before) if e.before is not None else "",
             after_json=pretty(e.after) if e.after is not None else "",
