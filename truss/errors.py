@@ -21,16 +21,24 @@ class InputError(Exception):
 
 
 def field_messages(
-    errors: Iterable[Mapping[str, Any]], *, skip: Collection[object] = ()
+    errors: Iterable[Mapping[str, Any]],
+    *,
+    skip: Collection[object] = (),
+    wording: Mapping[str, str] | None = None,
 ) -> dict[str, list[str]]:
     """pydantic's errors (`exc.errors()`) as field → messages, worded for people; input values are never
     echoed. The field is the error's location joined with dots ("lifespans.x"; "__all__" for none), less the
-    parts in `skip` that name no field (ninja's "body", "payload", …)."""
+    parts in `skip` that name no field (ninja's "body", "payload", …). `wording` replaces pydantic's message for
+    a field (a help text that says what is allowed); each message is given once per field."""
     fields: dict[str, list[str]] = {}
     for err in errors:
         loc = [str(part) for part in err.get("loc", ()) if part not in skip]
+        field = ".".join(loc) or "__all__"
         message = str(err.get("msg", "is invalid")).removeprefix("Value error, ")
         if err.get("type") == "extra_forbidden":
             message = "cannot be set" if loc and loc[-1] in GUARDED else "unknown field"
-        fields.setdefault(".".join(loc) or "__all__", []).append(message)
+        elif wording and field in wording:
+            message = wording[field]
+        if message not in fields.setdefault(field, []):
+            fields[field].append(message)
     return fields

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from oauth2_admin.clients import service as clients
 from oauth2_admin.keys.models import KeyRecord, Rotation
-from truss import audit, durations
+from truss import audit, durations, errors
 from truss.apikit import JsonInt
 from truss.audit import Action
 from truss.errors import InputError
@@ -320,18 +320,8 @@ def validated(model: type[_In], data: Any, help_: dict[str, str] | None = None) 
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        fields: dict[str, list[str]] = {}
-        for err in exc.errors():
-            name = str(err["loc"][0]) if err["loc"] else "__all__"
-            if err["type"] == "extra_forbidden":
-                message = "unknown field"
-            elif name == "__all__":
-                message = "Expected a JSON object."
-            else:
-                message = {**_HELP, **(help_ or {})}.get(name, str(err["msg"]))
-            if message not in fields.setdefault(name, []):
-                fields[name].append(message)
-        raise KeyInputError(fields) from exc
+        wording = {"__all__": "Expected a JSON object.", **_HELP, **(help_ or {})}
+        raise KeyInputError(errors.field_messages(exc.errors(), wording=wording)) from exc
 
 
 def validate_create(data: dict[str, Any]) -> tuple[str, str, str]:
