@@ -31,8 +31,8 @@ class Receiver:
     """A webhook receiver on 127.0.0.1 that answers 500 to its first ``fail`` POSTs, then 200; it keeps what it
     accepted (with the signature check's verdict) and counts what it refused."""
 
-    def __init__(self, fail: int = 0) -> None:
-        self.fail, self.refused = fail, 0
+    def __init__(self, fail: int = 0, delay: float = 0.0) -> None:
+        self.fail, self.refused, self.delay = fail, 0, delay
         self.accepted: list[dict[str, Any]] = []
         self.signatures_ok: list[bool] = []
         receiver = self
@@ -40,6 +40,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                time.sleep(receiver.delay)
                 if receiver.refused < receiver.fail:
                     receiver.refused += 1
                     self.send_response(500)
@@ -255,9 +256,15 @@ def test_it_streams_in_a_loop_until_stopped(
 
 def _row(pk: int, tenant: Tenant) -> AuditEvent:
     return AuditEvent.objects.create(
-        pk=pk, tenant=tenant, chain=f"tenant:{tenant.pk}", action=Action.CLIENT_UPDATE, outcome="success",
-        actor="system", created_at=datetime.now(UTC), hash=uuid.uuid4().hex,
-    )  # fmt: skip
+        pk=pk,
+        tenant=tenant,
+        chain=f"tenant:{tenant.pk}",
+        action=Action.CLIENT_UPDATE,
+        outcome="success",
+        actor="system",
+        created_at=datetime.now(UTC),
+        hash=uuid.uuid4().hex,
+    )
 
 
 def test_an_id_that_becomes_visible_late_is_delivered_and_one_that_never_does_is_given_up(
@@ -393,3 +400,101 @@ def test_it_delivers_every_event_once_in_order_per_tenant_while_tenants_append_c
     assert sorted(e["id"] for e in lines) == [e.pk for e in written]  # every event, none twice
     assert _per_chain(lines) == _per_chain([stream.serialize(e) for e in written])  # each chain in its order
     assert AuditStreamCursor.objects.get().position == written[-1].pk
+
+
+_SEED = """
+import django
+django.setup()
+from django.core.management import call_command
+from truss import audit
+from truss.audit import Action
+from truss.models import Tenant
+call_command("migrate", verbosity=0)
+tenants = [Tenant.objects.create(slug=f"t{i}", name=f"T{i}") for i in range(2)]
+for i in range(40):
+    audit.record(None, Action.CLIENT_UPDATE, tenant=tenants[i % 2], target=f"c-{i}")
+"""
+
+
+def test_a_killed_streamer_process_is_resumed_by_the_next_without_losing_or_reordering_events(
+    tmp_path: Path,
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.fixtures.second_process import child_env
+
+    root = Path(__file__).resolve().parents[2]
+    r = Receiver(delay=0.05)
+    env = child_env(
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'stream.sqlite3'}",
+        AUDIT_STREAM_WEBHOOK_URL=r.url,
+        AUDIT_STREAM_WEBHOOK_SECRET=SECRET,
+        AUDIT_STREAM_WEBHOOK_HTTP_LOOPBACK="1",
+        AUDIT_STREAM_BATCH="4",
+        AUDIT_STREAM_POLL="0.05",
+    )
+    try:
+        seeded = subprocess.run(
+            [sys.executable, "-c", _SEED], cwd=root, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert seeded.returncode == 0, seeded.stderr
+        first = subprocess.Popen(
+            [sys.executable, "manage.py", "stream_audit"],
+            cwd=root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while len(r.accepted) < 12 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(first.pid, signal.SIGKILL)  # mid-stream: its lease is still held, a batch may be in flight
+        first.wait()
+        assert 12 <= len(r.accepted) < 40
+        again = subprocess.run(
+            [sys.executable, "manage.py", "stream_audit", "--once"],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert again.returncode == 0, again.stderr
+    finally:
+        r.close()
+    ids = [e["id"] for e in r.accepted]
+    once = list(dict.fromkeys(ids))  # a receiver drops repeats by id
+    assert once == list(range(1, 41))  # every event, in order
+    assert len(ids) - len(once) <= 4  # at most the batch in flight when it died was sent twice
+    assert all(r.signatures_ok)
+
+
+def test_it_takes_over_the_lease_of_a_dead_streamer_on_this_host_only(
+    settings: Any, tmp_path: Path, tenant: Tenant
+) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    settings.AUDIT_STREAM_FILE = str(tmp_path / "audit.jsonl")
+    audit.record(None, Action.CLIENT_UPDATE, tenant=tenant)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    host = socket.gethostname()[:30]
+    until = datetime.now(UTC) + timedelta(minutes=5)
+    streamer = stream.Streamer(stream.configured_sinks())
+    for holder, taken in (
+        (f"elsewhere:{gone.stdout.strip()}:p:i", False),  # another host: its process cannot be checked
+        (f"{host}:{os.getppid()}:p:i", False),  # alive
+        (f"{host}:{gone.stdout.strip()}:p:i", True),  # died
+    ):
+        AuditStreamCursor.objects.update_or_create(
+            sink=stream.FILE, defaults={"lease_owner": holder, "lease_until": until}
+        )
+        assert streamer.step(streamer.sinks[0]).busy is not taken

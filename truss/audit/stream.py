@@ -49,6 +49,7 @@ TIMESTAMP_HEADER = "X-Truss-Timestamp"
 SIGNATURE_TOLERANCE = 300  # seconds a receiver should accept a timestamp away from its clock
 MAX_NEW_HOLES = 10_000  # ids remembered per batch as not yet visible; a larger jump is not waited for
 _ERROR_LENGTH = 500
+_PROCESS = uuid.uuid4().hex[:8]  # this process, in a lease's owner (a pid is reused across restarts)
 
 
 class SinkError(Exception):
@@ -332,7 +333,27 @@ class Streamer:
 
     def __init__(self, sinks: list[Sink], owner: str | None = None) -> None:
         self.sinks = sinks
-        self.owner = owner or f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = owner or f"{socket.gethostname()[:30]}:{os.getpid()}:{_PROCESS}:{uuid.uuid4().hex[:8]}"
+
+    def _dead_here(self, holder: str) -> bool:
+        """Whether ``holder`` was a streamer process on this host that no longer runs: its pid is gone, or is
+        this process's while it was another process (a restarted container's pid 1)."""
+        parts = holder.split(":")
+        if len(parts) != 4 or parts[0] != socket.gethostname()[:30] or parts[2] == _PROCESS:
+            return False
+        try:
+            pid = int(parts[1])
+        except ValueError:
+            return False
+        if pid == os.getpid():
+            return True
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # it runs, as another user
+            return False
+        return False
 
     def _lease_seconds(self) -> float:
         return max(60.0, 3 * float(settings.AUDIT_STREAM_WEBHOOK_TIMEOUT))
@@ -341,6 +362,11 @@ class Streamer:
         AuditStreamCursor.objects.get_or_create(sink=kind)
         until = now + timedelta(seconds=self._lease_seconds())
         free = Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=self.owner)
+        holder = AuditStreamCursor.objects.filter(sink=kind).values_list("lease_owner", flat=True).first()
+        if holder and self._dead_here(
+            holder
+        ):  # a streamer on this host that died: no need to wait out its lease
+            free |= Q(lease_owner=holder)
         if not AuditStreamCursor.objects.filter(free, sink=kind).update(
             lease_owner=self.owner, lease_until=until
         ):
