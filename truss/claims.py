@@ -119,6 +119,13 @@ def render_value(template: str, context: Mapping[str, Any]) -> Any:
     return _MISSING if missing else text
 
 
+def unresolved(template: str, context: Mapping[str, Any]) -> list[str]:
+    """The template's variables that do not resolve in ``context`` (each once, in order): why a claim is left
+    out."""
+    paths = dict.fromkeys(_PLACEHOLDER_RE.findall(template))
+    return [path for path in paths if _lookup(context, path) is _MISSING]
+
+
 def render(config: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
     rendered: dict[str, Any] = {}
     for name, template in config.items():

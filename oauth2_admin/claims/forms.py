@@ -12,6 +12,16 @@ from truss import claims
 from truss.apikit import BadBody, parse_json_text
 
 
+def json_problem(exc: BadBody) -> str:
+    """The parser's refusal in words a person can act on: where a syntax error is (line and column of the text
+    in the box, counted from 1) and what was expected there."""
+    cause = exc.__cause__
+    if isinstance(cause, json.JSONDecodeError):
+        what = cause.msg[:1].lower() + cause.msg[1:]
+        return f"This is not valid JSON at line {cause.lineno}, column {cause.colno}: {what}."
+    return exc.message
+
+
 class PrettyJSONField(forms.JSONField):
     """Shows stored JSON indented, so the editor is readable; reads the text through the API's one JSON parser
     (depth, NaN, NUL, size), so what it refuses is a field message, never a 500."""
@@ -22,7 +32,7 @@ class PrettyJSONField(forms.JSONField):
         try:
             converted = parse_json_text(value)
         except BadBody as exc:
-            raise forms.ValidationError(exc.message, code="invalid") from exc
+            raise forms.ValidationError(json_problem(exc), code="invalid") from exc
         return JSONString(converted) if isinstance(converted, str) else converted
 
     def bound_data(self, data: Any, initial: Any) -> Any:
@@ -69,6 +79,9 @@ class ClaimsConfigForm(forms.Form):
 
 
 class PreviewForm(forms.Form):
+    # Its fields sit in the editor's form (one form, two buttons): an empty identity must not block a save.
+    use_required_attribute = False
+
     identity = forms.CharField(
         max_length=320,
         label=("Identity"),

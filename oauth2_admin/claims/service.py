@@ -6,6 +6,8 @@ claims at consent time.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest
@@ -80,3 +82,28 @@ def preview(
         if not any(s.consent_request.client.owner == owner for s in hydra.list_consent_sessions(identity.id)):
             raise PreviewRefused
     return identity, claims.build(identity, scopes, id_token_claims, access_token_claims)
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A claim the preview leaves out because some of its variables do not resolve for the identity."""
+
+    token: str  # "ID token" or "Access token"
+    claim: str
+    variables: tuple[str, ...]
+
+
+def left_out(
+    identity: kratos.Identity, id_token_claims: Mapping[str, Any], access_token_claims: Mapping[str, Any]
+) -> list[LeftOut]:
+    """Every templated claim that renders to nothing for this identity, with the variables that did not resolve
+    (truss.claims leaves such a claim out of the token, as it does at consent time)."""
+    context = claims.identity_context(identity)
+    found: list[LeftOut] = []
+    for token, config in (("ID token", id_token_claims), ("Access token", access_token_claims)):
+        for name, template in config.items():
+            if isinstance(template, str):
+                variables = claims.unresolved(template, context)
+                if variables:
+                    found.append(LeftOut(token, str(name), tuple(variables)))
+    return found

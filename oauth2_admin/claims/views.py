@@ -13,12 +13,23 @@ from django.views.decorators.http import require_http_methods, require_POST
 from oauth2_admin.claims import service
 from oauth2_admin.claims.forms import ClaimsConfigForm, PreviewForm
 from truss import htmx, tenancy
+from truss.audit import Action
+from truss.forms import refused
 from truss.http import TenantRequest
 from truss.models import Role
 
 
 def _can_edit(request: TenantRequest) -> bool:
     return tenancy.role_at_least(request.role, Role.MEMBER)
+
+
+def _preview_kept(request: TenantRequest) -> PreviewForm:
+    """The preview's fields as the operator left them (a save posts them along): a refused save keeps the
+    identity being previewed. Unbound, so an empty identity is no error on a save."""
+    if request.method != "POST":
+        return PreviewForm()
+    kept = {name: request.POST[name] for name in PreviewForm.base_fields if name in request.POST}
+    return PreviewForm(initial=kept)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -40,6 +51,7 @@ def config(request: TenantRequest) -> HttpResponse:
             )
             messages.success(request, "Claims saved. They apply from the next consent on.")
             return redirect("console:claims:config")
+        refused(request, Action.CLAIMS_UPDATE, form, target="claims-config")
         status = 400
     else:
         form = ClaimsConfigForm(
@@ -48,7 +60,12 @@ def config(request: TenantRequest) -> HttpResponse:
                 "access_token_claims": config.access_token_claims,
             }
         )
-    context = {"form": form, "preview_form": PreviewForm(), "can_edit": _can_edit(request), "config": config}
+    context = {
+        "form": form,
+        "preview_form": _preview_kept(request),
+        "can_edit": _can_edit(request),
+        "config": config,
+    }
     return TemplateResponse(request, "console/claims/config.html", context, status=status)
 
 
@@ -78,6 +95,11 @@ def preview(request: TenantRequest) -> HttpResponse:
             )
             context.update(
                 identity=identity,
+                left_out=service.left_out(
+                    identity,
+                    editor.cleaned_data["id_token_claims"],
+                    editor.cleaned_data["access_token_claims"],
+                ),
                 id_token_json=json.dumps(result.id_token, indent=2, ensure_ascii=False),
                 access_token_json=json.dumps(result.access_token, indent=2, ensure_ascii=False),
             )
