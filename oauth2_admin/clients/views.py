@@ -9,7 +9,7 @@ import shlex
 from dataclasses import dataclass
 from html import escape as _escape
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from oauth2_admin.clients import home
 from oauth2_admin.clients import service as clients
 from oauth2_admin.clients.forms import ClientForm, DeleteClientForm, TokenConfigForm, row_notes
 from truss import htmx, tenancy
@@ -128,44 +129,77 @@ def client_list(request: TenantRequest) -> HttpResponse:
     return htmx.render(request, "console/clients/list.html", context, partial="client-table", status=status)
 
 
-def _detail(
-    request: TenantRequest, client: hydra.OAuth2Client, status: int = 200, **extra: Any
-) -> HttpResponse:
+@dataclass(frozen=True)
+class Section:
+    """One facet of a client's home, with its own URL (``console:clients:<view>``)."""
+
+    key: str
+    label: str
+    view: str
+    template: str
+
+
+SECTIONS = (
+    Section("settings", "Settings", "detail", "console/clients/detail.html"),
+    Section("credentials", "Credentials & tokens", "credentials", "console/clients/credentials.html"),
+    Section("security", "Security findings", "security", "console/clients/security.html"),
+    Section("history", "History & drift", "history", "console/clients/history.html"),
+    Section("people", "People", "people", "console/clients/people.html"),
+    Section("quickstart", "Quickstart", "quickstart", "console/clients/quickstart.html"),
+)
+_SECTION = {s.key: s for s in SECTIONS}
+
+
+def _curl(client: hydra.OAuth2Client) -> str:
     token_url = f"{settings.HYDRA_PUBLIC_URL}/oauth2/token"
     if client.token_endpoint_auth_method == "client_secret_post":
-        curl = (
+        return (
             f"curl -X POST {shlex.quote(token_url)} -d grant_type=client_credentials "
             f'-d client_id={shlex.quote(client.client_id)} -d client_secret="$CLIENT_SECRET"'
         )
-    else:
-        curl = (
-            f'curl -X POST {shlex.quote(token_url)} -u {shlex.quote(client.client_id)}:"$CLIENT_SECRET" '
-            "-d grant_type=client_credentials"
-        )
-    authorize_url = ""
-    if "authorization_code" in client.grant_types and client.redirect_uris:
-        query = urlencode(
-            {
-                "client_id": client.client_id,
-                "response_type": "code",
-                "scope": client.scope or "openid",
-                "redirect_uri": client.redirect_uris[0],
-                "state": "STATE",
-                "code_challenge": "CODE_CHALLENGE",
-                "code_challenge_method": "S256",
-            }
-        )
-        authorize_url = f"{settings.HYDRA_PUBLIC_URL}/oauth2/auth?{query}"
-    context = {
+    return (
+        f'curl -X POST {shlex.quote(token_url)} -u {shlex.quote(client.client_id)}:"$CLIENT_SECRET" '
+        "-d grant_type=client_credentials"
+    )
+
+
+def _section_page(
+    request: TenantRequest,
+    client: hydra.OAuth2Client,
+    key: str,
+    context: dict[str, Any],
+    status: int = 200,
+) -> HttpResponse:
+    """A section of the client's home: the shared head (name, tabs, drift banner) and the section's body."""
+    section = _SECTION[key]
+    tabs = [
+        {
+            "label": s.label,
+            "url": reverse(f"console:clients:{s.view}", args=[client.client_id]),
+            "current": s is section,
+        }
+        for s in SECTIONS
+    ]
+    full = {
         "client": client,
-        "authorize_url": authorize_url,
-        "client_json": json.dumps(clients.public_view(client), indent=2, sort_keys=True),
-        "lifespans": clients.lifespans_in_seconds(client),
-        "curl": curl,
+        "section": section,
+        "tabs": tabs,
+        "drift": context.get("drift") or home.drift_of(request.tenant, client),
         "can_edit": tenancy.role_at_least(request.role, Role.MEMBER),
+        **context,
+    }
+    return TemplateResponse(request, section.template, full, status=status)
+
+
+def _detail(
+    request: TenantRequest, client: hydra.OAuth2Client, status: int = 200, **extra: Any
+) -> HttpResponse:
+    """The Settings section (the client's home); after creation or rotation with the new secret, shown once."""
+    context = {
+        "client_json": json.dumps(clients.public_view(client), indent=2, sort_keys=True),
         **extra,
     }
-    response = TemplateResponse(request, "console/clients/detail.html", context, status=status)
+    response = _section_page(request, client, "settings", context, status)
     if "new_secret" in extra:
         response["Cache-Control"] = "no-store"
         response["HX-Replace-Url"] = reverse("console:clients:detail", args=[client.client_id])
@@ -175,8 +209,52 @@ def _detail(
 @require_safe
 @tenancy.tenant_view()
 def client_detail(request: TenantRequest, client_id: str) -> HttpResponse:
-    """Every setting of one client at a glance, its secret-less JSON and a curl for the token endpoint."""
+    """Settings: every setting of one client at a glance, its secret-less JSON and the danger zone."""
     return _detail(request, client_or_404(request, client_id))
+
+
+def _credentials_context(client: hydra.OAuth2Client) -> dict[str, Any]:
+    return {"curl": _curl(client), "lifespans": clients.lifespans_in_seconds(client)}
+
+
+@require_safe
+@tenancy.tenant_view()
+def client_credentials(request: TenantRequest, client_id: str) -> HttpResponse:
+    """Credentials & tokens: how the client authenticates, its token settings, a curl for the token endpoint."""
+    client = client_or_404(request, client_id)
+    return _section_page(request, client, "credentials", _credentials_context(client))
+
+
+@require_safe
+@tenancy.tenant_view()
+def client_security(request: TenantRequest, client_id: str) -> HttpResponse:
+    """Security findings (RFC 9700) with their one-click fixes."""
+    client = client_or_404(request, client_id)
+    return _section_page(request, client, "security", home.findings_of(request.tenant, client))
+
+
+@require_safe
+@tenancy.tenant_view()
+def client_history(request: TenantRequest, client_id: str) -> HttpResponse:
+    """History & drift: the newest versions Truss recorded and whether Hydra still holds the newest."""
+    client = client_or_404(request, client_id)
+    return _section_page(request, client, "history", home.history_of(request.tenant, client))
+
+
+@require_safe
+@tenancy.tenant_view()
+def client_people(request: TenantRequest, client_id: str) -> HttpResponse:
+    """People: how many people authorised the client, per scope, and the way to the full ledger."""
+    client = client_or_404(request, client_id)
+    return _section_page(request, client, "people", {"counts": home.people_of(request.tenant, client)})
+
+
+@require_safe
+@tenancy.tenant_view()
+def client_quickstart(request: TenantRequest, client_id: str) -> HttpResponse:
+    """Quickstart: test buttons that run the real flows in the flow tester, and the client's SDK snippets."""
+    client = client_or_404(request, client_id)
+    return _section_page(request, client, "quickstart", home.quickstart_of(client))
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -35,17 +35,24 @@ class Target:
     device_endpoint: str | None
     truss_url: str
     auth_method: str
+    grant_types: frozenset[str] = frozenset()
 
     @property
     def public(self) -> bool:
         return self.auth_method == "none"
+
+    @property
+    def code_flow(self) -> bool:
+        """Authorization-code snippets only for a client allowed that grant with a registered redirect URI
+        (never an invented one)."""
+        return "authorization_code" in self.grant_types and bool(self.redirect_uri)
 
 
 def target_for(client: hydra.OAuth2Client, doc: hydra.OidcDiscovery, *, device: bool) -> Target:
     truss = str(settings.TRUSS_PUBLIC_URL).rstrip("/")
     callback = truss + "/console/devtools/callback"
     uris = client.redirect_uris
-    redirect_uri = callback if callback in uris else (uris[0] if uris else "https://app.example.com/callback")
+    redirect_uri = callback if callback in uris else (uris[0] if uris else "")
     extra = doc.model_extra or {}
     device_endpoint = extra.get("device_authorization_endpoint") if device else None
     return Target(
@@ -58,6 +65,7 @@ def target_for(client: hydra.OAuth2Client, doc: hydra.OidcDiscovery, *, device: 
         device_endpoint=str(device_endpoint) if device_endpoint else None,
         truss_url=truss,
         auth_method=client.token_endpoint_auth_method or "client_secret_basic",
+        grant_types=frozenset(client.grant_types),
     )
 
 
@@ -103,7 +111,7 @@ def snippets(t: Target) -> list[Snippet]:
     secret_js = "undefined" if t.public else "process.env.CLIENT_SECRET"
 
     # --- client credentials ---
-    if not t.public:
+    if not t.public and "client_credentials" in t.grant_types:
         out += [
             Snippet(
                 "cc-curl",
@@ -156,7 +164,32 @@ def snippets(t: Target) -> list[Snippet]:
         ]
 
     # --- authorization code + PKCE ---
-    out += [
+    if t.code_flow:
+        out += _code_snippets(t, secret_py, secret_js, authlib_method)
+
+    # --- refresh ---
+    if "refresh_token" in t.grant_types:
+        out += _refresh_snippets(t, py_extra, py_auth)
+    out += _introspection_snippets(t)
+
+    # --- device flow (Hydra >= v25.4) ---
+    if t.device_endpoint:
+        out += [
+            Snippet(
+                "device-curl",
+                "Device authorization",
+                "curl",
+                f"curl -sS -X POST {_sh(t.device_endpoint)} {_curl_auth(t)} --data-urlencode scope={_sh(t.scope)}\n"
+                "# show user_code and verification_uri to the user, then poll every `interval` seconds:\n"
+                f"curl -sS -X POST {_sh(t.token_endpoint)} {_curl_auth(t)} \\\n"
+                '  --data-urlencode grant_type=urn:ietf:params:oauth:grant-type:device_code --data-urlencode "device_code=$DEVICE_CODE"',
+            ),
+        ]
+    return out
+
+
+def _code_snippets(t: Target, secret_py: str, secret_js: str, authlib_method: str) -> list[Snippet]:
+    return [
         Snippet(
             "code-curl",
             "Authorization code + PKCE",
@@ -236,8 +269,9 @@ def snippets(t: Target) -> list[Snippet]:
         ),
     ]
 
-    # --- refresh ---
-    out += [
+
+def _refresh_snippets(t: Target, py_extra: str, py_auth: str) -> list[Snippet]:
+    return [
         Snippet(
             "refresh-curl",
             "Refresh",
@@ -257,9 +291,11 @@ def snippets(t: Target) -> list[Snippet]:
         ),
     ]
 
-    # --- introspection through Truss's API (tenant-scoped; a service_role key) ---
+
+def _introspection_snippets(t: Target) -> list[Snippet]:
+    """Introspection through Truss's API (tenant-scoped; a service_role key)."""
     introspect_url = t.truss_url + "/v1/oauth2/introspect"
-    out += [
+    return [
         Snippet(
             "introspect-curl",
             "Introspection via Truss",
@@ -277,18 +313,3 @@ def snippets(t: Target) -> list[Snippet]:
             "response.raise_for_status()\nprint(json.dumps(response.json()))\n",
         ),
     ]
-
-    # --- device flow (Hydra >= v25.4) ---
-    if t.device_endpoint:
-        out += [
-            Snippet(
-                "device-curl",
-                "Device authorization",
-                "curl",
-                f"curl -sS -X POST {_sh(t.device_endpoint)} {_curl_auth(t)} --data-urlencode scope={_sh(t.scope)}\n"
-                "# show user_code and verification_uri to the user, then poll every `interval` seconds:\n"
-                f"curl -sS -X POST {_sh(t.token_endpoint)} {_curl_auth(t)} \\\n"
-                '  --data-urlencode grant_type=urn:ietf:params:oauth:grant-type:device_code --data-urlencode "device_code=$DEVICE_CODE"',
-            ),
-        ]
-    return out

@@ -7,6 +7,7 @@ import re
 import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import segno
 from django.contrib import messages
@@ -258,9 +259,20 @@ def _no_store(response: HttpResponse, referrer: str = "same-origin") -> HttpResp
 @require_safe
 @tenancy.tenant_view()
 def flow(request: TenantRequest) -> HttpResponse:
-    """The flow tester: start a run (auth code + PKCE, client credentials) for one of the tenant's clients."""
+    """The flow tester: start a run (auth code + PKCE, client credentials) for one of the tenant's clients.
+    ``?client=<id>`` pre-selects that client in every form it fits (the client page's test buttons link here);
+    an id the tenant does not own is ignored."""
     items = _clients(request)
-    return _flow_page(request, items, AuthorizeForm(clients=items), ClientCredentialsForm(clients=items))
+    chosen = request.GET.get("client", "")
+    initial = {"client": chosen} if any(c.client_id == chosen for c in items) else {}
+    return _flow_page(
+        request,
+        items,
+        AuthorizeForm(clients=items, initial=initial),
+        ClientCredentialsForm(clients=items, initial=initial),
+        device_form=DeviceForm(clients=items, initial=initial),
+        fc_form=FrontChannelForm(clients=items, initial=initial),
+    )
 
 
 def _flow_page(
@@ -303,6 +315,9 @@ def flow_start(request: TenantRequest) -> HttpResponse:
     client = next(c for c in items if c.client_id == form.cleaned_data["client"])
     run = flows.start_authorization(request.tenant.slug, client, form.cleaned_data)
     flows.save(request.session, run)
+    if request.POST.get("open") == "1":
+        # The client page's "Test sign-in": straight to Hydra; the callback brings the browser to the run.
+        return redirect(run["authorization_url"])
     return redirect("console:devtools:run", run_id=run["id"])
 
 
@@ -413,9 +428,14 @@ def add_redirect(request: TenantRequest) -> HttpResponse:
             )
         except (clients.ClientInputError, clients.PreconditionFailed) as exc:
             messages.error(request, f"Could not add the callback: {exc}")
-            return redirect("console:devtools:flow")
+            return redirect(_flow_for(client_id))
     messages.success(request, f"{callback} is now a redirect URI of {current.client_name or client_id}.")
-    return redirect("console:devtools:flow")
+    return redirect(_flow_for(client_id))
+
+
+def _flow_for(client_id: str) -> str:
+    """The flow tester pre-filled for one client, at its authorization-code form."""
+    return f"{reverse('console:devtools:flow')}?{urlencode({'client': client_id})}#code-title"
 
 
 def _run_or_404(request: TenantRequest, run_id: str) -> dict[str, Any]:

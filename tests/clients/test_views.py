@@ -133,6 +133,8 @@ class TestListAndDetail:
     def test_it_shows_the_detail_without_the_secret(self, ory, member, created):
         page = member.get(reverse("console:clients:detail", args=[created["id"]])).content.decode()
         assert created["id"] in page and "https://app.example.com/cb2" in page
+        assert created["secret"] not in page
+        page = member.get(reverse("console:clients:credentials", args=[created["id"]])).content.decode()
         assert created["secret"] not in page and "curl -X POST" in page
 
 

@@ -47,9 +47,7 @@ def test_it_renders_client_credentials_snippets_that_really_get_a_token(
         .content.decode()
     )
     code = _snippets(body)
-    assert {"cc-curl", "cc-python", "cc-authlib", "cc-node", "cc-go", "code-go", "refresh-python"} <= set(
-        code
-    )
+    assert {"cc-curl", "cc-python", "cc-authlib", "cc-node", "cc-go", "introspect-curl"} <= set(code)
     assert machine["client_id"] in code["cc-go"] and SECRET_WITH_ODD_CHARACTERS not in body
     assert ory.hydra_public_url in code["cc-curl"]
 
@@ -106,3 +104,31 @@ def test_it_serves_a_clients_snippets_as_a_fragment_for_its_own_tenant_only(
     )
     page = viewer.get(reverse("console:devtools:snippets"), {"client": theirs["client_id"]}).content.decode()
     assert theirs["client_id"] not in page
+
+
+def test_it_shows_a_client_credentials_only_client_no_code_or_refresh_snippet(
+    ory, tenant, console, make_hydra_client
+):
+    machine = make_hydra_client(owner=tenant.hydra_owner, scope="read")
+    body = console("viewer").get(reverse("console:devtools:client_snippets", args=[machine["client_id"]]))
+    code = _snippets(body.content.decode())
+    assert {"cc-curl", "cc-python", "cc-go"} <= set(code)
+    assert not [name for name in code if name.startswith(("code-", "refresh-"))], sorted(code)
+    text = body.content.decode()
+    assert "app.example.com" not in text and "authorization_code" not in text and "refresh_token" not in text
+
+
+def test_it_shows_refresh_snippets_only_with_the_refresh_grant(ory, tenant, console, make_hydra_client):
+    app = make_hydra_client(
+        owner=tenant.hydra_owner,
+        grant_types=["authorization_code"],
+        response_types=["code"],
+        redirect_uris=["https://app.example.com/cb"],
+    )
+    code = _snippets(
+        console("viewer")
+        .get(reverse("console:devtools:client_snippets", args=[app["client_id"]]))
+        .content.decode()
+    )
+    assert "https://app.example.com/cb" in code["code-go"]
+    assert "cc-curl" not in code and "refresh-curl" not in code
