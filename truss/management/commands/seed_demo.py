@@ -8,13 +8,16 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.urls import reverse
 
-from truss import apikeys
+from oauth2_admin.clients.service import public_view
+from truss import apikeys, audit
+from truss.audit import Action
 from truss.models import ApiKey, Tenant
 from truss.ory import hydra, kratos
 
 DEMO_USER_EMAIL = "jane@example.test"
 DEMO_USER_PASSWORD = "demo-user-password"  # dev data only, printed for `make run`
 DEMO_CLIENT_NAME = "Demo web app"
+SEED_ACTOR = "cli"  # as manage.py create_api_key: the seed is a command-line action
 
 
 def demo_callback_url() -> str:
@@ -27,21 +30,46 @@ def ensure_demo_client(tenant: Tenant) -> hydra.OAuth2Client:
     callback = demo_callback_url()
     page = hydra.list_clients(owner=tenant.hydra_owner, client_name=DEMO_CLIENT_NAME, page_size=1)
     if not page.items:
-        return hydra.create_client({
-            "client_name": DEMO_CLIENT_NAME,
-            "owner": tenant.hydra_owner,
-            "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
-            "response_types": ["code"],
-            "redirect_uris": [callback],
-            "scope": "openid offline_access profile email",
-            "token_endpoint_auth_method": "client_secret_basic",
-        })  # fmt: skip
+        created = hydra.create_client(
+            {
+                "client_name": DEMO_CLIENT_NAME,
+                "owner": tenant.hydra_owner,
+                "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
+                "response_types": ["code"],
+                "redirect_uris": [callback],
+                "scope": "openid offline_access profile email",
+                "token_endpoint_auth_method": "client_secret_basic",
+            }
+        )
+        # What the console records for a client it creates: the client's history starts here, and its secret's
+        # age is counted from here.
+        audit.record(
+            None,
+            Action.CLIENT_CREATE,
+            tenant=tenant,
+            target=created.client_id,
+            actor=SEED_ACTOR,
+            after=public_view(created),
+        )
+        return created
     client = page.items[0]
     if callback in client.redirect_uris:
         return client
     # Earlier seeds used "/callback", which is no Truss route: replace it, keep any the operator added.
     uris = [callback] + [uri for uri in client.redirect_uris if not uri.endswith("/callback")]
-    return hydra.patch_client(client.client_id, [{"op": "replace", "path": "/redirect_uris", "value": uris}])
+    patched = hydra.patch_client(
+        client.client_id, [{"op": "replace", "path": "/redirect_uris", "value": uris}]
+    )
+    audit.record(
+        None,
+        Action.CLIENT_PATCH,
+        tenant=tenant,
+        target=client.client_id,
+        actor=SEED_ACTOR,
+        before=public_view(client),
+        after=public_view(patched),
+    )
+    return patched
 
 
 class Command(BaseCommand):
@@ -52,8 +80,15 @@ class Command(BaseCommand):
         tenant = Tenant.objects.get(slug="demo")
         password = "demo-operator-pw"
         exists = get_user_model().objects.filter(username="demo").exists()
-        call_command("create_operator", "demo", tenant="demo", role="admin", password=password,
-                     superuser=True, stdout=self.stdout)  # fmt: skip
+        call_command(
+            "create_operator",
+            "demo",
+            tenant="demo",
+            role="admin",
+            password=password,
+            superuser=True,
+            stdout=self.stdout,
+        )
         lines = [
             "",
             "Demo ready:",
@@ -61,7 +96,15 @@ class Command(BaseCommand):
             f"  Operator  demo / {password}" + (" (existing account: password reset)" if exists else ""),
         ]
         if not ApiKey.objects.filter(tenant=tenant, name="demo").exists():
-            _, raw = apikeys.generate(tenant, "service_role", name="demo")
+            key, raw = apikeys.generate(tenant, "service_role", name="demo")
+            audit.record(
+                None,
+                Action.APIKEY_CREATE,
+                tenant=tenant,
+                target=key.prefix,
+                actor=SEED_ACTOR,
+                after={"prefix": key.prefix, "role": key.role, "name": key.name},
+            )
             lines.append(f"  API key   {raw}   (service_role; shown once)")
         try:
             client = ensure_demo_client(tenant)
