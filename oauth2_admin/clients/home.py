@@ -11,6 +11,7 @@ from oauth2_admin.devtools import flows
 from oauth2_admin.hygiene import drift as drifts
 from oauth2_admin.hygiene import freshness, history
 from oauth2_admin.hygiene import service as hygiene
+from truss import names
 from truss.models import Tenant
 from truss.ory import hydra
 
@@ -31,8 +32,10 @@ def findings_of(tenant: Tenant, client: hydra.OAuth2Client) -> dict[str, Any]:
 
 def history_of(tenant: Tenant, client: hydra.OAuth2Client) -> dict[str, Any]:
     versions = history.versions_for(tenant, client.client_id)
+    recent = list(reversed(versions))[:RECENT_VERSIONS]
+    who = names.resolve(tenant, actors=[v.actor for v in recent])
     return {
-        "versions": list(reversed(versions))[:RECENT_VERSIONS],
+        "versions": [(v, who.of(v.actor)) for v in recent],
         "count": len(versions),
         "drift": drifts.compare(client, versions[-1] if versions else None),
     }

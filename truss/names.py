@@ -1,0 +1,151 @@
+"""Names people recognise for the raw identifiers the console shows: a Kratos identity as its email, a client
+id as the client's name, an actor as the operator or "API key truss_sk_AbCd…".
+
+One resolver per page, batched: the page collects every identifier it will show, then `resolve` makes at most
+one Kratos list call (``ids=``), one Hydra list call of the tenant's clients and one query per table, never one
+call per row. Tenant isolation holds: a client is named only when it is the tenant's, and a person only when
+they have a consent with one of the tenant's clients (Kratos identities are shared by every tenant); anything
+else keeps its raw, shortened id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from html import escape
+
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+
+from truss.models import ApiKey, Tenant
+from truss.ory import hydra, kratos
+
+IDENTITY = "identity:"
+USER = "user:"
+APIKEY = "apikey:"
+MAX_IDS = 250  # one Kratos page
+
+
+@dataclass(frozen=True)
+class Name:
+    """A display name for ``raw``: a link when there is a page for it, the raw id in the tooltip."""
+
+    raw: str
+    label: str
+    url: str = ""
+    kind: str = ""
+
+    def __html__(self) -> str:
+        label, raw = escape(self.label), escape(self.raw)
+        if self.url:
+            return f'<a href="{escape(self.url)}" title="{raw}" data-id="{raw}">{label}</a>'
+        return f'<span title="{raw}" data-id="{raw}">{label}</span>'
+
+    def __str__(self) -> str:
+        """Templates render ``str(value)``: the escaped link (every value escaped above)."""
+        return mark_safe(self.__html__())  # noqa: S308 - built from escaped values only
+
+
+def short(value: str) -> str:
+    return value if len(value) <= 12 else value[:8] + "…"
+
+
+@dataclass
+class Names:
+    """What `resolve` found; `of` answers for any identifier, resolved or not."""
+
+    found: dict[str, Name]
+
+    def of(self, raw: str) -> Name:
+        return self.found.get(raw) or _fallback(raw)
+
+
+def _fallback(raw: str) -> Name:
+    kind, _, ident = raw.partition(":")
+    if kind == "identity" and ident:
+        return Name(raw, f"identity {short(ident)}", kind="identity")
+    if kind == "user" and ident:
+        return Name(raw, ident, kind="operator")
+    if kind == "apikey" and ident:
+        return Name(raw, f"API key {ident}…", kind="apikey")
+    return Name(raw, raw)
+
+
+def _subject(raw: str) -> str:
+    return raw.removeprefix(IDENTITY)
+
+
+def _identities(tenant: Tenant, raws: set[str]) -> dict[str, Name]:
+    from oauth2_admin.consents.models import LedgerEntry
+
+    subjects = {_subject(r) for r in raws}
+    visible = set(
+        LedgerEntry.objects.filter(tenant=tenant, subject__in=subjects).values_list("subject", flat=True)
+    )
+    ids = sorted(visible)[:MAX_IDS]
+    if not ids:
+        return {}
+    try:
+        people = kratos.list_identities(ids=ids, page_size=len(ids)).items
+    except (kratos.KratosError, hydra.HydraError):
+        return {}
+    emails = {p.id: str(p.traits.get("email") or "") for p in people}
+    out = {}
+    for raw in raws:
+        email = emails.get(_subject(raw))
+        if email:
+            url = reverse("console:consents:person", args=[_subject(raw)])
+            out[raw] = Name(raw, email, url, "identity")
+    return out
+
+
+def _clients(tenant: Tenant, raws: set[str]) -> dict[str, Name]:
+    from oauth2_admin.clients import service as clients
+
+    try:
+        listed = clients.list_for(tenant, page_size=500).items
+    except hydra.HydraError:
+        return {}
+    names = {c.client_id: c.client_name or short(c.client_id) for c in listed}
+    return {
+        raw: Name(raw, names[raw], reverse("console:clients:detail", args=[raw]), "client")
+        for raw in raws
+        if raw in names
+    }
+
+
+def _keys(tenant: Tenant, raws: set[str]) -> dict[str, Name]:
+    prefixes = {r.removeprefix(APIKEY) for r in raws}
+    keys = {k.prefix: k.name for k in ApiKey.objects.filter(tenant=tenant, prefix__in=prefixes)}
+    url = reverse("console:apikeys:list")
+    out = {}
+    for raw in raws:
+        prefix = raw.removeprefix(APIKEY)
+        if prefix in keys:
+            named = f" ({keys[prefix]})" if keys[prefix] else ""
+            out[raw] = Name(raw, f"API key {prefix}…{named}", url, "apikey")
+    return out
+
+
+def resolve(
+    tenant: Tenant,
+    *,
+    actors: Iterable[str] = (),
+    subjects: Iterable[str] = (),
+    clients: Iterable[str] = (),
+) -> Names:
+    """Every identifier of a page in one go. ``actors`` are audit actors (``user:…``, ``apikey:…``,
+    ``identity:…``, ``system``), ``subjects`` Kratos identity ids (bare or ``identity:``), ``clients`` client
+    ids."""
+    actor_set = set(actors)
+    identity_raws = {a for a in actor_set if a.startswith(IDENTITY)} | set(subjects)
+    found: dict[str, Name] = {}
+    if identity_raws:
+        found.update(_identities(tenant, identity_raws))
+    client_raws = set(clients)
+    if client_raws:
+        found.update(_clients(tenant, client_raws))
+    key_raws = {a for a in actor_set if a.startswith(APIKEY)}
+    if key_raws:
+        found.update(_keys(tenant, key_raws))
+    return Names(found)
