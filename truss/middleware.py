@@ -181,8 +181,9 @@ class UpstreamUnavailableMiddleware:
                 request, "truss/unavailable.html", {"service": answer.service}, status=503
             )
         else:
-            response = TemplateResponse(request, "truss/upstream_error.html", {"error": exc, "answer": answer},
-                                        status=answer.status)  # fmt: skip
+            response = TemplateResponse(
+                request, "truss/upstream_error.html", {"error": exc, "answer": answer}, status=answer.status
+            )
         for name, value in answer.headers.items():
             response[name] = value
         return response.render()

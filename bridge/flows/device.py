@@ -116,31 +116,65 @@ def submit(request: HttpRequest, challenge: str, user_code: str) -> Redirect | C
     """Check the typed code with Hydra and go on to Hydra's login, or say why not."""
     subject = _actor(request)
     if throttled(request, challenge):
-        record(request, Action.DEVICE_ACCEPT, tenant=None, client=None, subject=subject, outcome=AuditEvent.Outcome.DENIED,
-               detail=f"too many wrong user codes (limit {FAILURES_PER_CHALLENGE} per device request, "
-                      f"{FAILURES_PER_IP} per address in {WINDOW // 60} minutes)")  # fmt: skip
+        record(
+            request,
+            Action.DEVICE_ACCEPT,
+            tenant=None,
+            client=None,
+            subject=subject,
+            outcome=AuditEvent.Outcome.DENIED,
+            detail=f"too many wrong user codes (limit {FAILURES_PER_CHALLENGE} per device request, "
+            f"{FAILURES_PER_IP} per address in {WINDOW // 60} minutes)",
+        )
         return Stop("device_throttled", status=429, context={"minutes": WINDOW // 60})
     code = clean_user_code(user_code)
     if not code:
         _count_failure(request, challenge)
-        record(request, Action.DEVICE_ACCEPT, tenant=None, client=None, subject=subject, outcome=AuditEvent.Outcome.FAILURE,
-               detail="not a user code (refused without asking Hydra)")  # fmt: skip
+        record(
+            request,
+            Action.DEVICE_ACCEPT,
+            tenant=None,
+            client=None,
+            subject=subject,
+            outcome=AuditEvent.Outcome.FAILURE,
+            detail="not a user code (refused without asking Hydra)",
+        )
         return CodeRefused(user_code[:64])
     try:
         accepted = hydra.accept_user_code(challenge, code)
     except hydra.HydraBadRequest:
         _count_failure(request, challenge)
-        record(request, Action.DEVICE_ACCEPT, tenant=None, client=None, subject=subject, outcome=AuditEvent.Outcome.FAILURE,
-               detail="Hydra refused the user code: wrong, expired or already used")  # fmt: skip
+        record(
+            request,
+            Action.DEVICE_ACCEPT,
+            tenant=None,
+            client=None,
+            subject=subject,
+            outcome=AuditEvent.Outcome.FAILURE,
+            detail="Hydra refused the user code: wrong, expired or already used",
+        )
         return CodeRefused(code)
     except hydra.HydraError as exc:
-        record(request, Action.DEVICE_ACCEPT, tenant=None, client=None, subject=subject, outcome=AuditEvent.Outcome.FAILURE,
-               detail=str(exc))  # fmt: skip
+        record(
+            request,
+            Action.DEVICE_ACCEPT,
+            tenant=None,
+            client=None,
+            subject=subject,
+            outcome=AuditEvent.Outcome.FAILURE,
+            detail=str(exc),
+        )
         raise
     client = _client_of(accepted.redirect_to)
     tenant = tenant_for_client(client)
-    record(request, Action.DEVICE_ACCEPT, tenant=tenant, client=client, subject=subject,
-           after={"client_id": client.client_id if client else None})  # fmt: skip
+    record(
+        request,
+        Action.DEVICE_ACCEPT,
+        tenant=tenant,
+        client=client,
+        subject=subject,
+        after={"client_id": client.client_id if client else None},
+    )
     return Redirect(accepted.redirect_to, brand=tenant.slug if tenant else "")
 
 
@@ -156,8 +190,16 @@ def _client_of(redirect_to: str) -> hydra.OAuth2Client | None:
 
 
 def remember_code(response: HttpResponse, request: HttpRequest, code: str) -> None:
-    response.set_signed_cookie(CODE_COOKIE, code, salt=_CODE_SALT, max_age=_CODE_MAX_AGE, httponly=True,
-                               samesite="Lax", secure=request.is_secure(), path="/api/hydra/bridge/")  # fmt: skip
+    response.set_signed_cookie(
+        CODE_COOKIE,
+        code,
+        salt=_CODE_SALT,
+        max_age=_CODE_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure(),
+        path="/api/hydra/bridge/",
+    )
 
 
 def remembered_code(request: HttpRequest) -> str:

@@ -96,13 +96,14 @@ def activity(tenant: Tenant, today: date | None = None) -> dict[str, Any]:
     start = today - timedelta(days=DAYS - 1)
     rows = (
         AuditEvent.objects.filter(
-            tenant=tenant, action__startswith="bridge.",  # metrics.bridge_step picks the steps
+            tenant=tenant,
+            action__startswith="bridge.",  # metrics.bridge_step picks the steps
             created_at__gte=datetime.combine(start, time.min, tzinfo=UTC),
         )
         .annotate(day=TruncDate("created_at", tzinfo=UTC))
         .values("day", "action", "outcome")
         .annotate(n=Count("id"))
-    )  # fmt: skip
+    )
     series = {label: {start + timedelta(days=i): 0 for i in range(DAYS)} for label in SERIES_LABELS}
     failed = denied = 0
     for row in rows:
@@ -126,11 +127,29 @@ def activity(tenant: Tenant, today: date | None = None) -> dict[str, Any]:
         for j, label in enumerate(series):
             value = series[label][d]
             height = round(100 * value / peak)
-            bars.append({"x": 40 + i * 44 + j * 12, "y": 110 - height, "h": height, "value": value,
-                         "label": label, "kind": j, "day": d})  # fmt: skip
+            bars.append(
+                {
+                    "x": 40 + i * 44 + j * 12,
+                    "y": 110 - height,
+                    "h": height,
+                    "value": value,
+                    "label": label,
+                    "kind": j,
+                    "day": d,
+                }
+            )
     totals = {label: sum(s.values()) for label, s in series.items()}
-    return {"days": days, "labels": list(series), "table": table, "bars": bars, "totals": totals,
-            "failed": failed, "denied": denied, "ticks": ticks, "width": 40 + DAYS * 44}  # fmt: skip
+    return {
+        "days": days,
+        "labels": list(series),
+        "table": table,
+        "bars": bars,
+        "totals": totals,
+        "failed": failed,
+        "denied": denied,
+        "ticks": ticks,
+        "width": 40 + DAYS * 44,
+    }
 
 
 @dataclass(frozen=True)
@@ -160,12 +179,16 @@ def key_status() -> list[SigningKeyStatus] | None:
             rotation = keys.open_rotation(set_id)
             out.append(
                 SigningKeyStatus(
-                    set_id=set_id, purpose=purpose, exists=view.exists and signer is not None,
-                    kid=signer.kid if signer else "", alg=signer.alg if signer else "",
-                    created_at=signer.created_at if signer else None, rotation=rotation,
+                    set_id=set_id,
+                    purpose=purpose,
+                    exists=view.exists and signer is not None,
+                    kid=signer.kid if signer else "",
+                    alg=signer.alg if signer else "",
+                    created_at=signer.created_at if signer else None,
+                    rotation=rotation,
                     next_step=keys.next_step(rotation) if rotation else "",
                 )
-            )  # fmt: skip
+            )
     except hydra.HydraError:
         return None
     return out

@@ -48,8 +48,14 @@ def _sources() -> Iterator[tuple[str, ast.Module]]:
 
 # Where those calls come from: a call is the audit's when made through one of these modules (``audit.record``)
 # or through a name imported from one (``from bridge.flows.common import record``).
-AUDIT_MODULES = {"truss.audit", "truss.audit.recording", "truss.audit.events", "truss.apikit", "truss.forms",
-                 "bridge.flows.common"}  # fmt: skip
+AUDIT_MODULES = {
+    "truss.audit",
+    "truss.audit.recording",
+    "truss.audit.events",
+    "truss.apikit",
+    "truss.forms",
+    "bridge.flows.common",
+}
 AUDIT_MODULE_NAMES = {"audit", "apikit", "forms", "common"}
 
 

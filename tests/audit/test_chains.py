@@ -35,9 +35,11 @@ def _checkpoint_file(tmp_path: Path, *points: dict[str, Any]) -> str:
 class TestChains:
     def test_it_keeps_one_chain_per_tenant_and_one_without(self, tenant, other_tenant):
         a1, b1, n1, a2 = (
-            audit.record(None, Action.CLIENT_UPDATE, tenant=tenant), audit.record(None, Action.CLIENT_UPDATE, tenant=other_tenant),
-            audit.record(None, Action.CLIENT_UPDATE, tenant=None), audit.record(None, Action.CLIENT_UPDATE, tenant=tenant),
-        )  # fmt: skip
+            audit.record(None, Action.CLIENT_UPDATE, tenant=tenant),
+            audit.record(None, Action.CLIENT_UPDATE, tenant=other_tenant),
+            audit.record(None, Action.CLIENT_UPDATE, tenant=None),
+            audit.record(None, Action.CLIENT_UPDATE, tenant=tenant),
+        )
         assert a1.chain == f"tenant:{tenant.pk}" and b1.chain == f"tenant:{other_tenant.pk}"
         assert n1.chain == audit.GLOBAL_CHAIN
         assert a1.prev_hash == b1.prev_hash == n1.prev_hash == audit.GENESIS  # each chain starts afresh
@@ -200,9 +202,20 @@ def test_the_migration_keeps_existing_rows_verifiable_as_the_legacy_chain(tenant
     Event, Head = old.get_model("truss", "AuditEvent"), old.get_model("truss", "AuditChainHead")
     prev = audit.GENESIS
     for i in range(3):  # rows exactly as the old single-chain code wrote them
-        row = Event(tenant_id=tenant.pk if i != 1 else None, created_at=None,
-                    actor="system", action="old.action", target=f"o{i}", outcome="success", request_id="",
-                    ip=None, before=None, after={"n": i}, detail="", prev_hash=prev)  # fmt: skip
+        row = Event(
+            tenant_id=tenant.pk if i != 1 else None,
+            created_at=None,
+            actor="system",
+            action="old.action",
+            target=f"o{i}",
+            outcome="success",
+            request_id="",
+            ip=None,
+            before=None,
+            after={"n": i},
+            detail="",
+            prev_hash=prev,
+        )
         probe = AuditEvent(**{f.attname: getattr(row, f.attname) for f in Event._meta.concrete_fields})
         probe.chain = audit.LEGACY_CHAIN
         probe.created_at = row.created_at = dt.datetime(2025, 1, 1, 0, 0, i, tzinfo=dt.UTC)

@@ -29,8 +29,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.django_db
 def test_the_answer_is_followed_by_the_chained_event(tenant):
-    audit.record(None, "bridge.login.accept", tenant=tenant, target="app", actor="identity:u1",
-                      after={"client_secret": "s3cret", "amr": ["pwd"]}, soon=True)  # fmt: skip
+    audit.record(
+        None,
+        "bridge.login.accept",
+        tenant=tenant,
+        target="app",
+        actor="identity:u1",
+        after={"client_secret": "s3cret", "amr": ["pwd"]},
+        soon=True,
+    )
     assert AuditOutbox.objects.count() == 1 and not AuditEvent.objects.exists()  # durable, not yet chained
     # What the WSGI server sends once the response is written. Django's own close_old_connections listener
     # is kept out, as the test client does: it would close the test transaction's connection on PostgreSQL.
@@ -97,15 +104,33 @@ def test_an_event_written_ahead_survives_a_process_that_dies_after_answering(tmp
     env = child_env(
         DJANGO_SETTINGS_MODULE="tests.settings", DATABASE_URL=f"sqlite:///{tmp_path / 'crash.sqlite3'}"
     )
-    died = subprocess.run([sys.executable, "-c", _SCRIPT, "answer-then-die"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    died = subprocess.run(
+        [sys.executable, "-c", _SCRIPT, "answer-then-die"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert died.returncode == 0, died.stderr
-    after = subprocess.run([sys.executable, "-c", _SCRIPT, "next-process"], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=120)  # fmt: skip
+    after = subprocess.run(
+        [sys.executable, "-c", _SCRIPT, "next-process"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert after.returncode == 0, after.stderr
     result = json.loads(after.stdout.strip().splitlines()[-1])
-    assert result == {"pending": 1, "drained": 1, "again": 0, "ok": True, "checked": 2,
-                      "actions": ["oauth2.client.create", "bridge.consent.accept"]}  # fmt: skip
+    assert result == {
+        "pending": 1,
+        "drained": 1,
+        "again": 0,
+        "ok": True,
+        "checked": 2,
+        "actions": ["oauth2.client.create", "bridge.consent.accept"],
+    }
 
 
 @pytest.mark.django_db
@@ -154,8 +179,14 @@ def test_the_drainer_thread_chains_what_requests_queue_each_event_exactly_once(
 
     def answer(i: int) -> None:
         try:
-            audit.record(None, "bridge.consent.accept", tenant=(tenant, other_tenant)[i % 2],
-                              target=f"app-{i}", actor=f"identity:u{i}", soon=True)  # fmt: skip
+            audit.record(
+                None,
+                "bridge.consent.accept",
+                tenant=(tenant, other_tenant)[i % 2],
+                target=f"app-{i}",
+                actor=f"identity:u{i}",
+                soon=True,
+            )
             request_finished.send(sender=None)
         finally:
             connection.close()
@@ -197,15 +228,35 @@ def test_it_stores_every_field_as_a_save_would_and_hands_out_ids_in_order(tenant
     # The drain writes events with one written-out INSERT: what it stores must read back exactly as chained
     # (the hashes are recomputed from the stored rows), ids ascending in chain order.
     after = {"ü": "naïve ☃", "n": 1.5, "nested": {"list": [None, True, 0], "empty": {}}, "big": 2**53}
-    audit.record(None, "bridge.consent.accept", tenant=tenant, target="app", actor="identity:u1",
-                      before=None, after=after, detail="line one\nline 'two'", soon=True)  # fmt: skip
-    audit.record(None, "bridge.login.accept", tenant=tenant, target="", actor="identity:u2",
-                      before=["a"], after=None, soon=True)  # fmt: skip
+    audit.record(
+        None,
+        "bridge.consent.accept",
+        tenant=tenant,
+        target="app",
+        actor="identity:u1",
+        before=None,
+        after=after,
+        detail="line one\nline 'two'",
+        soon=True,
+    )
+    audit.record(
+        None,
+        "bridge.login.accept",
+        tenant=tenant,
+        target="",
+        actor="identity:u2",
+        before=["a"],
+        after=None,
+        soon=True,
+    )
     assert audit.drain_outbox() == 2
     first, second = AuditEvent.objects.order_by("id")
     assert (first.action, first.before, first.after, first.detail) == (
-        "bridge.consent.accept", None, after, "line one\nline 'two'"
-    )  # fmt: skip
+        "bridge.consent.accept",
+        None,
+        after,
+        "line one\nline 'two'",
+    )
     assert (second.actor, second.target, second.before, second.after) == ("identity:u2", "", ["a"], None)
     assert second.prev_hash == first.hash and second.hash == audit.compute_hash(second)
     assert first.hash == audit.compute_hash(first) and audit.verify_chain().ok

@@ -31,10 +31,16 @@ class TestRecord:
 
     def test_it_redacts_secrets_in_before_and_after(self, tenant):
         event = audit.record(
-            None, "oauth2.client.create", tenant=tenant,
-            after={"client_id": "abc", "client_secret": "s3cret", "jwks": {"keys": [{"kid": "k1", "d": "private"}]},
-                   "token_endpoint_auth_method": "client_secret_basic"},
-        )  # fmt: skip
+            None,
+            "oauth2.client.create",
+            tenant=tenant,
+            after={
+                "client_id": "abc",
+                "client_secret": "s3cret",
+                "jwks": {"keys": [{"kid": "k1", "d": "private"}]},
+                "token_endpoint_auth_method": "client_secret_basic",
+            },
+        )
         event.refresh_from_db()
         assert event.after["client_secret"] == REDACTED
         assert event.after["jwks"]["keys"][0] == {"kid": "k1", "d": REDACTED}

@@ -17,8 +17,15 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def waiting(tenant, other_tenant):
     for i, who in enumerate((tenant, other_tenant, None, tenant, other_tenant)):
-        audit.record(None, Action.LOGIN_ACCEPT, tenant=who, target=f"app-{i}", actor="identity:ü",
-                     after={"amr": ["pwd"], "n": i, "text": "línea\n'dos'"}, soon=True)  # fmt: skip
+        audit.record(
+            None,
+            Action.LOGIN_ACCEPT,
+            tenant=who,
+            target=f"app-{i}",
+            actor="identity:ü",
+            after={"amr": ["pwd"], "n": i, "text": "línea\n'dos'"},
+            soon=True,
+        )
     return list(AuditOutbox.objects.order_by("id"))
 
 
@@ -58,12 +65,29 @@ AT = timezone.now().replace(microsecond=654321)
 
 def _events(tenant) -> list[AuditEvent]:
     made = [
-        audit.events.build(None, Action.CONSENT_ACCEPT, tenant=tenant, target="app", outcome="success",
-                           before=None, after={"grant_scope": ["openid"], "nul": "a\x00b", "n": 1.5},
-                           detail="línea\n'dos'", actor="identity:ü"),
-        audit.events.build(None, Action.LOGIN_REJECT, tenant=None, target="", outcome="failure",
-                           before={"k": [1, None]}, after=None, detail="", actor=None),
-    ]  # fmt: skip
+        audit.events.build(
+            None,
+            Action.CONSENT_ACCEPT,
+            tenant=tenant,
+            target="app",
+            outcome="success",
+            before=None,
+            after={"grant_scope": ["openid"], "nul": "a\x00b", "n": 1.5},
+            detail="línea\n'dos'",
+            actor="identity:ü",
+        ),
+        audit.events.build(
+            None,
+            Action.LOGIN_REJECT,
+            tenant=None,
+            target="",
+            outcome="failure",
+            before={"k": [1, None]},
+            after=None,
+            detail="",
+            actor=None,
+        ),
+    ]
     for i, event in enumerate(made):
         event.created_at, event.prev_hash, event.hash = AT, "0" * 64, f"{i}" * 64
     return made

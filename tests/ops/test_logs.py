@@ -76,8 +76,9 @@ def run_logging(log_format: str | None) -> list[str]:
     )
     extra = {"LOG_FORMAT": log_format} if log_format else {}
     env = child_env(DJANGO_SETTINGS_MODULE="tests.settings", DATABASE_URL="sqlite:///:memory:", **extra)
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     return done.stderr.splitlines()
 
@@ -109,6 +110,7 @@ def test_it_writes_plain_lines_with_the_request_id_by_default() -> None:
 
 def test_it_refuses_an_unknown_log_format() -> None:
     env = child_env(DJANGO_SETTINGS_MODULE="tests.settings", LOG_FORMAT="xml")
-    done = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode != 0 and "LOG_FORMAT: 'xml' is neither 'plain' nor 'json'" in done.stderr

@@ -93,8 +93,14 @@ def test_it_follows_prometheus_naming_with_bounded_labels(settings: Any, client:
     for family in families:
         for sample in family.samples:
             assert not (set(sample.labels) & UNBOUNDED), (family.name, sample.labels)
-    assert {"truss_http_requests", "truss_upstream_requests", "truss_bridge_steps", "truss_audit_outbox_events",
-            "truss_http_request_own_seconds", "truss_http_request_upstream_seconds"} <= set(names)  # fmt: skip
+    assert {
+        "truss_http_requests",
+        "truss_upstream_requests",
+        "truss_bridge_steps",
+        "truss_audit_outbox_events",
+        "truss_http_request_own_seconds",
+        "truss_http_request_upstream_seconds",
+    } <= set(names)
 
 
 # --- Requests ----------------------------------------------------------------------------------------------------
@@ -258,10 +264,20 @@ def test_it_counts_chained_events_once_committed(
     with django_capture_on_commit_callbacks(execute=True):
         audit.record(None, "bridge.login.accept", tenant=tenant, actor="identity:x", target="client-1")
         audit.record(None, "bridge.consent.view", tenant=tenant, outcome="denied", actor="anonymous")
-        audit.record(None, "consent.client.revoke_all", tenant=tenant, actor="system",
-                     after={"revoked": 7, "failed": 1, "seconds": 2.0})  # fmt: skip
-        audit.record(None, "oauth2.tokens.flush", tenant=None, actor="system",
-                     after={"access_tokens_removed": 5, "refresh_tokens_removed": 3})  # fmt: skip
+        audit.record(
+            None,
+            "consent.client.revoke_all",
+            tenant=tenant,
+            actor="system",
+            after={"revoked": 7, "failed": 1, "seconds": 2.0},
+        )
+        audit.record(
+            None,
+            "oauth2.tokens.flush",
+            tenant=None,
+            actor="system",
+            after={"access_tokens_removed": 5, "refresh_tokens_removed": 3},
+        )
         audit.record(None, "oauth2.trust.expire", tenant=tenant, actor="system")
     assert value("truss_bridge_steps_total", kind="login", outcome="accepted") == before["login"] + 1
     assert value("truss_bridge_steps_total", kind="consent", outcome="denied") == before["denied"] + 1

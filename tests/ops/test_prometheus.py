@@ -53,10 +53,16 @@ class Prometheus:
         )
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
-                ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={workdir / 'tsdb'}",
-                 f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
-                stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                [
+                    "prometheus",
+                    f"--config.file={config}",
+                    f"--storage.tsdb.path={workdir / 'tsdb'}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                    "--log.level=warn",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self.wait(lambda: requests.get(f"{self.url}/-/ready", timeout=1).status_code == 200, "ready")
 
     def query(self, promql: str) -> float | None:
@@ -66,8 +72,11 @@ class Prometheus:
         return float(result[0]["value"][1]) if result else None
 
     def wait_for(self, promql: str, expected: float, timeout: float = 15) -> None:
-        self.wait(lambda: self.query(promql) == expected, f"{promql} == {expected} (last: {self.query(promql)})",
-                  timeout)  # fmt: skip
+        self.wait(
+            lambda: self.query(promql) == expected,
+            f"{promql} == {expected} (last: {self.query(promql)})",
+            timeout,
+        )
 
     def wait(self, check: Callable[[], bool], what: str, timeout: float = 15) -> None:
         deadline = time.monotonic() + timeout

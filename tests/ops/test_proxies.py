@@ -68,8 +68,9 @@ def test_it_refuses_a_malformed_network_at_start_up(tmp_path: Any) -> None:
     from tests.fixtures.second_process import ROOT, child_env
 
     env = child_env(DJANGO_SETTINGS_MODULE="tests.settings", TRUSTED_PROXIES="10.0.0.0/8,nonsense")
-    done = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode != 0
     assert "TRUSTED_PROXIES: 'nonsense' is not an IP address or CIDR network" in done.stderr
 

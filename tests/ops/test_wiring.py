@@ -25,15 +25,33 @@ def _request(remote: str) -> Any:
 
 def test_it_writes_the_clients_address_behind_a_trusted_proxy_into_the_event(settings: Any) -> None:
     settings.TRUSTED_PROXIES = ["10.0.0.0/24"]
-    built = events.build(_request("10.0.0.5"), Action.TENANT_CREATE, tenant=None, target="t", outcome="success",
-                         before=None, after=None, detail="", actor=None)  # fmt: skip
+    built = events.build(
+        _request("10.0.0.5"),
+        Action.TENANT_CREATE,
+        tenant=None,
+        target="t",
+        outcome="success",
+        before=None,
+        after=None,
+        detail="",
+        actor=None,
+    )
     assert built.ip == "203.0.113.7"
 
 
 def test_it_ignores_x_forwarded_for_from_an_untrusted_peer_in_the_event(settings: Any) -> None:
     settings.TRUSTED_PROXIES = ["10.0.0.0/24"]
-    built = events.build(_request("192.0.2.9"), Action.TENANT_CREATE, tenant=None, target="t", outcome="success",
-                         before=None, after=None, detail="", actor=None)  # fmt: skip
+    built = events.build(
+        _request("192.0.2.9"),
+        Action.TENANT_CREATE,
+        tenant=None,
+        target="t",
+        outcome="success",
+        before=None,
+        after=None,
+        detail="",
+        actor=None,
+    )
     assert built.ip == "192.0.2.9"
 
 

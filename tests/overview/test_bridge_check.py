@@ -40,8 +40,13 @@ def test_it_walks_the_flow_for_operators_and_leaves_no_sessions_behind(world, co
     result = bridge_check.last_deep(tenant)
     assert result is not None and result["ok"] is True
     assert {name: check["ok"] for name, check in result["hydra_urls"].items()} == {
-        "login": True, "consent": True, "logout": True, "error": True, "post_logout_redirect": True, "cleanup": True,
-    }  # fmt: skip
+        "login": True,
+        "consent": True,
+        "logout": True,
+        "error": True,
+        "post_logout_redirect": True,
+        "cleanup": True,
+    }
     assert hydra.list_consent_sessions(bridge_check.PROBE_SUBJECT) == []
     event = AuditEvent.objects.get(tenant=tenant, action="bridge.check.run")
     assert (event.outcome, event.after) == ("success", {"ok": True}) and event.actor.startswith("user:op-")

@@ -19,9 +19,14 @@ pytestmark = [pytest.mark.django_db]
 
 def _event(tenant, action, outcome="success", days_ago=0):
     return AuditEvent.objects.create(
-        tenant=tenant, action=action, outcome=outcome, actor="system", target="c1",
-        created_at=datetime.now(UTC) - timedelta(days=days_ago), hash=uuid.uuid4().hex,
-    )  # fmt: skip
+        tenant=tenant,
+        action=action,
+        outcome=outcome,
+        actor="system",
+        target="c1",
+        created_at=datetime.now(UTC) - timedelta(days=days_ago),
+        hash=uuid.uuid4().hex,
+    )
 
 
 def test_it_counts_sign_ins_and_consent_decisions_per_utc_day_in_one_query(tenant, other_tenant):
@@ -70,12 +75,19 @@ def test_it_says_clients_are_unavailable_when_hydra_is_down_and_still_renders(co
 @pytest.mark.integration
 def test_it_counts_the_tenants_clients_per_grant(ory, tenant, other_tenant, make_hydra_client, console):
     make_hydra_client(owner=tenant.hydra_owner)
-    make_hydra_client(owner=tenant.hydra_owner, grant_types=["authorization_code", "refresh_token"],
-                      response_types=["code"], redirect_uris=["https://a.example.com/cb"])  # fmt: skip
+    make_hydra_client(
+        owner=tenant.hydra_owner,
+        grant_types=["authorization_code", "refresh_token"],
+        response_types=["code"],
+        redirect_uris=["https://a.example.com/cb"],
+    )
     make_hydra_client(owner=other_tenant.hydra_owner)
     stats = service.client_stats(tenant)
-    assert stats.total == 2 and dict(stats.by_grant) == {"client_credentials": 1, "authorization_code": 1,
-                                                          "refresh_token": 1}  # fmt: skip
+    assert stats.total == 2 and dict(stats.by_grant) == {
+        "client_credentials": 1,
+        "authorization_code": 1,
+        "refresh_token": 1,
+    }
     body = console("viewer").get(reverse("console:overview")).content.decode()
     assert 'data-testid="client-count">2<' in body
 
@@ -96,8 +108,11 @@ def test_the_overview_and_new_devtools_pages_render_without_csp_violations_and_p
     assert page.locator("[data-testid=activity-chart] rect.bar").count() == 3 * service.DAYS
     assert page.inner_text("[data-testid=client-count]") == "1"
     assert_accessible(page)
-    for label, ready in (("SDK snippets", "#client-snippets"), ("Discovery", "#discovery-json"),
-                         ("Flow tester", "#cc-title")):  # fmt: skip
+    for label, ready in (
+        ("SDK snippets", "#client-snippets"),
+        ("Discovery", "#discovery-json"),
+        ("Flow tester", "#cc-title"),
+    ):
         page.click(f"nav >> text={label}")
         page.wait_for_selector(ready)
         assert_accessible(page)
@@ -119,9 +134,14 @@ def test_key_status_shows_signing_key_age_and_the_staged_rotation(ory, console):
     record = KeyRecord.objects.create(set_id=keys.ID_TOKEN_SET, kid=signer.kid, algorithm=signer.alg)
     KeyRecord.objects.filter(pk=record.pk).update(created_at=datetime.now(UTC) - timedelta(days=3, hours=1))
     Rotation.objects.create(
-        set_id=keys.ID_TOKEN_SET, holding_set="truss.next.x", next_kid="next-kid-1", algorithm="RS256",
-        old_kids=[signer.kid], cache_window_seconds=3600, published_at=datetime.now(UTC),
-    )  # fmt: skip
+        set_id=keys.ID_TOKEN_SET,
+        holding_set="truss.next.x",
+        next_kid="next-kid-1",
+        algorithm="RS256",
+        old_kids=[signer.kid],
+        cache_window_seconds=3600,
+        published_at=datetime.now(UTC),
+    )
     status = {s.set_id: s for s in service.key_status()}
     id_set = status[keys.ID_TOKEN_SET]
     assert id_set.kid == signer.kid and id_set.created_at is not None

@@ -36,8 +36,14 @@ def append_all(chain: str, events: list[AuditEvent]) -> list[AuditEvent]:
     _insert(events)
     statement(UPDATE_HEAD, 1, [previous, head_id])
     for event in events:
-        post_save.send(sender=AuditEvent, instance=event, created=True, update_fields=None, raw=False,
-                       using=transaction.get_connection().alias)  # fmt: skip
+        post_save.send(
+            sender=AuditEvent,
+            instance=event,
+            created=True,
+            update_fields=None,
+            raw=False,
+            using=transaction.get_connection().alias,
+        )
     return events
 
 
@@ -57,8 +63,12 @@ def _locked_head(chain: str) -> tuple[int, str]:
 # more CPU than the database took to run them (a drain of a flow's two events: 2.35 → 1.15 ms of Python), on
 # every end-user flow. Each is built once per number of values it takes (n: placeholders, or rows to insert).
 SELECT_WAITING, DELETE_WAITING, LOCK_HEAD, UPDATE_HEAD, INSERT_EVENTS = (
-    "select waiting", "delete waiting", "lock head", "update head", "insert events",
-)  # fmt: skip
+    "select waiting",
+    "delete waiting",
+    "lock head",
+    "update head",
+    "insert events",
+)
 _EVENT_FIELDS = [f.name for f in AuditEvent._meta.concrete_fields if not f.primary_key]
 
 

@@ -33,8 +33,18 @@ from truss.audit.chain import (
 from truss.audit.events import logger
 from truss.models import AuditEvent, AuditOutbox
 
-_OUTBOX_FIELDS = ("tenant_id", "actor", "action", "target", "outcome", "request_id", "ip", "before", "after",
-                  "detail")  # fmt: skip
+_OUTBOX_FIELDS = (
+    "tenant_id",
+    "actor",
+    "action",
+    "target",
+    "outcome",
+    "request_id",
+    "ip",
+    "before",
+    "after",
+    "detail",
+)
 _queued = threading.local()
 
 

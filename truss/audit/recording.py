@@ -33,8 +33,17 @@ def record(
 
     ``soon``: for the bridge's redirects, the event is written ahead (durable now, one INSERT into the outbox)
     and chained right after the answer is sent; the event returned is not chained yet (no id, no hash)."""
-    event = build(request, action, tenant=tenant, target=target, outcome=outcome, before=before, after=after,
-                  detail=detail, actor=actor)  # fmt: skip
+    event = build(
+        request,
+        action,
+        tenant=tenant,
+        target=target,
+        outcome=outcome,
+        before=before,
+        after=after,
+        detail=detail,
+        actor=actor,
+    )
     if soon:
         write_ahead(event)
         return event
@@ -62,8 +71,15 @@ class Mutation:
             self.failure(str(detail))
 
     def failure(self, detail: str, *, outcome: str = AuditEvent.Outcome.FAILURE) -> None:
-        record(self.request, self.action, tenant=self.tenant, target=self.target, before=self.before,
-               outcome=outcome, detail=detail)  # fmt: skip
+        record(
+            self.request,
+            self.action,
+            tenant=self.tenant,
+            target=self.target,
+            before=self.before,
+            outcome=outcome,
+            detail=detail,
+        )
         self.done = True
 
     def success(self, *, after: Any = None, target: str | None = None) -> None:
@@ -72,8 +88,14 @@ class Mutation:
         database stay unwritable, the event is logged (CRITICAL, redacted) to be re-entered from the log."""
         self.done = True
         try:
-            record(self.request, self.action, tenant=self.tenant, target=target or self.target,
-                   before=self.before, after=after)  # fmt: skip
+            record(
+                self.request,
+                self.action,
+                tenant=self.tenant,
+                target=target or self.target,
+                before=self.before,
+                after=after,
+            )
         except DatabaseError:
             logger.critical(
                 "audit event NOT WRITTEN for a change that was applied: %s",
@@ -87,7 +109,7 @@ class Mutation:
                         "after": jsonable(redact(after)),
                     },
                     sort_keys=True,
-                ),  # fmt: skip
+                ),
                 exc_info=True,
             )
 

@@ -137,8 +137,10 @@ def checkpoint(only: Iterable[str] | None = None) -> dict[str, Any]:
             if last_id is not None:
                 positions[head.chain] = {"last_id": last_id, "last_hash": head.last_hash}
     body: dict[str, Any] = {
-        "kind": CHECKPOINT_KIND, "created_at": timezone.now().isoformat(), "chains": positions,
-    }  # fmt: skip
+        "kind": CHECKPOINT_KIND,
+        "created_at": timezone.now().isoformat(),
+        "chains": positions,
+    }
     body["signature"] = _signature(body)
     return body
 

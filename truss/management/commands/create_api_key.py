@@ -22,6 +22,12 @@ class Command(BaseCommand):
         if found is None:
             raise CommandError(f"No tenant {tenant!r}. Create it with `manage.py create_tenant {tenant}`.")
         key, raw = apikeys.generate(found, role, name=name or "created from the command line")
-        audit.record(None, Action.APIKEY_CREATE, tenant=found, target=key.prefix, actor="cli",
-                     after={"prefix": key.prefix, "role": role, "name": key.name})  # fmt: skip
+        audit.record(
+            None,
+            Action.APIKEY_CREATE,
+            tenant=found,
+            target=key.prefix,
+            actor="cli",
+            after={"prefix": key.prefix, "role": role, "name": key.name},
+        )
         self.stdout.write(raw)

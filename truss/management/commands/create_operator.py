@@ -21,8 +21,17 @@ class Command(BaseCommand):
         parser.add_argument("--email", default="")
         parser.add_argument("--superuser", action="store_true", help="Make them a platform admin.")
 
-    def handle(self, *args: Any, username: str, tenant: str, role: str, password: str | None, email: str,
-               superuser: bool, **options: Any) -> None:  # fmt: skip
+    def handle(
+        self,
+        *args: Any,
+        username: str,
+        tenant: str,
+        role: str,
+        password: str | None,
+        email: str,
+        superuser: bool,
+        **options: Any,
+    ) -> None:
         found = Tenant.objects.filter(slug=tenant).first()
         if found is None:
             raise CommandError(f"No tenant {tenant!r}. Create it with `manage.py create_tenant {tenant}`.")
@@ -35,6 +44,12 @@ class Command(BaseCommand):
             user.is_superuser = user.is_staff = True
         user.save()
         membership, _ = Membership.objects.update_or_create(user=user, tenant=found, defaults={"role": role})
-        audit.record(None, Action.TENANT_MEMBER_SET, tenant=found, target=username, actor="cli",
-                     after={"user": username, "role": role, "superuser": user.is_superuser})  # fmt: skip
+        audit.record(
+            None,
+            Action.TENANT_MEMBER_SET,
+            tenant=found,
+            target=username,
+            actor="cli",
+            after={"user": username, "role": role, "superuser": user.is_superuser},
+        )
         self.stdout.write(f"{'Created' if created else 'Updated'}: {username} is {role} in {found.slug}")

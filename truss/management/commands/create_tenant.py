@@ -22,6 +22,12 @@ class Command(BaseCommand):
             raise CommandError(f"{slug!r} is not a valid slug; try {slugify(slug)!r}.")
         tenant, created = Tenant.objects.get_or_create(slug=slug, defaults={"name": name or slug})
         if created:
-            audit.record(None, Action.TENANT_CREATE, tenant=tenant, target=slug, after={"slug": slug, "name": tenant.name},
-                         actor="cli")  # fmt: skip
+            audit.record(
+                None,
+                Action.TENANT_CREATE,
+                tenant=tenant,
+                target=slug,
+                after={"slug": slug, "name": tenant.name},
+                actor="cli",
+            )
         self.stdout.write(f"{'Created' if created else 'Exists'}: tenant {tenant.slug} ({tenant.name})")
