@@ -30,11 +30,24 @@ DEVICE_FLOW_SINCE = (25, 4)  # Hydra version that added the device authorization
 # Hydra's token hook (ory/hydra.yml oauth2.token_hook): the dev secret shipped there, and the block's markers.
 DEV_TOKEN_HOOK_SECRET = "dev-only-token-hook-secret-0123456789"
 _TOKEN_HOOK_BLOCK = re.compile(r"  # @token-hook@\n.*?  # @token-hook-end@\n", re.DOTALL)
+# Hydra's oauth2.pkce block (ory/hydra.yml), read back as Truss's HYDRA_PKCE_ENFORCED words.
+_PKCE_BLOCK = re.compile(r"^  pkce:(.*\n(?:    .*\n)*)", re.MULTILINE)
 HOST = "127.0.0.1"  # never "localhost": cookies and Kratos's return_to checks are host-literal
 
 
 class StackError(RuntimeError):
     """The stack could not be started or is not healthy; the message says what to do."""
+
+
+def pkce_enforced(hydra_config: str) -> str:
+    """What a hydra.yml text enforces for PKCE, as HYDRA_PKCE_ENFORCED says it: "all", "public" or "off"."""
+    block = _PKCE_BLOCK.search(hydra_config)
+    body = block.group(1) if block else ""
+    if re.search(r"\benforced:\s*true\b", body):
+        return "all"
+    if re.search(r"\benforced_for_public_clients:\s*true\b", body):
+        return "public"
+    return "off"
 
 
 def versions() -> dict[str, str]:
@@ -151,6 +164,8 @@ class Stack:
             "HYDRA_ADMIN_URL": self.hydra_admin_url,
             "KRATOS_PUBLIC_URL": self.kratos_public_url,
             "KRATOS_ADMIN_URL": self.kratos_admin_url,
+            # What this stack's Hydra enforces (the hygiene linter trusts it): from the shipped config it runs.
+            "HYDRA_PKCE_ENFORCED": pkce_enforced((ORY_DIR / "hydra.yml").read_text()),
         }
 
     # --- configuration ---------------------------------------------------------------------------------

@@ -180,8 +180,9 @@ HYDRA_TIMEOUT = env.float("HYDRA_TIMEOUT", default=5.0)
 HYDRA_JANITOR_DSN = env.str("HYDRA_JANITOR_DSN", default="")  # Hydra's database, for `hydra janitor`
 HYDRA_BIN = env.str("HYDRA_BIN", default="hydra")  # the hydra binary the cleanup page runs
 # What Hydra's `oauth2.pkce.enforced` / `enforced_for_public_clients` say (Hydra has no API to read its config):
-# "off" (Hydra's default; ory/hydra.yml sets neither), "public" or "all". The hygiene linter trusts this.
-HYDRA_PKCE_ENFORCED = env.str("HYDRA_PKCE_ENFORCED", default="off")
+# "off" (Hydra's own default), "public" (what ory/hydra.yml ships: enforced_for_public_clients) or "all".
+# The hygiene linter trusts this; set it to what your Hydra runs with.
+HYDRA_PKCE_ENFORCED = env.str("HYDRA_PKCE_ENFORCED", default="public")
 # Seconds after which viewing the hygiene report re-checks the tenant's clients against Hydra first.
 HYGIENE_REPORT_MAX_AGE = env.int("HYGIENE_REPORT_MAX_AGE", default=120)
 # Hydra's token hook (oauth2_admin/trust/hook.py, ory/hydra.yml oauth2.token_hook). On: a client may exchange a
