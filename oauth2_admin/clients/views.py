@@ -60,8 +60,8 @@ class ClientRow:
     created: str
 
     def __html__(self) -> str:
-        """The row's ``<tr>``. One f-string instead of ~10 template nodes a row (25 rows: ~0.05 ms instead of
-        ~0.8 ms of rendering); every value is escaped exactly as ``{{ value }}`` would (``html.escape``)."""
+        """The row's ``<tr>``. One f-string instead of ~10 template nodes a row (the list page's render time:
+        bench/RESULTS.md); every value is escaped exactly as ``{{ value }}`` would (``html.escape``)."""
         grants = "".join(f'<span class="badge grant">{_escape(g)}</span> ' for g in self.grants)
         kind = "public" if self.public else "confidential"
         return (
@@ -73,7 +73,7 @@ class ClientRow:
 
 @functools.cache
 def _list_urls() -> dict[str, str]:
-    """The list page's links, resolved once per process (reverse() costs 20-35 µs a call; a page took up to five)."""
+    """The list page's links, resolved once per process (reverse() is not free, and a page took up to five)."""
     return {
         "list_url": reverse("console:clients:list"),
         "create_url": reverse("console:clients:create"),

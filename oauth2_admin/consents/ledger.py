@@ -157,8 +157,8 @@ def _record_repeat(
 ) -> bool:
     """A consent Hydra skipped (remembered, or skip_consent) on a row already active with the same scopes and
     audience changes only the decision, its time and the count. Two written-out statements: this runs on every
-    end-user flow, and the ORM compiled its SELECT and full-row UPDATE anew each time (~1 ms of CPU, more than
-    the database took). Leaves the row exactly as the ORM path would; False (nothing written) when that path
+    end-user flow, and the ORM compiled its SELECT and full-row UPDATE anew each time, which cost more CPU than
+    the database took (bench/RESULTS.md). Leaves the row exactly as the ORM path would; False (nothing written) when that path
     must run."""
     select, update = _repeat_sql(connection.vendor)
     row = sql.first(select, [tenant_id, client_id, subject])

@@ -315,6 +315,11 @@ _ROTATION_HELP = {"set_id": f"Staged rotation is for the sets Hydra signs with: 
 _In = TypeVar("_In", bound=BaseModel)
 
 
+def published_kids() -> set[str]:
+    """The key ids in Hydra's public JWKS (`/.well-known/jwks.json`): what verifiers can see now."""
+    return {k.kid for k in hydra.public_jwks().keys if k.kid}
+
+
 def validated(model: type[_In], data: Any, help_: dict[str, str] | None = None) -> _In:
     """`data` as `model`, or KeyInputError with one message per field (values never echoed)."""
     try:

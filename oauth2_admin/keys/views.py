@@ -37,7 +37,7 @@ def _last_signer(view: keys.KeySetView, key: keys.KeyView) -> bool:
 
 
 def _page(request: TenantRequest, status: int = 200, **extra: Any) -> HttpResponse:
-    published = {k.kid for k in hydra.public_jwks().keys}
+    published = keys.published_kids()
     sets = keys.key_sets()
     last_signers = {f"{s.set_id}/{k.kid}" for s in sets for k in s.keys if _last_signer(s, k)}
     rotations = keys.rotations(10)

@@ -235,6 +235,11 @@ def check_jwt(token: str) -> JwtReport:
     )
 
 
+def client(client_id: str) -> hydra.OAuth2Client:
+    """The client a token of the tenant was issued to (the caller has checked the token is the tenant's)."""
+    return hydra.get_client(client_id)
+
+
 def report(tenant: Tenant, token: str) -> TokenReport:
     """Introspect for the console: the tenant-scoped result, made readable."""
     result = introspect_for(tenant, token)

@@ -97,7 +97,7 @@ def _revoke_plan(request: TenantRequest, token: str) -> RevokePlan | None:
     client_id = found.result.client_id
     if not found.result.active or not client_id:
         return None
-    client = hydra.get_client(client_id)
+    client = service.client(client_id)
     if client.is_public:
         method = "public_client_revocation"
     elif found.result.sub and found.result.sub != client.client_id:

@@ -60,8 +60,7 @@ def _locked_head(chain: str) -> tuple[int, str]:
 
 
 # The drain's statements, written out once (truss/sql.py): the ORM compiled each anew on every drain, which cost
-# more CPU than the database took to run them (a drain of a flow's two events: 2.35 → 1.15 ms of Python), on
-# every end-user flow. Each is built once per number of values it takes (n: placeholders, or rows to insert).
+# more CPU than the database took to run them (bench/RESULTS.md), on every end-user flow. Each is built once per number of values it takes (n: placeholders, or rows to insert).
 SELECT_WAITING, DELETE_WAITING, LOCK_HEAD, UPDATE_HEAD, INSERT_EVENTS = (
     "select waiting",
     "delete waiting",
