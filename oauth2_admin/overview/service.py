@@ -12,7 +12,8 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from oauth2_admin.keys.models import Rotation
-from truss import metrics
+from truss import metrics, names
+from truss.audit import actions as audit_actions
 from truss.audit import stream
 from truss.models import AuditEvent, Tenant
 from truss.ory import hydra, kratos
@@ -206,5 +207,19 @@ def audit_delivery() -> AuditDelivery:
     return AuditDelivery(outbox=stream.outbox_state(), sinks=stream.status())
 
 
-def recent_events(tenant: Tenant, n: int = 8) -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(tenant=tenant).order_by("-id")[:n])
+@dataclass(frozen=True)
+class RecentEvent:
+    event: AuditEvent
+    label: str  # the action's label (truss/audit/actions.py)
+    actor: names.Name
+    target: names.Name
+
+
+def recent_events(tenant: Tenant, n: int = 8) -> list[RecentEvent]:
+    """The tenant's latest audit events, actors and targets named (one batched resolver for the card)."""
+    events = list(AuditEvent.objects.filter(tenant=tenant).order_by("-id")[:n])
+    targets = [e.target for e in events if e.target]
+    found = names.resolve(tenant, actors=[e.actor for e in events], subjects=targets, clients=targets)
+    return [
+        RecentEvent(e, audit_actions.label(e.action), found.of(e.actor), found.of(e.target)) for e in events
+    ]
