@@ -5,13 +5,15 @@ PY := .venv/bin/python
 VENV_STAMP := .venv/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 export TRUSS_ORY_CACHE ?= $(HOME)/.cache/truss/ory
 
-.PHONY: help system venv ory-build ory-up ory-down ory-status migrate demo run test test-unit lint typecheck bench clean test-sqlite
+.PHONY: help system venv ory-build ory-up ory-down ory-status migrate demo run test test-unit lint typecheck bench clean test-sqlite screenshots
 
 help:
 	@echo "make run         install everything, start Hydra + Kratos + Truss on 127.0.0.1:8000 with demo data"
 	@echo "make test        ruff, mypy and the whole pytest suite (starts its own Hydra + Kratos)"
 	@echo "make ory-build   build the pinned Hydra/Kratos binaries into $(TRUSS_ORY_CACHE) (once)"
 	@echo "make ory-up / ory-down / ory-status   manage the local Hydra + Kratos (var/ory/)"
+	@echo "make screenshots a full-page PNG of every console page into var/screenshots/ (needs \`make run\`;"
+	@echo "                 SCREENSHOTS_ARGS=--start runs a private Truss + Hydra + Kratos instead)"
 
 system:  # system packages (Chromium, redis-server, gcc, …): installed when missing, or the command to run
 	@bash scripts/setup.sh
@@ -72,3 +74,6 @@ bench: venv ory-build  # writes bench/RESULTS.md: bridge flows vs the reference,
 
 clean:
 	rm -rf var staticfiles .pytest_cache .mypy_cache .ruff_cache
+
+screenshots: venv  # Chromium from the system (make system), never downloaded
+	$(PY) scripts/screenshots.py $(SCREENSHOTS_ARGS)
