@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from oauth2_admin.consents import jobs, ledger, service
 from oauth2_admin.consents.forms import BulkRevokeForm, RevokeForm
 from oauth2_admin.consents.models import RevokeJob, ScopeCount
-from truss import audit, csvexport, tenancy
+from truss import audit, csvexport, names, tenancy
 from truss.audit import Action
 from truss.http import TenantRequest
 from truss.models import AuditEvent, Role
@@ -143,6 +143,7 @@ def _ledger_client(request: TenantRequest, client_id: str) -> service.LedgerClie
 class PersonRow:
     subject: str
     url: str
+    name: names.Name  # the person's email where the tenant may see it (truss/names.py)
     state: str
     decision: str
     scopes: str
@@ -177,10 +178,12 @@ def client_people(request: TenantRequest, client_id: str) -> HttpResponse:
     except (ledger.BadCursor, service.PersonInputError) as exc:
         entries, next_cursor, status, error = [], None, 400, str(exc)
     person_url = reverse("console:consents:person", args=["-s-"])
+    found = names.resolve(request.tenant, subjects=[e.subject for e in entries])
     rows = [
         PersonRow(
             e.subject,
             person_url.replace("-s-", e.subject),
+            found.of(e.subject),
             e.state,
             e.decision,
             " ".join(e.scopes),
