@@ -56,7 +56,8 @@ def faulty_create(ory: Any) -> Iterator[Callable[..., responses.RequestsMock]]:
             store: Callable[[dict[str, Any]], dict[str, Any] | None], answer: Any
         ) -> responses.RequestsMock:
             def callback(request: Any) -> Any:
-                stored = store(json.loads(request.body))
+                sent_to_hydra = request.body  # what Truss sent: the fake Hydra reads it, not Truss's parser
+                stored = store(json.loads(sent_to_hydra))
                 if stored is not None:
                     really_post(ory, stored)
                 if isinstance(answer, Exception):
