@@ -6,6 +6,7 @@ linked, just without their names."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass, field
@@ -86,6 +87,12 @@ def outcome_of(event: AuditEvent) -> Outcome:
     return Outcome("failed", "failure", "The change failed.")
 
 
+def shown_detail(detail: str) -> str:
+    """The detail as text: a refused form's messages were stored as Django renders them for HTML (``'`` as
+    ``&#x27;``); the page escapes what it shows, so entities are read back into characters first."""
+    return html.unescape(detail)
+
+
 @dataclass
 class Row:
     event: AuditEvent
@@ -94,6 +101,7 @@ class Row:
     target: Ref | None
     outcome: Outcome = field(default_factory=lambda: Outcome("", "", ""))
     diff: list[DiffRow] = field(default_factory=list)
+    detail: str = ""
     before_json: str = ""
     after_json: str = ""
 
@@ -182,6 +190,7 @@ def rows_for(events: list[AuditEvent], tenant: Tenant, *, can_see_keys: bool) ->
             actor=actor(e.actor),
             target=target(e),
             outcome=outcome_of(e),
+            detail=shown_detail(e.detail),
             diff=diff(e.before, e.after),
             before_json=pretty(e.before) if e.before is not None else "",
             after_json=pretty(e.after) if e.after is not None else "",

@@ -117,3 +117,14 @@ def test_it_never_breaks_tokens_mid_word():
         'class="audit-table"'
         not in (Path(settings.BASE_DIR) / "templates/console/audit/log.html").read_text()
     )
+
+
+def test_it_shows_a_refused_forms_messages_as_text_not_entities(console, tenant):
+    record(
+        tenant,
+        Action.CLAIMS_UPDATE,
+        outcome=FAILURE,
+        detail="* id_token_claims\n  * expecting &#x27;,&#x27; here",
+    )
+    html = console("viewer").get(reverse("console:audit:log")).content.decode()
+    assert "expecting &#x27;,&#x27; here" in html and "&amp;#x27;" not in html
