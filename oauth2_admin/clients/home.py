@@ -4,41 +4,37 @@ pages and services that own it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from oauth2_admin.consents import ledger
 from oauth2_admin.devtools import flows
-from oauth2_admin.hygiene import drift as drifts
-from oauth2_admin.hygiene import freshness, history
-from oauth2_admin.hygiene import service as hygiene
-from truss import names
 from truss.models import Tenant
 from truss.ory import hydra
 
-RECENT_VERSIONS = 10
+# Findings, versions and drift belong to hygiene, which depends on clients and never the reverse: hygiene
+# provides them here from its AppConfig.ready (oauth2_admin/hygiene/sections.py), as it provides the linter's
+# warnings to the client API.
+Section = Callable[[Tenant, hydra.OAuth2Client], Any]
+_provided: dict[str, Section] = {}
 
 
-def drift_of(tenant: Tenant, client: hydra.OAuth2Client) -> drifts.Drift:
+def provide(name: str, section: Section) -> None:
+    """Register what the `name` section ("drift", "findings", "history") shows."""
+    _provided[name] = section
+
+
+def drift_of(tenant: Tenant, client: hydra.OAuth2Client) -> Any:
     """Hydra's client against Truss's last recorded version (the banner every section shows)."""
-    versions = history.versions_for(tenant, client.client_id)
-    return drifts.compare(client, versions[-1] if versions else None)
+    return _provided["drift"](tenant, client)
 
 
 def findings_of(tenant: Tenant, client: hydra.OAuth2Client) -> dict[str, Any]:
-    freshness.reconcile(tenant, client)
-    found = hygiene.findings_for(tenant, client)
-    return {"findings": found, "score": hygiene.score(found)}
+    return dict(_provided["findings"](tenant, client))
 
 
 def history_of(tenant: Tenant, client: hydra.OAuth2Client) -> dict[str, Any]:
-    versions = history.versions_for(tenant, client.client_id)
-    recent = list(reversed(versions))[:RECENT_VERSIONS]
-    who = names.resolve(tenant, actors=[v.actor for v in recent])
-    return {
-        "versions": [(v, who.of(v.actor)) for v in recent],
-        "count": len(versions),
-        "drift": drifts.compare(client, versions[-1] if versions else None),
-    }
+    return dict(_provided["history"](tenant, client))
 
 
 def people_of(tenant: Tenant, client: hydra.OAuth2Client) -> ledger.Counts:

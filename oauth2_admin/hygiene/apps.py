@@ -6,7 +6,8 @@ Versions and drift need no table of their own: they are read from the audit log'
 Dependencies go one way, hygiene → clients: hygiene reads and writes clients through oauth2_admin.clients, and
 clients never imports hygiene. What clients learns from hygiene arrives through what ready() connects: the
 audit events of client writes feed the snapshot (post_save), and the linter's findings join the client API's
-answer warnings (clients.add_warning_source)."""
+answer warnings (clients.add_warning_source), and a client's home shows its findings, versions and drift through
+what hygiene provides (clients.home.provide)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ class HygieneConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_save
 
+        from oauth2_admin.clients import home
         from oauth2_admin.clients import service as clients
-        from oauth2_admin.hygiene import service, snapshot
+        from oauth2_admin.hygiene import sections, service, snapshot
         from oauth2_admin.hygiene.models import Thresholds
         from truss.models import AuditEvent
 
@@ -34,3 +36,6 @@ class HygieneConfig(AppConfig):
             snapshot.on_thresholds_saved, sender=Thresholds, dispatch_uid="console_hygiene.thresholds"
         )
         clients.add_warning_source(service.answer_warnings)
+        home.provide("drift", sections.drift_of)
+        home.provide("findings", sections.findings_of)
+        home.provide("history", sections.history_of)
