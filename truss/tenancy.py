@@ -67,6 +67,8 @@ DENIED_ACTIONS: dict[str, str] = {
     "console:consents:job_step": Action.CONSENT_REVOKE_ALL,
     "console:devtools:add_redirect": Action.CLIENT_UPDATE,
     "console:devtools:run_revoke": Action.DEVTOOLS_FLOW_REVOKE,
+    "console:devtools:jwt_bearer_start": Action.TRUST_CREATE,
+    "console:devtools:jwt_bearer_exchange": Action.DEVTOOLS_FLOW_RUN,
     **{f"console:devtools:{step}": Action.DEVTOOLS_FLOW_RUN for step in _FLOW_STEPS},
 }
 _RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2}

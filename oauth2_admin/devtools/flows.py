@@ -15,6 +15,7 @@ import secrets
 import shlex
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -39,6 +40,7 @@ SECRET_MEMBERS = {
     "id_token": "ID_TOKEN",
     "token": "TOKEN",
     "device_code": "DEVICE_CODE",
+    "assertion": "ASSERTION",
 }
 # Asymmetric algorithms a Hydra-issued token may use; HS*/none are never accepted from a JWKS.
 ASYMMETRIC_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
@@ -851,3 +853,78 @@ def _check_hashes(info: dict[str, Any], *, access_token: str | None, code: str |
             hashes.append(f"{claim} matches the {'access token' if claim == 'at_hash' else 'code'}")
     info["hashes"] = hashes
     info["verified"] = not info["problems"]
+
+
+# --- jwt-bearer runs (RFC 7523) ---------------------------------------------------------------------------
+
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+# The throwaway trust of a run: its issuer names the run, and it expires on its own even if the run is abandoned
+# (expire_trusts sweeps it); the run removes it as soon as the exchange is over.
+JWT_BEARER_ISSUER = "https://flow-tester.truss.invalid/"
+JWT_BEARER_TRUST_TTL = timedelta(minutes=5)
+
+
+def jwt_bearer_token_url() -> str:
+    """The assertion's audience: Hydra's token endpoint."""
+    return _hydra_public("/oauth2/token")
+
+
+def start_jwt_bearer(tenant_slug: str, client: hydra.OAuth2Client, scope: str) -> dict[str, Any]:
+    """A new jwt-bearer run: the issuer, subject and key id its throwaway trust and the browser's assertion use."""
+    run = _new_run("jwt_bearer", tenant_slug, client)
+    run["jwt_bearer"] = {
+        "issuer": JWT_BEARER_ISSUER + run["id"],
+        "subject": "flow-tester-" + run["id"][:12],
+        "kid": "flow-tester-" + run["id"][:16],
+        "scope": scope,
+        "token_url": jwt_bearer_token_url(),
+        "state": "started",
+    }
+    return run
+
+
+def jwt_bearer_trust_body(run: dict[str, Any], public_jwk: dict[str, Any]) -> dict[str, Any]:
+    """What the trust service is asked to create for the run: the browser's public key under the run's kid."""
+    info = run["jwt_bearer"]
+    expires = datetime.now(UTC).replace(microsecond=0) + JWT_BEARER_TRUST_TTL
+    return {
+        "issuer": info["issuer"],
+        "subject": info["subject"],
+        "scope": str(info["scope"]).split(),
+        "expires_at": expires.isoformat(),
+        "jwk": {**public_jwk, "kid": info["kid"]},
+    }
+
+
+def jwt_bearer_exchange(run: dict[str, Any], assertion: str, secret: str) -> None:
+    """Exchange the browser-signed assertion at Hydra's token endpoint (once), then introspect the token."""
+    info = run["jwt_bearer"]
+    if info.get("state") != "trusted":
+        return
+    info["state"] = "exchanged"
+    form = {"grant_type": JWT_BEARER_GRANT, "assertion": assertion}
+    if info["scope"]:
+        form["scope"] = str(info["scope"])
+    try:
+        claims = jwt.decode(assertion, options={"verify_signature": False})
+        header = jwt.get_unverified_header(assertion)
+        info["assertion"] = {"header": header, "claims": claims}
+    except jwt.PyJWTError:
+        info["assertion"] = None
+    tokens = record(
+        run,
+        "Token request (jwt-bearer grant, the assertion signed in the browser)",
+        "POST",
+        jwt_bearer_token_url(),
+        lambda: hydra.token_grant(
+            form,
+            client_id=run["client_id"],
+            client_secret=_secret_for(run, secret),
+            auth_method=run["auth_method"],
+        ),
+        form=form,
+        auth_method=run["auth_method"],
+        client_id=run["client_id"],
+    )
+    if tokens is not None:
+        _use_tokens(run, tokens, nonce=None, userinfo=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -170,3 +171,50 @@ class FrontChannelForm(forms.Form):
                 "response type (and the implicit grant) to the client first.",
             )
         return data
+
+
+class JwtBearerForm(_ClientForm):
+    """A jwt-bearer run (RFC 7523): the client, the scope of the run's throwaway trust and assertion, and the
+    browser's public key (the page's script fills it in; a private key is refused)."""
+
+    grant = flows.JWT_BEARER_GRANT
+    client = forms.ChoiceField(label="Client")
+    scope = forms.CharField(
+        required=False,
+        max_length=1000,
+        validators=[_SCOPE],
+        help_text="Space-separated; each must be in the client's scope list. The temporary trust allows these.",
+    )
+    jwk = forms.CharField(widget=forms.HiddenInput, max_length=4000, required=False)
+
+    def __init__(self, *args: Any, clients: list[hydra.OAuth2Client], **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "jb-%s")  # the flow page holds other forms with a client field
+        super().__init__(*args, clients=clients, **kwargs)
+
+    def clean_jwk(self) -> dict[str, Any]:
+        text = str(self.cleaned_data.get("jwk") or "")
+        if not text:
+            raise forms.ValidationError(
+                "No public key arrived: this run needs JavaScript (the key pair is made in your browser)."
+            )
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise forms.ValidationError("The public key is not a JSON object (JWK).") from exc
+        if not isinstance(value, dict) or value.get("kty") != "EC" or value.get("crv") != "P-256":
+            raise forms.ValidationError("Expected the browser's public ES256 key (an EC P-256 JWK).")
+        if "d" in value:
+            raise forms.ValidationError("This JWK holds a private key: only the public key may be sent.")
+        return {k: value[k] for k in ("kty", "crv", "x", "y") if k in value}
+
+
+class JwtBearerExchangeForm(forms.Form):
+    """The browser-signed assertion and the client's secret, used for this one exchange and never stored."""
+
+    assertion = forms.CharField(max_length=8000)
+    secret = forms.CharField(
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        max_length=500,
+        required=False,
+    )
+

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -27,12 +28,16 @@ from oauth2_admin.devtools.forms import (
     ClientCredentialsForm,
     DeviceForm,
     FrontChannelForm,
+    JwtBearerExchangeForm,
+    JwtBearerForm,
     SecretForm,
 )
+from oauth2_admin.trust import service as trusts
 from truss import audit, htmx, tenancy
 from truss.audit import Action
 from truss.http import TenantRequest
 from truss.models import Role
+from truss.ory import http as ory_http
 from truss.ory import hydra
 
 
@@ -162,6 +167,7 @@ def _run_context(request: HttpRequest, run: dict[str, Any]) -> dict[str, Any]:
         "secret_form": SecretForm(),
         "can_run": tenancy.role_at_least(getattr(request, "role", Role.VIEWER), Role.MEMBER),
         **_device_context(run),
+        "jb_assertion_json": _pretty((run.get("jwt_bearer") or {}).get("assertion") or {}),
     }
 
 
@@ -300,6 +306,8 @@ def _flow_page(
         ],
         "runs": flows.recent(request.session, request.tenant.slug),
         "can_run": tenancy.role_at_least(request.role, Role.MEMBER),
+        "jb_form": JwtBearerForm(clients=items),
+        "can_trust": tenancy.role_at_least(request.role, Role.ADMIN),
     }
     return _no_store(TemplateResponse(request, "console/devtools/flow.html", context, status=status))
 
@@ -506,6 +514,128 @@ def run_forget(request: TenantRequest, run_id: str) -> HttpResponse:
     return _run_action(request, run_id, "forget")
 
 
+# --- jwt-bearer runs (RFC 7523) -------------------------------------------------------------------------
+
+
+def _json_errors(errors: dict[str, list[str]], status: int = 400) -> HttpResponse:
+    return _no_store(JsonResponse({"errors": errors}, status=status))
+
+
+@require_POST
+@tenancy.tenant_view(min_role=Role.ADMIN)
+def jwt_bearer_start(request: TenantRequest) -> HttpResponse:
+    """Start a jwt-bearer run: the browser made a key pair and sends only its public JWK; Truss trusts it for a
+    few minutes (the trust service: validated, tenant-owned, audited) under an issuer and subject of this run.
+    Admins only, like any trust. Answers JSON: what the browser puts into the assertion it signs."""
+    form = JwtBearerForm(request.POST, clients=_clients(request))
+    if not form.is_valid():
+        return _json_errors({k: [str(m) for m in v] for k, v in form.errors.items()})
+    client = next(c for c in _clients(request) if c.client_id == form.cleaned_data["client"])
+    run = flows.start_jwt_bearer(request.tenant.slug, client, str(form.cleaned_data["scope"] or ""))
+    body = flows.jwt_bearer_trust_body(run, form.cleaned_data["jwk"])
+    try:
+        created = trusts.create_for(request, request.tenant, body)
+    except trusts.TrustInputError as exc:
+        return _json_errors({k: list(v) for k, v in exc.fields.items()})
+    except trusts.TrustConflict as exc:
+        return _json_errors({"__all__": [str(exc)]}, status=409)
+    except ory_http.OryError as exc:
+        return _json_errors({"__all__": [f"Hydra did not take the temporary trust: {exc}"]}, status=503)
+    info = run["jwt_bearer"]
+    info.update(state="trusted", trust_id=created.record.hydra_id, expires_at=body["expires_at"])
+    run["timeline"].append(
+        {
+            "title": "Temporary trust for the browser's public key (trust service, audited)",
+            "method": "POST",
+            "url": str(settings.HYDRA_ADMIN_URL).rstrip("/") + "/admin/trust/grants/jwt-bearer/issuers",
+            "headers": {},
+            "form": dict(body),
+            "status": 201,
+            "ok": True,
+            "response": {"id": created.record.hydra_id, "note": "removed again after the exchange"},
+            "curl": "# Made by Truss's trust service for this run.",
+            "at": time.time(),
+            "ms": 0,
+        }
+    )
+    flows.save(request.session, run)
+    return _no_store(
+        JsonResponse(
+            {
+                "run": run["id"],
+                "issuer": info["issuer"],
+                "subject": info["subject"],
+                "kid": info["kid"],
+                "audience": info["token_url"],
+                "exchange": reverse("console:devtools:jwt_bearer_exchange", kwargs={"run_id": run["id"]}),
+            }
+        )
+    )
+
+
+def _remove_run_trust(request: TenantRequest, run: dict[str, Any]) -> None:
+    """Delete the run's temporary trust (audited); if Hydra is down it stays until it expires and the sweep
+    (expire_trusts) removes it."""
+    info = run["jwt_bearer"]
+    trust_id = info.get("trust_id")
+    if not trust_id or info.get("trust_removed"):
+        return
+    entry: dict[str, Any] = {
+        "title": "Temporary trust removed (trust service, audited)",
+        "method": "DELETE",
+        "url": str(settings.HYDRA_ADMIN_URL).rstrip("/")
+        + f"/admin/trust/grants/jwt-bearer/issuers/{trust_id}",
+        "headers": {},
+        "form": {},
+        "curl": "# Done by Truss's trust service for this run.",
+        "at": time.time(),
+        "ms": 0,
+    }
+    try:
+        trusts.delete_for(request, request.tenant, str(trust_id))
+    except trusts.TrustNotFound:
+        entry.update(status=404, ok=True, response={"note": "already gone (expired and swept)"})
+    except ory_http.OryError as exc:
+        entry.update(
+            status=None,
+            ok=False,
+            response={"error": str(exc), "note": "it expires within minutes and is swept then"},
+        )
+        run["timeline"].append(entry)
+        return
+    else:
+        entry.update(status=204, ok=True, response={"result": "no content"})
+    info["trust_removed"] = True
+    run["timeline"].append(entry)
+
+
+@require_POST
+@tenancy.tenant_view(min_role=Role.ADMIN)
+def jwt_bearer_exchange(request: TenantRequest, run_id: str) -> HttpResponse:
+    """The browser-signed assertion and the client's secret (used for this request only): Truss exchanges it at
+    Hydra's token endpoint, introspects the token and removes the run's temporary trust, whatever happened."""
+    run = _run_or_404(request, run_id)
+    if run["kind"] != "jwt_bearer":
+        raise Http404("Not a jwt-bearer run.")
+    form = JwtBearerExchangeForm(request.POST)
+    if not form.is_valid():
+        return _json_errors({k: [str(m) for m in v] for k, v in form.errors.items()})
+    secret = str(form.cleaned_data["secret"] or "")
+    if run.get("auth_method") != "none" and not secret:
+        return _json_errors(
+            {"secret": ["This client authenticates at Hydra: type its secret (used once, never stored)."]}
+        )
+    status = 200
+    try:
+        flows.jwt_bearer_exchange(run, str(form.cleaned_data["assertion"]), secret)
+    except hydra.HydraUnavailable:
+        status = 503
+    finally:
+        _remove_run_trust(request, run)
+        flows.save(request.session, run)
+    return _no_store(JsonResponse({"location": _run_url(run), "ok": bool(run.get("tokens"))}, status=status))
+
+
 # --- the callback page -----------------------------------------------------------------------------------
 
 
@@ -629,3 +759,4 @@ def jwt_debugger(request: TenantRequest) -> HttpResponse:
     JWKS; the token never reaches the server. Hydra down: the page still decodes, and says it cannot verify."""
     context = {"jwks": service.verification_keys(), "claim_text": CLAIMS}
     return TemplateResponse(request, "console/devtools/jwt.html", context)
+

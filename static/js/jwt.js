@@ -1,5 +1,6 @@
 // Reading and checking a JWS in the browser, shared by the JWT debugger and the assertion workbench: base64url,
-// the JOSE algorithms WebCrypto verifies with a public key, decoding, and one signature check. No request is made.
+// the JOSE algorithms WebCrypto verifies with a public key, decoding, one signature check, and ES256 signing with a
+// throwaway non-extractable key (the flow tester's jwt-bearer run). No request is made.
 (function () {
   "use strict";
   if (window.TrussJwt) return;
@@ -46,5 +47,21 @@
     return crypto.subtle.verify(params, key, b64urlDecode(parts[2]), new TextEncoder().encode(parts[0] + "." + parts[1]));
   }
 
-  window.TrussJwt = { ALGS, b64urlDecode, b64urlEncode, decode, verify };
+  // A compact JWS of `payload`, signed with a WebCrypto ECDSA P-256 private key (ES256). WebCrypto's ECDSA
+  // signature is r || s, exactly JOSE's form (RFC 7518 §3.4). The key may be non-extractable: it is only used.
+  async function signES256(privateKey, header, payload) {
+    const enc = (value) => b64urlEncode(new TextEncoder().encode(JSON.stringify(value)));
+    const input = enc(Object.assign({ alg: "ES256", typ: "JWT" }, header)) + "." + enc(payload);
+    const sig = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, privateKey, new TextEncoder().encode(input));
+    return input + "." + b64urlEncode(sig);
+  }
+
+  // A throwaway ES256 key pair whose private half cannot be exported, and its public JWK (kty, crv, x, y only).
+  async function throwawayES256() {
+    const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
+    const jwk = await crypto.subtle.exportKey("jwk", pair.publicKey);
+    return { privateKey: pair.privateKey, publicJwk: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y } };
+  }
+
+  window.TrussJwt = { ALGS, b64urlDecode, b64urlEncode, decode, verify, signES256, throwawayES256 };
 })();
