@@ -55,6 +55,7 @@ NAV_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         [
             ("console:devtools:flow", "Flow tester", "viewer"),
             ("console:devtools:jwt", "JWT debugger", "viewer"),
+            ("console:devtools:doctor", "Flow doctor", "viewer"),
             ("console:devtools:snippets", "SDK snippets", "viewer"),
             ("console:devtools:discovery", "Discovery", "viewer"),
         ],

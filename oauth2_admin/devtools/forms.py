@@ -218,3 +218,21 @@ class JwtBearerExchangeForm(forms.Form):
         required=False,
     )
 
+
+class DoctorForm(forms.Form):
+    """The flow doctor's input: what the application received, and/or the authorization URL it sent."""
+
+    url = forms.CharField(
+        label="What the application received (or the authorization URL it sent)",
+        max_length=8192,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+    )
+    request_url = forms.CharField(
+        label="The authorization URL it sent (optional)",
+        required=False,
+        max_length=8192,
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+    )
+    client_id = forms.CharField(
+        label="Client id (if the URLs do not carry it)", required=False, max_length=255
+    )

@@ -25,6 +25,8 @@ urlpatterns = [
     path("devtools/flow/runs/<str:run_id>/revoke", views.run_revoke, name="run_revoke"),
     path("devtools/flow/runs/<str:run_id>/forget", views.run_forget, name="run_forget"),
     path("devtools/jwt/", views.jwt_debugger, name="jwt"),
+    path("devtools/doctor/", views.doctor_page, name="doctor"),
+    path("devtools/doctor/fix/<str:client_id>/<slug:code>", views.doctor_fix, name="doctor_fix"),
     path("devtools/snippets/", views.snippets_page, name="snippets"),
     path("devtools/snippets/<str:client_id>/fragment", views.client_snippets, name="client_snippets"),
 ]

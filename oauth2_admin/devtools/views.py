@@ -19,19 +19,22 @@ from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince, timeuntil
 from django.views.decorators.clickjacking import xframe_options_deny
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from oauth2_admin.clients import service as clients
-from oauth2_admin.devtools import flows, service, snippets
+from oauth2_admin.devtools import doctor, flows, service, snippets
 from oauth2_admin.devtools.forms import (
     AuthorizeForm,
     ClientCredentialsForm,
     DeviceForm,
+    DoctorForm,
     FrontChannelForm,
     JwtBearerExchangeForm,
     JwtBearerForm,
     SecretForm,
 )
+from oauth2_admin.hygiene import service as hygiene
+from oauth2_admin.hygiene import views as hygiene_views
 from oauth2_admin.trust import service as trusts
 from truss import audit, htmx, tenancy
 from truss.audit import Action
@@ -760,3 +763,64 @@ def jwt_debugger(request: TenantRequest) -> HttpResponse:
     context = {"jwks": service.verification_keys(), "claim_text": CLAIMS}
     return TemplateResponse(request, "console/devtools/jwt.html", context)
 
+
+# --- flow doctor -----------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@tenancy.tenant_view()
+def doctor_page(request: TenantRequest) -> HttpResponse:
+    """GET: the form; POST: the diagnosis (a read: POST only keeps pasted codes out of URLs and logs)."""
+    form = DoctorForm(request.POST if request.method == "POST" else None)
+    context: dict[str, Any] = {"form": form, "found": None}
+    if not form.is_bound:
+        return TemplateResponse(request, "console/devtools/doctor.html", context)
+    if not form.is_valid():
+        return TemplateResponse(request, "console/devtools/doctor.html", context, status=400)
+    data = form.cleaned_data
+    try:
+        found = doctor.diagnose(
+            request.tenant, data["url"], client_id=data["client_id"], request_url=data["request_url"]
+        )
+    except doctor.BadInput as exc:
+        for name, errors in exc.fields.items():
+            for message in errors:
+                form.add_error(name, message)
+        return TemplateResponse(request, "console/devtools/doctor.html", context, status=400)
+    sent = data["request_url"] or data["url"]
+    can_edit = tenancy.role_at_least(request.role, Role.MEMBER)
+    fixes = {
+        f.code: reverse("console:devtools:doctor_fix", args=[found.client_id, f.code])
+        + "?"
+        + urlencode({"request": sent})
+        for f in found.findings
+        if f.fix and can_edit and found.client_found
+    }
+    context.update(found=found, fixes=fixes)
+    return TemplateResponse(request, "console/devtools/doctor.html", context)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@tenancy.tenant_view(min_role=Role.MEMBER)
+def doctor_fix(request: TenantRequest, client_id: str, code: str) -> HttpResponse:
+    """The fix of one doctor finding, recomputed from the client and the request: hygiene's confirmation (diff
+    first, ETag, one audited update)."""
+    client = doctor.find_client(request.tenant, client_id)
+    if client is None:
+        raise Http404("No such client.")
+    try:
+        sent = doctor.parse_url(request.GET.get("request", ""), "request")
+    except doctor.BadInput as exc:
+        raise Http404(str(exc)) from None
+    finding = next((f for f in doctor.check_request(client, sent) if f.code == code and f.fix), None)
+    if finding is None or finding.fix is None:
+        raise Http404("This finding has no fix (any more).")
+    as_hygiene = hygiene.Finding(
+        f"doctor-{code}",
+        "medium",
+        finding.fix.summary,
+        "Flow doctor",
+        finding.message.rstrip("."),
+        finding.fix,
+    )
+    return hygiene_views.confirm_fix(request, client, as_hygiene)

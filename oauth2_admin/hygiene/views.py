@@ -214,6 +214,26 @@ def fix(request: TenantRequest, client_id: str, rule: str) -> HttpResponse:
     )
 
 
+def confirm_fix(request: TenantRequest, client: Any, finding: hygiene.Finding) -> HttpResponse:
+    """A fix no rule names (the flow doctor's findings): the same confirmation as `fix` (a diff first, the ETag
+    form, one audited merge update through the client service). GET shows it, POST applies it."""
+    fix, client_id = finding.fix, str(client.client_id or "")
+    assert fix is not None and not fix.token_config
+    changes = history.diff(clients.public_view(client), hygiene.preview(client, fix))
+    form = ConfirmForm(request.POST or None, initial={"etag": clients.etag(client)})
+    context = {"client": client, "finding": finding, "changes": changes, "form": form}
+    return _confirmed(
+        request,
+        client_id,
+        Action.CLIENT_UPDATE,
+        "fix.html",
+        context,
+        lambda etag: clients.update_for(request, request.tenant, client_id, fix.changes, if_match=etag),
+        done=f"Applied: {fix.summary}. The change is in the client's history.",
+        then="console:clients:detail",
+    )
+
+
 @require_safe
 @tenancy.tenant_view()
 def client_history(request: TenantRequest, client_id: str) -> HttpResponse:
