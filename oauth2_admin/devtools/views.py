@@ -598,7 +598,7 @@ def _remove_run_trust(request: TenantRequest, run: dict[str, Any]) -> None:
         trusts.delete_for(request, request.tenant, str(trust_id))
     except trusts.TrustNotFound:
         entry.update(status=404, ok=True, response={"note": "already gone (expired and swept)"})
-    except ory_http.OryError as exc:
+    except (ory_http.OryError, trusts.TrustConflict) as exc:
         entry.update(
             status=None,
             ok=False,

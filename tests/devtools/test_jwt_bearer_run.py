@@ -13,15 +13,23 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 from django.urls import reverse
+from django.utils import timezone
 
 from oauth2_admin.devtools import flows
 from oauth2_admin.trust.models import TrustRecord
 from tests.devtools.conftest import SECRET
 from tests.fixtures.ory import introspect_at_hydra
+from truss.devstack import free_port
 from truss.models import AuditEvent
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 TRUSTS = "/admin/trust/grants/jwt-bearer/issuers"
+PUBLIC = {
+    "kty": "EC",
+    "crv": "P-256",
+    "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+    "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+}
 
 
 def bearer_client(world: dict[str, Any], make_hydra_client: Any, tenant: Any) -> dict[str, Any]:
@@ -107,12 +115,7 @@ def test_it_refuses_a_private_jwk_a_client_without_the_grant_and_a_member_changi
     admin = console("admin")
     app = bearer_client(flow_world, make_hydra_client, tenant)
     plain = make_hydra_client(owner=tenant.hydra_owner)
-    public = {
-        "kty": "EC",
-        "crv": "P-256",
-        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
-    }
+    public = PUBLIC
     url = reverse("console:devtools:jwt_bearer_start")
     before = (hydra_issuers(ory), TrustRecord.objects.count(), AuditEvent.objects.count())
     private = admin.post(url, {"client": app["client_id"], "jwk": json.dumps({**public, "d": "secret"})})
@@ -132,12 +135,7 @@ def test_it_removes_the_trust_when_hydra_refuses_the_assertion(
     ory = flow_world["ory"]
     admin = console("admin")
     app = bearer_client(flow_world, make_hydra_client, tenant)
-    public = {
-        "kty": "EC",
-        "crv": "P-256",
-        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
-    }
+    public = PUBLIC
     started = admin.post(
         reverse("console:devtools:jwt_bearer_start"),
         {"client": app["client_id"], "scope": "inventory:read", "jwk": json.dumps(public)},
@@ -152,3 +150,29 @@ def test_it_removes_the_trust_when_hydra_refuses_the_assertion(
     assert "Hydra refused the assertion" in body and "removed" in body
     again = admin.post(run["exchange"], {"assertion": "a.b.c", "secret": SECRET})
     assert again.json()["ok"] is False  # the run is over: nothing is exchanged twice
+
+
+def test_it_answers_unavailable_when_hydra_goes_down_and_the_trust_waits_for_its_expiry(
+    flow_world, make_hydra_client, tenant, console, settings
+):
+    ory = flow_world["ory"]
+    admin = console("admin")
+    app = bearer_client(flow_world, make_hydra_client, tenant)
+    started = admin.post(
+        reverse("console:devtools:jwt_bearer_start"),
+        {"client": app["client_id"], "scope": "inventory:read", "jwk": json.dumps(PUBLIC)},
+    )
+    run = started.json()
+    closed = f"http://127.0.0.1:{free_port()}"
+    settings.HYDRA_ADMIN_URL = settings.HYDRA_PUBLIC_URL = closed
+    down = admin.post(run["exchange"], {"assertion": "a.b.c", "secret": SECRET})
+    assert down.status_code == 503 and down.json()["ok"] is False
+    record = TrustRecord.objects.get(issuer=run["issuer"])  # kept: the sweep removes it when it expires
+    assert record.expires_at <= timezone.now() + flows.JWT_BEARER_TRUST_TTL
+    settings.HYDRA_ADMIN_URL, settings.HYDRA_PUBLIC_URL = ory.hydra_admin_url, ory.hydra_public_url
+    body = admin.get(down.json()["location"]).content.decode()
+    assert "still there" in body
+    assert run["issuer"] in hydra_issuers(ory)
+    requests.delete(
+        f"{ory.hydra_admin_url}{TRUSTS}/{record.grant_id}", timeout=10
+    )  # no orphan for later tests
