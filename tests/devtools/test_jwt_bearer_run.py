@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from oauth2_admin.devtools import flows
 from oauth2_admin.trust.models import TrustRecord
+from tests.console.test_axe import CSP_LISTENER, serious
 from tests.devtools.conftest import SECRET
 from tests.fixtures.ory import introspect_at_hydra
 from truss.devstack import free_port
@@ -176,3 +177,16 @@ def test_it_answers_unavailable_when_hydra_goes_down_and_the_trust_waits_for_its
     requests.delete(
         f"{ory.hydra_admin_url}{TRUSTS}/{record.grant_id}", timeout=10
     )  # no orphan for later tests
+
+
+@pytest.mark.browser
+def test_it_offers_the_run_on_the_flow_page_with_no_accessibility_or_csp_violation(
+    page, flow_world, signed_in_as, make_operator, make_hydra_client, tenant, live_server
+):
+    app = bearer_client(flow_world, make_hydra_client, tenant)
+    page.add_init_script(CSP_LISTENER)
+    signed_in_as(make_operator(tenant, "admin", username="ada"))
+    page.goto(f"{live_server.url}{reverse('console:devtools:flow')}")
+    assert page.locator(f"#jb-client option[value='{app['client_id']}']").count() == 1
+    assert serious(page) == []
+    assert not page.evaluate("window.__csp")
