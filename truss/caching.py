@@ -18,6 +18,8 @@ memory could not be removed by a write in another, so those reads go to the data
 | ``device_failures_key(kind, value)`` | wrong device codes per challenge and address | bridge.flows.device.WINDOW | expiry |
 | ``hygiene_refresh_lock_key(tenant_pk)`` | a tenant's hygiene report refresh under way | 60 s | the refresh's end; expiry |
 | ``login_pass_key(key)`` | the login hop's Kratos answer for the consent hop | LOGIN_PASS_MAX_AGE | expiry; read once |
+| ``bridge_request_url_key(digest)`` | a login/consent challenge's authorization request URL (to restart it once it expired) | bridge.flows.common.RESTART_WINDOW | expiry |
+| ``bridge_restarted_key(digest)`` | marker: this authorization request was restarted once already | bridge.flows.common.RESTART_WINDOW | expiry |
 | ``caches["process"]``: ``token_owner_key(client_id)``, ``TOKEN_JWKS_KEY`` | a client's owner, Hydra's token keys (introspection) | 60 s | expiry only: per process by design |
 
 Writes invalidate by tombstone (``forget``): a reader that loaded a row just before a write committed could
@@ -90,6 +92,14 @@ def hygiene_refresh_lock_key(tenant_pk: Any) -> str:
 
 def login_pass_key(key: str) -> str:
     return f"truss:bridge:login-pass:{key}"
+
+
+def bridge_request_url_key(digest: str) -> str:
+    return f"truss:bridge:request-url:{digest}"
+
+
+def bridge_restarted_key(digest: str) -> str:
+    return f"truss:bridge:restarted:{digest}"
 
 
 def token_owner_key(client_id: str) -> str:

@@ -140,6 +140,8 @@ def _bridge_actions() -> dict[str, tuple[str, str]]:
         Action.LOGIN_ACCEPT: ("login", "accepted"),
         Action.LOGIN_REJECT: ("login", "denied"),
         Action.LOGIN_FORGET_REMEMBERED: ("login", "restarted"),
+        Action.LOGIN_RESTART: ("login", "restarted"),
+        Action.CONSENT_RESTART: ("consent", "restarted"),
         Action.CONSENT_VIEW: ("consent", "denied"),
         Action.CONSENT_ACCEPT: ("consent", "accepted"),
         Action.CONSENT_REJECT: ("consent", "denied"),

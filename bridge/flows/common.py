@@ -3,29 +3,34 @@
 
 Hydra v2.3 challenges are encrypted flow state: a second GET of a handled challenge still answers 200, and
 accepting it again yields a fresh redirect whose verifier Hydra then refuses ("already used"), sending the
-user back to the client with an error. A 410 (expired) carries ``redirect_to``; views follow it.
+user back to the client with an error. A 410 (used) carries ``redirect_to``; views follow it. A challenge
+older than Hydra's ``ttl.login_consent_request`` answers 401 ``request_unauthorized``: ``heals`` restarts the
+authorization request it came from, once (see "Healing an expired challenge" below).
 """
 
 from __future__ import annotations
 
 import contextvars
+import functools
 import hashlib
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.http import HttpRequest
 
 from bridge.links import is_kratos_url
-from truss import audit
+from truss import audit, caching
 from truss.models import AuditEvent, Tenant
 from truss.ory import hydra, kratos
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 ACCESS_DENIED = "The resource owner denied the request"
 # How long a "sent to Kratos" marker stays valid (Kratos's login flows live 10 minutes here).
@@ -224,3 +229,121 @@ def end_kratos_session(request: HttpRequest, *, then: str) -> str:
     if flow is None or not is_kratos_url(flow.logout_url):
         return then  # no Kratos session: nothing to end
     return flow.logout_url
+
+
+# --- Healing an expired challenge --------------------------------------------------------------------------
+
+# How long a challenge's authorization request stays recorded, and a restart is remembered: long enough for a
+# person who registers, verifies an email or recovers a password on the way, far beyond Hydra's default
+# lifetime of a login/consent request (30 minutes).
+RESTART_WINDOW = 86400  # seconds
+_AUTHORIZATION_PATH = "/oauth2/auth"
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+def is_authorization_url(url: str | None) -> bool:
+    """Whether ``url`` is an authorization request at Hydra's own public /oauth2/auth (origin and path equal to
+    HYDRA_PUBLIC_URL's, a query and nothing else): the only place a restart may send the browser."""
+    base = settings.HYDRA_PUBLIC_URL.rstrip("/")
+    if not url or not base or len(url) > 8000:
+        return False
+    try:
+        parts, own = urlsplit(url), urlsplit(base + _AUTHORIZATION_PATH)
+    except ValueError:
+        return False
+    return (
+        (parts.scheme, parts.netloc, parts.path) == (own.scheme, own.netloc, own.path)
+        and bool(parts.query)
+        and not parts.fragment
+        and not parts.username
+        and not any(c in url for c in "\r\n\\")
+    )
+
+
+def remember_request_url(challenge: str, request_url: str) -> None:
+    """Record the authorization request a challenge serves, so that it can be restarted once it expired."""
+    if is_authorization_url(request_url):
+        cache.set(caching.bridge_request_url_key(_digest(challenge)), request_url, RESTART_WINDOW)
+
+
+def challenge_expired(exc: hydra.HydraError) -> bool:
+    """Hydra's answer to a login/consent challenge older than its ``ttl.login_consent_request``."""
+    return isinstance(exc, hydra.HydraUnauthorized)
+
+
+def _app(request_url: str) -> tuple[hydra.OAuth2Client | None, Tenant | None]:
+    """The client the authorization request names, and its tenant: for the audit event and the page."""
+    client_id = query_value(request_url, "client_id") or ""
+    if not client_id or len(client_id) > 255:
+        return None, None
+    try:
+        client = hydra.get_client(client_id)
+    except hydra.HydraError:
+        return None, None
+    return client, tenant_for_client(client)
+
+
+def _who(request: HttpRequest) -> str | None:
+    try:
+        session = kratos.whoami(cookies(request))
+    except kratos.KratosError:
+        return None
+    return session.identity.id if session is not None else None
+
+
+def restart_expired(request: HttpRequest, challenge: str, action: str) -> Redirect | Stop:
+    """Hydra says ``challenge`` has expired: start its authorization request again at Hydra, exactly as recorded
+    (the app's state, nonce and PKCE challenge are in it), once per request; else the "start again" page."""
+    request_url = cache.get(caching.bridge_request_url_key(_digest(challenge)))
+    if not isinstance(request_url, str) or not is_authorization_url(request_url):
+        # Nothing recorded (another instance's cache, or lost): nothing real is named, nothing is audited.
+        return Stop("start_again", status=410)
+    client, tenant = _app(request_url)
+    app_name = (client.client_name or client.client_id)[:100] if client is not None else ""
+    first = cache.add(caching.bridge_restarted_key(_digest(request_url)), 1, RESTART_WINDOW)
+    record(
+        request,
+        action,
+        tenant=tenant,
+        client=client,
+        subject=_who(request),
+        outcome=AuditEvent.Outcome.SUCCESS if first else AuditEvent.Outcome.FAILURE,
+        detail=(
+            "the challenge expired: restarted at Hydra's authorization endpoint"
+            if first
+            else "the challenge expired again after a restart: asked to start again"
+        ),
+    )
+    if not first:
+        return Stop("start_again", status=410, context={"tenant": tenant, "app_name": app_name})
+    return Redirect(request_url)
+
+
+def heals(
+    action: str,
+) -> Callable[
+    [Callable[Concatenate[HttpRequest, str, P], T]],
+    Callable[Concatenate[HttpRequest, str, P], T | Redirect | Stop],
+]:
+    """A flow step on ``(request, challenge, …)`` whose challenge may expire: restart it (restart_expired)."""
+
+    def decorate(
+        step: Callable[Concatenate[HttpRequest, str, P], T],
+    ) -> Callable[Concatenate[HttpRequest, str, P], T | Redirect | Stop]:
+        def healed(
+            request: HttpRequest, challenge: str, /, *args: P.args, **kwargs: P.kwargs
+        ) -> T | Redirect | Stop:
+            try:
+                return step(request, challenge, *args, **kwargs)
+            except hydra.HydraError as exc:
+                if not challenge_expired(exc):
+                    raise
+                return restart_expired(request, challenge, action)
+
+        functools.update_wrapper(healed, step)
+        return healed
+
+    return decorate

@@ -29,9 +29,11 @@ from bridge.flows.common import (
     Stop,
     cookies,
     end_kratos_session,
+    heals,
     in_background,
     prompt_values,
     record,
+    remember_request_url,
     tenant_for_client,
 )
 from bridge.flows.device import is_device_request
@@ -114,6 +116,7 @@ def _load_with_session(
 
 def _load(request: HttpRequest, challenge: str) -> tuple[hydra.OAuth2ConsentRequest, Tenant | None]:
     consent_request = hydra.get_consent_request(challenge)
+    remember_request_url(challenge, consent_request.request_url)
     i18n.use(request, consent_request.oidc_context.ui_locales if consent_request.oidc_context else None)
     return consent_request, tenant_for_client(consent_request.client)
 
@@ -189,6 +192,7 @@ def _replayed(
     return _replay_stop(request, consent_request, tenant, action)
 
 
+@heals(Action.CONSENT_RESTART)
 def consent(request: HttpRequest, challenge: str) -> Redirect | ConsentScreen | Stop:
     """Skip (accept at once) when Hydra or the client allows it; otherwise what the consent screen needs."""
     consent_request, tenant, whoami = _load_with_session(request, challenge)
@@ -252,6 +256,7 @@ def refuse_without_csrf(request: HttpRequest, challenge: str, action: str) -> No
     )
 
 
+@heals(Action.CONSENT_RESTART)
 def decide_consent(
     request: HttpRequest,
     challenge: str,
@@ -382,6 +387,7 @@ def _accept_consent(
     return Redirect(accepted.redirect_to)
 
 
+@heals(Action.CONSENT_RESTART)
 def switch_account(request: HttpRequest, challenge: str) -> Redirect | Stop:
     """ "Not you?": end this browser's Hydra login session and its Kratos session, then restart the same
     authorization request at Hydra, which now asks for a login again. Only the challenge's subject may."""

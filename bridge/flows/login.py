@@ -16,12 +16,14 @@ from bridge.flows.common import (
     Redirect,
     Stop,
     cookies,
+    heals,
     in_background,
     max_age,
     prompt_values,
     query_value,
     read_sent_marker,
     record,
+    remember_request_url,
     sent_marker,
     tenant_for_client,
 )
@@ -40,11 +42,14 @@ def _remember_for(session: kratos.Session) -> int:
     return max(seconds, 0)
 
 
+@heals(Action.LOGIN_RESTART)
 def login(request: HttpRequest, challenge: str, sent: str | None = None) -> Redirect | Stop:
-    """Accept Hydra's login from the browser's Kratos session, or send the browser to Kratos's login."""
+    """Accept Hydra's login from the browser's Kratos session, or send the browser to Kratos's login; a challenge
+    that expired meanwhile (a long visit to Kratos) restarts its authorization request once."""
     jar = cookies(request)
     whoami = in_background(lambda: kratos.whoami(jar))  # independent of Hydra's answer: at the same time
     login_request = hydra.get_login_request(challenge)
+    remember_request_url(challenge, login_request.request_url)
     # A remembered login is accepted while Kratos is still being asked: the answer (its redirect) reaches the
     # browser only if Kratos confirms the subject, and is thrown away unseen otherwise, which Hydra's
     # challenges allow (they can be answered again). Only when there is a Kratos cookie to confirm it at all.

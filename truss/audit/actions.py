@@ -63,6 +63,8 @@ class Action(models.TextChoices):
         "bridge.login.forget_remembered",
         "Remembered login of another person ended (bridge)",
     )
+    LOGIN_RESTART = "bridge.login.restart", "Expired login request restarted (bridge)"
+    CONSENT_RESTART = "bridge.consent.restart", "Expired consent request restarted (bridge)"
     CONSENT_VIEW = "bridge.consent.view", "Consent screen shown (bridge)"
     CONSENT_ACCEPT = "bridge.consent.accept", "Consent accepted (bridge)"
     CONSENT_REJECT = "bridge.consent.reject", "Consent rejected (bridge)"
