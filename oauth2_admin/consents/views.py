@@ -52,7 +52,9 @@ def find_person(request: TenantRequest) -> HttpResponse:
     top = ScopeCount.objects.filter(tenant=request.tenant, scope=ledger.PEOPLE, people__gt=0).order_by(
         "-people"
     )
-    context["ledger_clients"] = list(top.values_list("client_id", "people")[:20])
+    ledger_clients = list(top.values_list("client_id", "people")[:20])
+    named = names.resolve(request.tenant, clients=[client_id for client_id, _ in ledger_clients])
+    context["ledger_clients"] = [(named.of(client_id), people) for client_id, people in ledger_clients]
     return TemplateResponse(request, "console/consents/find.html", context, status=status)
 
 
