@@ -11,10 +11,12 @@ from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from oauth2_admin.devtools import flows
 from oauth2_admin.keys.models import Rotation
 from truss import metrics, names
 from truss.audit import actions as audit_actions
 from truss.audit import stream
+from truss.management.commands.seed_demo import DEMO_CLIENT_NAME
 from truss.models import AuditEvent, Tenant
 from truss.ory import hydra, kratos
 
@@ -68,24 +70,43 @@ class ClientStats:
     total: int
     by_grant: list[tuple[str, int]]
     truncated: bool
+    demo_client_id: str = ""  # the `seed_demo` client, when the flow tester can sign in with it
+
+
+def is_demo_client(client: hydra.OAuth2Client) -> bool:
+    """The client `manage.py seed_demo` creates, ready for a sign-in through the flow tester: its name, the
+    code grant and the flow tester's callback among its redirect URIs."""
+    return (
+        client.client_name == DEMO_CLIENT_NAME
+        and "authorization_code" in client.grant_types
+        and flows.callback_url() in client.redirect_uris
+    )
 
 
 def client_stats(tenant: Tenant, *, limit: int = 1000) -> ClientStats | None:
-    """How many clients the tenant has, per grant type; None while Hydra is unavailable (a card state)."""
+    """How many clients the tenant has, per grant type, and the demo client's id if it has one (read from the
+    same pages); None while Hydra is unavailable (a card state)."""
     counts: Counter[str] = Counter()
-    total, token = 0, None
+    total, token, demo = 0, None, ""
     try:
         while total < limit:
             page = hydra.list_clients(owner=tenant.hydra_owner, page_size=200, page_token=token)
             for client in page.items:
                 total += 1
                 counts.update(set(client.grant_types))
+                if not demo and is_demo_client(client):
+                    demo = client.client_id
             token = page.next_page_token
             if not token:
                 break
     except hydra.HydraError:
         return None
-    return ClientStats(total=total, by_grant=counts.most_common(), truncated=bool(token) and total >= limit)
+    return ClientStats(
+        total=total,
+        by_grant=counts.most_common(),
+        truncated=bool(token) and total >= limit,
+        demo_client_id=demo,
+    )
 
 
 def activity(tenant: Tenant, today: date | None = None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from oauth2_admin.overview.forms import TenantSwitchForm
 from truss import audit, bridge_check, htmx, tenancy
 from truss.audit import Action
 from truss.http import TenantRequest
+from truss.management.commands.seed_demo import DEMO_USER_EMAIL, DEMO_USER_PASSWORD
 from truss.models import Role
 
 
@@ -26,6 +27,9 @@ def overview(request: TenantRequest) -> HttpResponse:
     context = {
         "services": service.health(),
         "clients": service.client_stats(request.tenant),
+        "can_start_flows": tenancy.role_at_least(request.role, Role.MEMBER),  # as the flow tester requires
+        "demo_user": DEMO_USER_EMAIL,
+        "demo_password": DEMO_USER_PASSWORD,
         "activity": service.activity(request.tenant),
         "signing_keys": service.key_status(),
         "events": service.recent_events(request.tenant),

@@ -115,6 +115,10 @@ class Command(BaseCommand):
             )
             lines.append(f"  Client    {client.client_id}{secret}")
             lines.append(f"  Callback  {demo_callback_url()}  (shows the code after a demo sign-in)")
+            quickstart = reverse("console:clients:quickstart", args=[client.client_id])
+            lines.append(
+                f"  Quickstart http://127.0.0.1:8000{quickstart}  (Test sign-in, as the end user below)"
+            )
         except hydra.HydraError as exc:
             lines.append(f"  Client    not created: {exc}")
         try:
