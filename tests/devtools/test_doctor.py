@@ -300,3 +300,22 @@ def test_it_links_a_fix_that_shows_the_diff_and_applies_it_once_audited(
     )  # now goes to the bridge login
     viewer = console("viewer")
     assert viewer.get(fix_url).status_code in (403, 404)
+
+
+def test_it_refuses_unreadable_console_input_with_form_errors(tenant: Tenant, console: Any):
+    page = console("viewer").post("/console/devtools/doctor/", {"url": "no parameters here"})
+    assert page.status_code == 400 and "has no parameters to read" in page.content.decode()
+    empty = console("viewer").post("/console/devtools/doctor/", {"url": ""})
+    assert empty.status_code == 400
+    assert console("viewer").get("/console/devtools/doctor/").status_code == 200
+
+
+def test_it_says_unavailable_when_hydra_is_down(
+    tenant: Tenant, console: Any, make_api_key: Any, hydra_down: None
+):
+    pasted = "https://app.example/cb?error=invalid_scope&client_id=some-client"
+    key = {"apikey": make_api_key(tenant, "anon")}
+    api = Client().post("/v1/oauth2/diagnose", {"url": pasted}, content_type="application/json", headers=key)
+    assert api.status_code == 503
+    page = console("viewer").post("/console/devtools/doctor/", {"url": pasted})
+    assert page.status_code == 503
