@@ -452,7 +452,7 @@ def diagnose(tenant: Tenant, url: str, *, client_id: str = "", request_url: str 
     if not found.client_id:
         found.add(
             Finding(
-                "client_unknown_here",
+                "no_client_id",
                 "No client_id in what was pasted: give the client id to check the request against its settings.",
             )
         )

@@ -208,6 +208,9 @@ def test_it_names_a_real_hydra_failure_in_plain_words(world: dict[str, Any], ten
     codes = {f.code: f.message for f in found.findings}
     assert case.code in codes, (codes, answer)
     assert case.words in codes[case.code]
+    if case.lands == "after_login":  # the bridge's decisions for this client are listed with the diagnosis
+        actions = {e["action"] for e in found.events}
+        assert {Action.LOGIN_ACCEPT.value, Action.CONSENT_ACCEPT.value} <= actions, actions
     if case.answer_alone:
         alone = doctor.diagnose(tenant, answer, client_id=client_id)
         assert case.code in {f.code for f in alone.findings}, (alone.findings, answer)
@@ -300,6 +303,12 @@ def test_it_links_a_fix_that_shows_the_diff_and_applies_it_once_audited(
     )  # now goes to the bridge login
     viewer = console("viewer")
     assert viewer.get(fix_url).status_code in (403, 404)
+
+
+def test_it_asks_for_the_client_id_when_nothing_carries_it(tenant: Tenant):
+    found = doctor.diagnose(tenant, "https://app.example/cb?error=invalid_scope&state=abcdefghij")
+    assert [f.code for f in found.findings] == ["scope_not_allowed", "no_client_id"]
+    assert found.kind == "error_callback" and not found.client_found
 
 
 def test_it_refuses_unreadable_console_input_with_form_errors(tenant: Tenant, console: Any):
