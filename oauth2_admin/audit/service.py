@@ -1,8 +1,9 @@
 """What the audit log page shows for each event: names for actors and targets, and a field-by-field diff.
 
-Names are resolved per page, never per row: one database query for API keys and at most one Hydra call for
-the tenant's clients (only when the page shows a client target). Without Hydra, client targets are still
-linked, just without their names."""
+Names are resolved per page, never per row: one database query for API keys, at most one Hydra call for the
+tenant's clients (only when the page shows a target that may be a client) and the one batched resolver of
+truss/names.py for people (the email of an identity with a consent in the tenant: one Kratos call). Without
+Hydra, client targets of client actions are still linked, just without their names."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 
 from django.urls import reverse
 
+from truss import names
 from truss.audit import actions
 from truss.models import ApiKey, AuditEvent, Tenant
 from truss.ory import http as ory_http
@@ -147,9 +149,20 @@ def rows_for(events: list[AuditEvent], tenant: Tenant, *, can_see_keys: bool) ->
         if prefixes
         else {}
     )
-    client_targets = any(e.action.startswith(CLIENT_ACTION_PREFIX) and e.target for e in events)
-    clients, complete = _client_names(tenant) if client_targets else ({}, False)
+    # Any target but an API key's may be a client (a client action's, a bridge step's, a bulk revocation's) or
+    # a person (a consent's subject, an identity:… target).
+    others = {e.target for e in events if e.target and not e.action.startswith("apikey.")}
+    clients, complete = _client_names(tenant) if others else ({}, False)
+    people = names.resolve(
+        tenant,
+        actors=[e.actor for e in events if e.actor.startswith(names.IDENTITY)],
+        subjects=[t for t in others if t not in clients],
+    )
     keys_url = reverse("console:apikeys:list") if can_see_keys else ""
+
+    def person_ref(value: str) -> Ref | None:
+        name = people.found.get(value)
+        return Ref(name.label, value, name.url, "identity") if name else None
 
     def key_ref(prefix: str, raw: str) -> Ref:
         name = keys.get(prefix)
@@ -163,7 +176,7 @@ def rows_for(events: list[AuditEvent], tenant: Tenant, *, can_see_keys: bool) ->
         if kind == "apikey" and ident:
             return key_ref(ident, value)
         if kind == "identity" and ident:
-            return Ref(f"identity {short(ident)}", value, kind="identity")
+            return person_ref(value) or Ref(f"identity {short(ident)}", value, kind="identity")
         return Ref(value, value)
 
     def target(event: AuditEvent) -> Ref | None:
@@ -179,6 +192,10 @@ def rows_for(events: list[AuditEvent], tenant: Tenant, *, can_see_keys: bool) ->
             return Ref(f"client {short(value)}", value, url, "client")
         if event.action.startswith("apikey."):
             return key_ref(value, value)
+        if value in clients:
+            return Ref(clients[value], value, reverse("console:clients:detail", args=[value]), "client")
+        if named := person_ref(value):
+            return named
         if value.startswith("identity:"):
             return Ref(f"identity {short(value.removeprefix('identity:'))}", value, kind="identity")
         return Ref(value, value)
