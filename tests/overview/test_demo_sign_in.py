@@ -1,6 +1,6 @@
 """The overview's one-click demo sign-in: a "Sign in as jane (demo)" button for the client `manage.py seed_demo`
 creates (found in the client list the overview reads anyway), none for any other client; seed_demo prints the
-demo client's Quickstart URL."""
+demo client's Quickstart URL. With TRUSS_SHOTS=<dir> the browser test saves a screenshot of the overview."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from oauth2_admin.devtools import flows
 from tests.bridge.test_browser import sign_in
+from tests.console.test_nav_browser import shot
 from truss.management.commands import seed_demo
 from truss.models import Membership, Tenant
 from truss.ory import hydra
@@ -104,6 +105,7 @@ def test_it_offers_no_demo_sign_in_for_a_demo_client_hydra_would_not_send_back(s
 @pytest.mark.browser
 def test_it_signs_in_as_jane_with_one_click_from_the_overview(seeded, page, signed_in_as):
     signed_in_as("demo", "demo-operator-pw", landing=f"button:has-text('{BUTTON}')")
+    shot(page, "overview_demo")
     page.click(f"button:has-text('{BUTTON}')")
     sign_in(page, {"email": seed_demo.DEMO_USER_EMAIL, "password": seed_demo.DEMO_USER_PASSWORD})
     page.wait_for_selector("button[value=accept]")
