@@ -270,8 +270,9 @@ def remember_request_url(challenge: str, request_url: str) -> None:
 
 
 def challenge_expired(exc: hydra.HydraError) -> bool:
-    """Hydra's answer to a login/consent challenge older than its ``ttl.login_consent_request``."""
-    return isinstance(exc, hydra.HydraUnauthorized)
+    """Hydra's answer to a login/consent challenge older than its ``ttl.login_consent_request`` (401
+    ``request_unauthorized``; any other 401, say a proxy in front of the admin API, stays an upstream error)."""
+    return isinstance(exc, hydra.HydraUnauthorized) and exc.error == "request_unauthorized"
 
 
 def _app(request_url: str) -> tuple[hydra.OAuth2Client | None, Tenant | None]:

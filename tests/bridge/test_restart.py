@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.test import RequestFactory
 
 from bridge.flows import common
@@ -19,6 +21,7 @@ from tests.fixtures.ory import TRUSS_TEST_ADDRESS
 from truss import metrics
 from truss.devstack import Stack, StackError, free_port
 from truss.models import AuditEvent
+from truss.ory import hydra
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -179,3 +182,32 @@ def test_it_restarts_only_at_hydras_own_authorization_endpoint(url, settings, db
     result = common.restart_expired(request, "challenge-x", "bridge.login.restart")
     assert isinstance(result, common.Stop) and result.reason == "start_again"
     assert common.is_authorization_url(f"{settings.HYDRA_PUBLIC_URL}/oauth2/auth?client_id=a&state=s")
+
+
+def test_it_tells_an_expired_challenge_from_other_refusals():
+    assert common.challenge_expired(hydra.HydraUnauthorized(401, "request_unauthorized"))
+    assert not common.challenge_expired(hydra.HydraUnauthorized(401, "unauthorized"))
+    assert not common.challenge_expired(hydra.HydraGone(410, "request_forbidden"))
+
+
+def test_it_restarts_once_when_two_tabs_come_back_at_the_same_time(settings, rsps):
+    settings.HYDRA_PUBLIC_URL = "http://127.0.0.1:4444"
+    rsps.add(rsps.GET, f"{settings.HYDRA_ADMIN_URL}/admin/clients/app-1", status=404)
+    url = f"{settings.HYDRA_PUBLIC_URL}/oauth2/auth?client_id=app-1&state=s&code_challenge=c"
+    common.remember_request_url("challenge-y", url)
+
+    def restart(_: int) -> common.Redirect | common.Stop:
+        request = RequestFactory().get("/api/hydra/bridge/login")
+        try:
+            return common.restart_expired(request, "challenge-y", "bridge.login.restart")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(restart, range(4)))
+
+    assert [r.url for r in results if isinstance(r, common.Redirect)] == [url]
+    assert sum(isinstance(r, common.Stop) and r.reason == "start_again" for r in results) == 3
+    assert sorted(e.outcome for e in events("bridge.login.restart")) == sorted(
+        [AuditEvent.Outcome.SUCCESS] + [AuditEvent.Outcome.FAILURE] * 3
+    )
