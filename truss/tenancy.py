@@ -66,6 +66,7 @@ DENIED_ACTIONS: dict[str, str] = {
     "console:consents:bulk_revoke": Action.CONSENT_REVOKE_ALL_START,
     "console:consents:job_step": Action.CONSENT_REVOKE_ALL,
     "console:devtools:add_redirect": Action.CLIENT_UPDATE,
+    "console:devtools:doctor_fix": Action.CLIENT_UPDATE,
     "console:devtools:run_revoke": Action.DEVTOOLS_FLOW_REVOKE,
     "console:devtools:jwt_bearer_start": Action.TRUST_CREATE,
     "console:devtools:jwt_bearer_exchange": Action.DEVTOOLS_FLOW_RUN,
