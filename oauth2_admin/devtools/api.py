@@ -7,7 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from oauth2_admin.devtools import doctor
 from truss.apikit import AUTH_ERRORS, UPSTREAM_ERRORS, answers, any_key, error, json_response, tenant_of
@@ -54,12 +54,12 @@ def v1_discovery(request: HttpRequest) -> HttpResponse:
 
 
 class DiagnoseIn(Schema):
-    url: str
-    request_url: str = ""
-    client_id: str = ""
+    url: str = Field(max_length=doctor.MAX_URL, pattern=doctor.URL_PATTERN)
+    request_url: str = Field("", max_length=doctor.MAX_URL, pattern=rf"^$|{doctor.URL_PATTERN}")
+    client_id: str = Field("", max_length=255)
 
 
-class FindingOut(Schema):
+class DoctorFindingOut(Schema):
     code: str
     message: str
     fix: dict[str, Any] | None = None
@@ -70,7 +70,7 @@ class DiagnoseOut(Schema):
     client_id: str
     client_found: bool
     error: dict[str, str]
-    findings: list[FindingOut]
+    findings: list[DoctorFindingOut]
     events: list[dict[str, Any]]
 
 

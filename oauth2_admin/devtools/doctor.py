@@ -20,6 +20,12 @@ from truss.models import AuditEvent, Tenant
 from truss.ory import hydra
 
 MAX_URL = 8192
+# What the doctor can read (the API's schema states the same): no control characters, and a parameter to read —
+# an "=" after the first "?" or "#", or a bare query string (no "?", "#" or "/").
+_TEXT = r"[^\x00-\x1f\x7f]"
+_BARE = r"[^\x00-\x1f\x7f?#/]"
+URL_PATTERN = rf"^{_TEXT}*[?#]{_TEXT}*={_TEXT}*$|^{_BARE}*={_BARE}*$"
+_URL = re.compile(URL_PATTERN)
 EVENTS = 20
 NOT_FOUND = (
     "No client with this id exists in this tenant. Check the client_id the application sends (a typo, a client "
@@ -74,9 +80,12 @@ def parse_url(value: str, name: str) -> dict[str, str]:
         raise BadInput({name: [f"At most {MAX_URL} characters."]})
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
         raise BadInput({name: ["Control characters are not allowed."]})
-    parts = urlsplit(text if "?" in text or "#" in text or "://" in text else "?" + text)
+    if not _URL.match(text):
+        raise BadInput({name: ["This URL has no parameters to read: paste the whole URL, with its ?query."]})
+    head, _, fragment = text.partition("#")
+    query = head.partition("?")[2] if "?" in head or "#" in text else head
     params: dict[str, str] = {}
-    for chunk in (parts.query, parts.fragment):
+    for chunk in (query, fragment):
         if "=" not in chunk:
             continue
         for key, val in parse_qsl(chunk, keep_blank_values=True):

@@ -44,7 +44,12 @@ BAD_BODIES: list[tuple[str, bytes, str | None, int]] = [
 ]
 # POSTs that change nothing (a lookup with a body) are not audited, nor are refusals of the operations anyone may
 # call (the bridge's consent answers count them instead). Every other write audits its refusal once.
-READS = {"/api/hydra/introspect", "/v1/oauth2/introspect", "/api/hydra/claims-config/preview"}
+READS = {
+    "/api/hydra/introspect",
+    "/v1/oauth2/introspect",
+    "/api/hydra/claims-config/preview",
+    "/v1/oauth2/diagnose",
+}
 WRONG_SHAPES = [b"[]", b'"x"', b"1", b"true", b"null"]  # where an object is expected (or none at all)
 
 
