@@ -54,6 +54,9 @@ def test_it_creates_shows_once_and_revokes_an_api_key(signed_in, tenant, setting
     assert ApiKey.objects.get(tenant=tenant).revoked_at is None
 
     page.click("a:has-text('Revoke…')")
+    page.wait_for_selector("h1:has-text('Revoke the API key')")
+    # The boosted page settles, then puts the keyboard at its start (static/js/truss.js): wait for that first.
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'content'")
     page.keyboard.press("Tab")
     page.focus("button:has-text('Revoke key')")
     page.keyboard.press("Enter")  # keyboard-friendly
