@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from tests.fixtures.browser import eventually
 from truss.models import ApiKey
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -56,7 +57,7 @@ def test_it_creates_shows_once_and_revokes_an_api_key(signed_in, tenant, setting
     page.click("a:has-text('Revoke…')")
     page.wait_for_selector("h1:has-text('Revoke the API key')")
     # The boosted page settles, then puts the keyboard at its start (static/js/truss.js): wait for that first.
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'content'")
+    assert eventually(page, "document.activeElement && document.activeElement.id === 'content'")
     page.keyboard.press("Tab")
     page.focus("button:has-text('Revoke key')")
     page.keyboard.press("Enter")  # keyboard-friendly

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from typing import Any
 
 import pytest
+
+from tests.fixtures.browser import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -22,14 +23,6 @@ IN_VIEWPORT = """(selector) => {
 @pytest.fixture
 def signed_in(signed_in_as, ory, make_operator, tenant):
     return signed_in_as(make_operator(tenant, "admin", username="ada"), start="/console/")
-
-
-def _eventually(page: Any, script: str, seconds: float = 3.0) -> Any:
-    """page.wait_for_function evaluates a string (an unsafe-eval the CSP refuses): poll from here instead."""
-    deadline = time.monotonic() + seconds
-    while not (value := page.evaluate(script)) and time.monotonic() < deadline:
-        page.wait_for_timeout(50)
-    return value
 
 
 def _boosted(page: Any, selector: str, start: str) -> None:
@@ -59,7 +52,7 @@ def test_it_starts_a_page_reached_from_the_bottom_of_a_long_page_at_the_top(sign
     page.locator("#bottom-link").scroll_into_view_if_needed()
     assert page.evaluate("window.scrollY") > 3000
     _boosted(page, "#bottom-link", "h1:has-text('Discovery')")
-    assert _eventually(page, "window.scrollY === 0"), page.evaluate("window.scrollY")
+    assert eventually(page, "window.scrollY === 0"), page.evaluate("window.scrollY")
     assert page.evaluate("document.activeElement.id") == "content"  # the keyboard starts at the new page
 
 
@@ -71,7 +64,7 @@ def test_it_focuses_the_error_summary_after_a_failed_submit(signed_in, live_serv
     page.evaluate("document.querySelector('#id_role').innerHTML = '<option value=\\'superuser\\'>x</option>'")
     page.click("button:has-text('Create key')")
     page.wait_for_selector("[data-error-summary]")
-    assert _eventually(page, "document.activeElement.matches('[data-error-summary]')")
+    assert eventually(page, "document.activeElement.matches('[data-error-summary]')")
     summary = page.locator("[data-error-summary]")
     assert summary.get_attribute("role") == "alert"
     link = summary.locator("a[href='#id_role']")
