@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "oauth2_admin.trust.apps.TrustConfig",
     "oauth2_admin.tokens.apps.TokensConfig",
     "oauth2_admin.hygiene.apps.HygieneConfig",
+    "oauth2_admin.scopes.apps.ScopesConfig",
     "bridge",
 ]
 
