@@ -77,6 +77,12 @@ class Action(models.TextChoices):
     LOGOUT_REJECT = "bridge.logout.reject", "Logout cancelled (bridge)"
     CLAIMS_UPDATE = "bridge.claims.update", "Token claims changed"
     BRIDGE_CHECK_RUN = "bridge.check.run", "Bridge check run"
+    # The scope catalogue (oauth2_admin.scopes)
+    SCOPE_CREATE = "oauth2.scope.create", "Scope added to the catalogue"
+    SCOPE_UPDATE = "oauth2.scope.update", "Scope changed"
+    SCOPE_DELETE = "oauth2.scope.delete", "Scope removed from the catalogue"
+    # The audit log itself (retention)
+    AUDIT_ARCHIVE = "audit.archive", "Older audit events archived and removed"
     # Developer tools
     DEVTOOLS_FLOW_RUN = "devtools.flow.run", "Test flow step (developer tools)"
     DEVTOOLS_FLOW_REVOKE = "devtools.flow.revoke", "Test flow's token revoked (developer tools)"
