@@ -214,3 +214,60 @@ class AuditStreamCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sink} @ {self.position}"
+
+
+class AuditDailyCount(models.Model):
+    """The audit log's daily rollup: events per (tenant, UTC day, action, outcome), added to in the transaction
+    that chains them (truss/audit/chain.py), so activity charts read at most days × actions rows whatever the
+    traffic. Events without a tenant are not counted (no page charts them)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    action = models.CharField(max_length=100)
+    outcome = models.CharField(max_length=16)
+    events = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "day", "action", "outcome"], name="audit_daily_count"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.day} {self.action}/{self.outcome}: {self.events}"
+
+
+class AuditCut(models.Model):
+    """Where retention cut a chain: every event up to ``last_id`` (whose hash is ``last_hash``) was archived to
+    ``archive`` and removed; the live chain is verified from ``last_hash``, the archive against this row.
+    ``signature`` is an HMAC over the other fields (truss/audit/verify.py's checkpoint key)."""
+
+    chain = models.CharField(max_length=40)
+    last_id = models.BigIntegerField()
+    last_hash = models.CharField(max_length=64)
+    last_created_at = models.DateTimeField()
+    events = models.BigIntegerField()  # events archived by this cut
+    archive = models.CharField(max_length=500)  # the archive file's name, relative to AUDIT_ARCHIVE_DIR
+    archive_sha256 = models.CharField(max_length=64)
+    signature = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["chain", "last_id"]
+        constraints = [models.UniqueConstraint(fields=["chain", "last_id"], name="audit_cut_once")]
+
+    def __str__(self) -> str:
+        return f"{self.chain} cut at #{self.last_id}"
+
+
+class ClientCount(models.Model):
+    """A tenant's OAuth2 clients counted, by grant type: kept by the client writes Truss makes and the drift
+    sweep sees, reconciled by the sweeps, so no page lists a tenant's fleet from Hydra to count it."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="+")
+    total = models.IntegerField(default=0)
+    by_grant = models.JSONField(default=dict)  # {"authorization_code": 12, ...}
+    reconciled_at = models.DateTimeField(null=True, blank=True)  # last full count from Hydra
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.tenant}: {self.total} clients"
