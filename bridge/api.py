@@ -23,7 +23,6 @@ from ninja.decorators import decorate_view
 from ninja.errors import AuthorizationError, HttpError
 from ninja.utils import check_csrf
 
-from bridge import scopes
 from bridge.flows import common
 from bridge.flows import consent as consent_flow
 from bridge.links import CHALLENGE_RE, InvalidChallenge, clean_challenge
@@ -68,6 +67,7 @@ class ScopeInfo(Schema):
     title: str
     description: str
     required: bool
+    rememberable: bool = True  # False: a consent including it is asked again every time
 
 
 class ConsentInfoOut(Schema):
@@ -155,7 +155,7 @@ def consent_info(request: HttpRequest, consent_challenge: str) -> Any:
     return {
         "challenge": challenge,
         "subject": result.consent.subject,
-        "skip": result.consent.skip or bool(client.skip_consent),
+        "skip": (result.consent.skip and result.rememberable) or bool(client.skip_consent),
         "client": {
             "client_id": client.client_id,
             "client_name": client.client_name,
@@ -167,10 +167,17 @@ def consent_info(request: HttpRequest, consent_challenge: str) -> Any:
         "requested_scope": result.consent.requested_scope,
         "requested_access_token_audience": result.consent.requested_access_token_audience,
         "scopes": [
-            {"name": s.name, "title": s.title, "description": s.description, "required": s.required}
-            for s in map(scopes.describe, result.consent.requested_scope)
+            {
+                "name": s.name,
+                "title": s.title,
+                "description": s.description,
+                "required": s.required,
+                "rememberable": s.rememberable,
+            }
+            for s in result.scope_texts
         ],
-        "remember_for": common.remember_consent_days() * 86400,
+        # 0: a requested scope is "ask every time", so accepting with remember does not remember.
+        "remember_for": common.remember_consent_days() * 86400 if result.rememberable else 0,
         "csrf_token": get_token(request),
     }
 

@@ -63,6 +63,7 @@ def _consent_page(
         "redirect_host": urlsplit(redirect_uri).netloc if redirect_uri else "",
         "account": (screen.identity.email or screen.identity.id)[:320],
         "remember_days": common.remember_consent_days(),
+        "rememberable": screen.rememberable,
         "device": screen.device,
         "device_code": device_flow.remembered_code(request) if screen.device else "",
     }
@@ -78,7 +79,11 @@ def consent(request: HttpRequest) -> HttpResponse:
     challenge = clean_challenge(request.GET.get("consent_challenge"))
     result = consent_flow.consent(request, challenge)
     if isinstance(result, consent_flow.ConsentScreen):
-        form = ConsentForm(initial={"challenge": challenge}, requested_scopes=result.consent.requested_scope)
+        form = ConsentForm(
+            initial={"challenge": challenge},
+            requested_scopes=result.consent.requested_scope,
+            entries=result.catalogue,
+        )
         return _consent_page(request, result, form)
     return respond(request, result)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,25 +137,68 @@ def render(config: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, A
     return rendered
 
 
-def standard_claims(identity: kratos.Identity, scopes: list[str]) -> dict[str, Any]:
-    """OIDC Core §5.4 claims for the granted ``email`` and ``profile`` scopes, from the identity's traits."""
+# OIDC Core §5.1.1: the members of the ``address`` claim.
+ADDRESS_FIELDS = ("formatted", "street_address", "locality", "region", "postal_code", "country")
+
+
+def _address(identity: kratos.Identity) -> dict[str, str] | None:
+    """The ``address`` claim from the trait of that name: an object keeps its §5.1.1 members, text is
+    ``formatted``."""
+    value = identity.traits.get("address")
+    if isinstance(value, str) and value.strip():
+        return {"formatted": value}
+    if isinstance(value, Mapping):
+        address = {
+            key: value[key] for key in ADDRESS_FIELDS if isinstance(value.get(key), str) and value[key]
+        }
+        return address or None
+    return None
+
+
+def _phone(identity: kratos.Identity) -> str | None:
+    for trait in ("phone_number", "phone"):
+        value = identity.traits.get(trait)
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
+
+
+def _verified(identity: kratos.Identity, value: str, via: str) -> bool:
+    return any(
+        a.verified and a.via == via and a.value.lower() == value.lower()
+        for a in identity.verifiable_addresses
+    )
+
+
+def standard_claims(identity: kratos.Identity, scopes: Collection[str]) -> dict[str, Any]:
+    """OIDC Core §5.4 claims for the granted ``profile``, ``email``, ``address`` and ``phone`` scopes, from the
+    identity's traits (a claim whose trait is absent is left out)."""
     claims: dict[str, Any] = {}
-    if "email" in scopes and identity.email:
-        claims["email"] = identity.email
-        claims["email_verified"] = any(
-            a.verified and a.value.lower() == identity.email.lower() for a in identity.verifiable_addresses
-        )
     if "profile" in scopes and identity.name:
         claims["name"] = identity.name
+    if "email" in scopes and identity.email:
+        claims["email"] = identity.email
+        claims["email_verified"] = _verified(identity, identity.email, "email")
+    if "address" in scopes and (address := _address(identity)) is not None:
+        claims["address"] = address
+    if "phone" in scopes and (phone := _phone(identity)) is not None:
+        claims["phone_number"] = phone
+        claims["phone_number_verified"] = _verified(identity, phone, "sms")
     return claims
 
 
 def build(
     identity: kratos.Identity,
-    scopes: list[str],
+    scopes: Collection[str],
     id_token_config: Mapping[str, Any],
     access_token_config: Mapping[str, Any],
+    *,
+    withheld: Collection[str] = (),
 ) -> Claims:
+    """The standard claims of the granted ``scopes`` and the rendered templates, less the templates named in
+    ``withheld`` (those a scope of the tenant's catalogue releases, when that scope was not granted)."""
     context = identity_context(identity)
-    id_token = {**standard_claims(identity, scopes), **render(id_token_config, context)}
-    return Claims(id_token=id_token, access_token=render(access_token_config, context))
+    id_config = {name: t for name, t in id_token_config.items() if name not in withheld}
+    access_config = {name: t for name, t in access_token_config.items() if name not in withheld}
+    id_token = {**standard_claims(identity, scopes), **render(id_config, context)}
+    return Claims(id_token=id_token, access_token=render(access_config, context))

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.http import HttpRequest
 
-from bridge import i18n
+from bridge import i18n, scopes
 from bridge.flows.common import (
     ACCESS_DENIED,
     FUTURE_TIMEOUT,
@@ -40,6 +40,7 @@ from bridge.flows.device import is_device_request
 from bridge.flows.login_pass import flow_key, has_login_pass, session_from_login_pass
 from bridge.links import is_hydra_url, public_url
 from bridge.models import mark_answered, was_answered
+from oauth2_admin.scopes import catalogue
 from truss import claims
 from truss.audit import Action, ConsentDecision
 from truss.models import AuditEvent, ClaimsConfig, Tenant
@@ -60,28 +61,49 @@ class ConsentScreen:
     consent: hydra.OAuth2ConsentRequest
     tenant: Tenant | None
     identity: kratos.Identity
+    catalogue: scopes.Catalogue  # the tenant's scopes, read once for the whole screen
 
     @property
     def device(self) -> bool:
         """Asked for by a device (RFC 8628): the screen tells the user to check the code on that device."""
         return is_device_request(self.consent.request_url)
 
+    @property
+    def scope_texts(self) -> list[scopes.ScopeText]:
+        """The requested scopes' text in the active language."""
+        return [scopes.describe(name, self.catalogue) for name in self.consent.requested_scope]
+
+    @property
+    def rememberable(self) -> bool:
+        """Whether the screen may offer to remember the decision: no requested scope says "ask every time"."""
+        return scopes.rememberable(self.consent.requested_scope, self.catalogue)
+
 
 def token_claims(
-    tenant: Tenant | None, subject: str, scopes: list[str], identity: kratos.Identity | None = None
+    tenant: Tenant | None,
+    subject: str,
+    granted: list[str],
+    identity: kratos.Identity | None = None,
+    entries: scopes.Catalogue | None = None,
 ) -> claims.Claims:
-    """Standard and the tenant's custom claims for ``subject``, from its Kratos identity."""
+    """The claims the ``granted`` scopes release for ``subject``, from its Kratos identity: the standard ones
+    of each granted standard scope (OIDC Core §5.4), and the tenant's templates, less those a scope of its
+    catalogue releases that was not granted. ``entries``: the tenant's catalogue when already read."""
     config = _claims_config(tenant)
     id_config = config.id_token_claims if config is not None else {}
     access_config = config.access_token_claims if config is not None else {}
-    if not (id_config or access_config or {"email", "profile"} & set(scopes)):
+    standard = any(catalogue.STANDARD_CLAIMS.get(name) for name in granted)
+    if not (id_config or access_config or standard):
         return claims.Claims()
+    if entries is None:
+        entries = catalogue.for_tenant(tenant) if id_config or access_config else {}
+    withheld = catalogue.scoped_claims(entries) - catalogue.released_claims(entries, granted)
     if identity is None or identity.id != subject:
         try:
             identity = kratos.get_identity(subject)
         except kratos.KratosNotFound:
             return claims.Claims()  # a subject that is not (or no longer) a Kratos identity
-    return claims.build(identity, scopes, id_config, access_config)
+    return claims.build(identity, granted, id_config, access_config, withheld=withheld)
 
 
 def _claims_config(tenant: Tenant | None) -> ClaimsConfig | None:
@@ -196,12 +218,15 @@ def _replayed(
 def consent(request: HttpRequest, challenge: str) -> Redirect | ConsentScreen | Stop:
     """Skip (accept at once) when Hydra or the client allows it; otherwise what the consent screen needs."""
     consent_request, tenant, whoami = _load_with_session(request, challenge)
+    entries = catalogue.for_tenant(tenant)
     forced = "consent" in prompt_values(consent_request.request_url)
     # A device flow is never skipped, not even for a trusted client (RFC 8628 §5.4, remote phishing): whoever
     # holds a user code can send its link to a signed-in victim, and this screen is their only chance to notice
-    # that no device of theirs asked. (Hydra itself never sets ``skip`` for device flows.)
+    # that no device of theirs asked. (Hydra itself never sets ``skip`` for device flows.) A consent Hydra
+    # remembered is asked again when one of its scopes has since become "ask every time".
     device = is_device_request(consent_request.request_url)
-    skip = not device and (consent_request.skip or (bool(consent_request.client.skip_consent) and not forced))
+    remembered = consent_request.skip and scopes.rememberable(consent_request.requested_scope, entries)
+    skip = not device and (remembered or (bool(consent_request.client.skip_consent) and not forced))
     action = Action.CONSENT_ACCEPT if skip else Action.CONSENT_VIEW
     checked = _session_for_subject(request, consent_request, tenant, action, whoami)
     if isinstance(checked, Stop):
@@ -216,12 +241,13 @@ def consent(request: HttpRequest, challenge: str) -> Redirect | ConsentScreen | 
             grant=consent_request.requested_scope,
             remember=False,
             identity=checked.identity,
-            decision=ConsentDecision.REMEMBERED if consent_request.skip else ConsentDecision.SKIPPED,
+            decision=ConsentDecision.REMEMBERED if remembered else ConsentDecision.SKIPPED,
+            entries=entries,
         )
     replay = _replayed(request, consent_request, tenant, None)
     if replay is not None:
         return replay
-    return ConsentScreen(consent_request, tenant, checked.identity)
+    return ConsentScreen(consent_request, tenant, checked.identity, entries)
 
 
 def consent_details(request: HttpRequest, challenge: str) -> ConsentScreen | Stop:
@@ -232,7 +258,7 @@ def consent_details(request: HttpRequest, challenge: str) -> ConsentScreen | Sto
     if isinstance(checked, Stop):
         return checked
     return _replayed(request, consent_request, tenant, None) or ConsentScreen(
-        consent_request, tenant, checked.identity
+        consent_request, tenant, checked.identity, catalogue.for_tenant(tenant)
     )
 
 
@@ -320,14 +346,18 @@ def _accept_consent(
     remember: bool,
     identity: kratos.Identity | None = None,
     decision: ConsentDecision = ConsentDecision.ACCEPTED,
+    entries: scopes.Catalogue | None = None,
 ) -> Redirect | Stop:
     """Accept with the claims; then mark the flow answered and queue the accept's event in one transaction (one
     commit on the hop's critical path). A flow marked before is a replay if Hydra has completed it (Hydra v2.3
     answers it with a fresh redirect whose verifier it then refuses): the redirect is never shown, the replay is
     answered and audited as one. Of two concurrent answers of one flow only one gets the mark; the other asks
-    Hydra."""
+    Hydra. A grant including a scope the tenant marks "ask every time" is never remembered."""
+    if entries is None:
+        entries = catalogue.for_tenant(tenant)
+    remember = remember and scopes.rememberable(grant, entries)
     remember_for = int(settings.BRIDGE_REMEMBER_CONSENT_FOR) if remember else 0
-    token = token_claims(tenant, consent_request.subject, grant, identity)
+    token = token_claims(tenant, consent_request.subject, grant, identity, entries)
     try:
         accepted = hydra.accept_consent_request(
             challenge,
