@@ -13,6 +13,7 @@ urlpatterns = [
     path("jwks/", include("oauth2_admin.keys.urls")),
     path("trust/", include("oauth2_admin.trust.urls")),
     path("claims/", include("oauth2_admin.claims.urls")),
+    path("scopes/", include("oauth2_admin.scopes.urls")),
     path("", include("oauth2_admin.devtools.urls")),
     path("audit/", include("oauth2_admin.audit.urls")),
     path("api-keys/", include("oauth2_admin.apikeys.urls")),

@@ -24,6 +24,7 @@ from oauth2_admin.devtools import api as devtools_api
 from oauth2_admin.hygiene import api as hygiene_api
 from oauth2_admin.keys import api as keys_api
 from oauth2_admin.overview import api as overview_api
+from oauth2_admin.scopes import api as scopes_api
 from oauth2_admin.tokens import api as tokens_api
 from oauth2_admin.trust import api as trust_api
 from truss import upstream
@@ -147,6 +148,8 @@ api.add_router("/api/hydra", trust_api.session_router)
 api.add_router("/v1", trust_api.key_router)
 api.add_router("/api/hydra", hygiene_api.session_router)
 api.add_router("/v1/oauth2", hygiene_api.key_router)
+api.add_router("/api/hydra", scopes_api.session_router)
+api.add_router("/v1/oauth2", scopes_api.key_router)
 
 # Last: every write operation's body checks and documented answers, over all the routes above.
 guard_bodies(api)

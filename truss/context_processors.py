@@ -48,6 +48,7 @@ NAV_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         [
             ("console:consents:list", "Consent", "viewer"),
             ("console:claims:config", "Claims", "viewer"),
+            ("console:scopes:list", "Scopes", "viewer"),
         ],
     ),
     (

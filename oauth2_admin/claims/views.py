@@ -12,11 +12,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from oauth2_admin.claims import service
 from oauth2_admin.claims.forms import ClaimsConfigForm, PreviewForm
+from oauth2_admin.scopes import service as scopes
 from truss import htmx, tenancy
 from truss.audit import Action
 from truss.forms import refused
 from truss.http import TenantRequest
-from truss.models import Role
+from truss.models import ClaimsConfig, Role
 
 
 def _can_edit(request: TenantRequest) -> bool:
@@ -65,8 +66,22 @@ def config(request: TenantRequest) -> HttpResponse:
         "preview_form": _preview_kept(request),
         "can_edit": _can_edit(request),
         "config": config,
+        "released": _released(request, config),
     }
     return TemplateResponse(request, "console/claims/config.html", context, status=status)
+
+
+def _released(request: TenantRequest, config: ClaimsConfig) -> list[tuple[str, str, list[str]]]:
+    """(token, claim, scopes that release it) for every saved template: no scope means every sign-in."""
+    by_claim = scopes.releasing_scopes(request.tenant)
+    return [
+        (token, str(name), by_claim.get(str(name), []))
+        for token, templates in (
+            ("ID token", config.id_token_claims),
+            ("Access token", config.access_token_claims),
+        )
+        for name in templates
+    ]
 
 
 @require_POST

@@ -13,6 +13,7 @@ from django.utils.datastructures import MultiValueDict
 
 from oauth2_admin.clients import service as clients
 from truss.forms import DerivedForm, FieldFactory, Shown, TypedConfirmForm, fields_form
+from truss.models import Tenant
 from truss.ory import hydra
 
 
@@ -55,6 +56,47 @@ def row_notes(values: list[str], kind: str) -> list[dict[str, Any]]:
     return [{"value": v, "problem": p, "warning": w} for v, (p, w) in zip(values, notes, strict=True)]
 
 
+class ScopeWidget(forms.Widget):
+    """The client's scope: a checkbox per scope of the tenant's catalogue (standard ones first, with their
+    titles), and a text box for any other scopes (kept, and flagged by the hygiene report). The value stays the
+    space-separated string ClientIn takes; a single text value (an older form, a script) is read as before."""
+
+    template_name = "console/scopes/scope_widget.html"
+    use_fieldset = True
+
+    def __init__(self, attrs: dict[str, Any] | None = None, *, entries: list[tuple[str, str]]) -> None:
+        super().__init__(attrs)
+        self.entries = entries  # (scope name, title) in the order shown
+
+    def value_from_datadict(self, data: Mapping[str, Any], files: Any, name: str) -> str:
+        values: list[Any] = (
+            data.getlist(name) if isinstance(data, QueryDict | MultiValueDict) else [data.get(name)]
+        )
+        values.append(data.get(f"{name}_other"))
+        tokens = [token for value in values for token in str(value or "").split()]
+        return " ".join(dict.fromkeys(tokens))
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        chosen = str(value or "").split()
+        known = {scope for scope, _ in self.entries}
+        context["widget"].update(
+            options=[(scope, title, scope in chosen) for scope, title in self.entries],
+            other=" ".join(s for s in chosen if s not in known),
+        )
+        return context
+
+
+def scope_entries(tenant: Tenant | None) -> list[tuple[str, str]]:
+    """The catalogue's scopes for the client form: the standard ones, then the tenant's, with their titles."""
+    from oauth2_admin.scopes import service as scopes
+
+    entries = [(s.name, s.title) for s in scopes.standard_scopes()]
+    if tenant is not None:
+        entries += [(s.name, s.title_en) for s in scopes.list_for(tenant)]
+    return entries
+
+
 class ListField(forms.Field):
     widget = ListWidget
 
@@ -82,8 +124,13 @@ class ClientForm(_ClientFields):
 
     version = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, tenant: Tenant | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["scope"].widget = ScopeWidget(entries=scope_entries(tenant))
+        self.fields["scope"].help_text = (
+            "Tick the scopes of the catalogue the client may request; other scopes go in the box, "
+            "space-separated (the hygiene report flags scopes the catalogue does not define)."
+        )
         if not clients.device_flow_supported():
             field = self.fields["grant_types"]
             field.choices = [c for c in field.choices if c[0] != clients.DEVICE_GRANT]  # type: ignore[attr-defined]

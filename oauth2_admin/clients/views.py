@@ -261,7 +261,7 @@ def client_quickstart(request: TenantRequest, client_id: str) -> HttpResponse:
 @tenancy.tenant_view(min_role=Role.MEMBER)
 def client_create(request: TenantRequest) -> HttpResponse:
     """A new client owned by the tenant; its secret is shown once, on the page that follows."""
-    form = ClientForm(request.POST or None)  # its fields start at ClientIn's defaults
+    form = ClientForm(request.POST or None, tenant=request.tenant)  # its fields start at ClientIn's defaults
     if request.method == "POST":
         if not form.is_valid():
             refused(request, Action.CLIENT_CREATE, form)
@@ -284,7 +284,11 @@ def client_create(request: TenantRequest) -> HttpResponse:
 def client_edit(request: TenantRequest, client_id: str) -> HttpResponse:
     """Edit every setting; a concurrent change by someone else is detected, not overwritten."""
     client = client_or_404(request, client_id)
-    form = ClientForm(request.POST or None, initial=ClientForm.initial_for(client, clients.etag(client)))
+    form = ClientForm(
+        request.POST or None,
+        initial=ClientForm.initial_for(client, clients.etag(client)),
+        tenant=request.tenant,
+    )
     if request.method == "POST":
         if not form.is_valid():
             refused(request, Action.CLIENT_UPDATE, form, client_id)

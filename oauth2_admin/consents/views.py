@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from oauth2_admin.consents import jobs, ledger, service
 from oauth2_admin.consents.forms import BulkRevokeForm, RevokeForm
 from oauth2_admin.consents.models import RevokeJob, ScopeCount
+from oauth2_admin.scopes import service as scopes
 from truss import audit, csvexport, names, tenancy
 from truss.audit import Action
 from truss.http import TenantRequest
@@ -55,6 +56,7 @@ def find_person(request: TenantRequest) -> HttpResponse:
     ledger_clients = list(top.values_list("client_id", "people")[:20])
     named = names.resolve(request.tenant, clients=[client_id for client_id, _ in ledger_clients])
     context["ledger_clients"] = [(named.of(client_id), people) for client_id, people in ledger_clients]
+    context["scope_grants"] = scopes.grants_per_scope(request.tenant)
     return TemplateResponse(request, "console/consents/find.html", context, status=status)
 
 
@@ -195,10 +197,12 @@ def client_people(request: TenantRequest, client_id: str) -> HttpResponse:
         )
         for e in entries
     ]
+    counts, titles = ledger.counts(request.tenant, client_id), scopes.titles(request.tenant)
     context = {
         "client": client,
         "rows": rows,
-        "counts": ledger.counts(request.tenant, client_id),
+        "counts": counts,
+        "scope_rows": [(scope, titles.get(scope, ""), n) for scope, n in counts.scopes],
         "show": show,
         "q": q,
         "next_cursor": next_cursor,

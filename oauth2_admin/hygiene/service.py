@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from oauth2_admin.clients import service as clients
 from oauth2_admin.hygiene.models import Thresholds
+from oauth2_admin.scopes import catalogue
 from truss import durations
 from truss.audit import Action
 from truss.models import AuditEvent, Tenant
@@ -101,6 +102,7 @@ class Facts:
     last_consent_at: dict[str, datetime] = field(default_factory=dict)
     pkce_enforced: str = "off"
     seconds: dict[str, dict[str, int | None]] = field(default_factory=dict)  # lifespans per client, memoised
+    catalogues: dict[str, frozenset[str]] = field(default_factory=dict)  # scope names per owner, memoised
 
 
 @dataclass(frozen=True)
@@ -300,6 +302,26 @@ def _logout_redirect(client: hydra.OAuth2Client, facts: Facts) -> tuple[str, Fix
     return f"{' and '.join(uses)} set, but no post_logout_redirect_uris", None
 
 
+def _catalogue(client: hydra.OAuth2Client, facts: Facts) -> frozenset[str]:
+    """The scope names of the client's tenant's catalogue (standard ones included): one query per tenant."""
+    owner = client.owner or ""
+    known = facts.catalogues.get(owner)
+    if known is None:
+        known = facts.catalogues[owner] = frozenset(catalogue.for_tenant(Tenant.for_owner(owner)))
+    return known
+
+
+def _unknown_scope(client: hydra.OAuth2Client, facts: Facts) -> tuple[str, Fix | None] | None:
+    scopes = (client.scope or "").split()
+    known = _catalogue(client, facts)
+    unknown = [s for s in scopes if s not in known]
+    if not unknown:
+        return None
+    kept = " ".join(s for s in scopes if s in known)
+    fix = Fix(f"remove {', '.join(unknown)} from the client's scope", changes={"scope": kept})
+    return f"{', '.join(unknown)} not in the scope catalogue: add it there or remove it from the client", fix
+
+
 def _metadata_http(client: hydra.OAuth2Client, facts: Facts) -> tuple[str, Fix | None] | None:
     names = ("logo_uri", "policy_uri", "tos_uri", "client_uri")
     bad = [
@@ -415,6 +437,14 @@ RULES: tuple[Rule, ...] = (
         "Client metadata URIs over http",
         "Logo, policy and terms shown on the consent screen must not be loaded over http (RFC 9700 §2.6).",
         _metadata_http,
+    ),
+    Rule(
+        "scope-not-in-catalogue",
+        "low",
+        "Scope not in the catalogue",
+        "People consent to what the consent screen describes; a scope the catalogue does not define is shown by "
+        "name only, and a client should request no more than it needs (RFC 6749 §3.3; RFC 9700 §2.3).",
+        _unknown_scope,
     ),
 )
 RULES_BY_ID = {rule.id: rule for rule in RULES}

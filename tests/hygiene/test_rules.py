@@ -52,6 +52,7 @@ BREAKERS: dict[str, tuple[dict[str, Any], dict[str, Any], int]] = {
     "idle-client": ({}, {}, 100),
     "logout-no-post-redirect": ({"post_logout_redirect_uris": []}, {}, 0),
     "metadata-http": ({"logo_uri": "http://app.example.com/logo.png"}, {}, 0),
+    "scope-not-in-catalogue": ({"scope": "openid made-up:scope offline_access"}, {}, 0),
 }
 # Rules about settings Truss refuses to write: their breaking client comes from outside Truss (Hydra's admin API,
 # an older Truss), modelled as a clean client's Hydra record with the bad setting.
@@ -66,6 +67,7 @@ FIXABLE = [
     "access-token-lifespan",
     "jwt-access-token-lifespan",
     "skip-consent-foreign",
+    "scope-not-in-catalogue",
 ]
 
 

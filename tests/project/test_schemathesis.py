@@ -62,7 +62,13 @@ _PAGE = "page_token: only a token from an earlier page"
 _CLIENT = (
     "the client rules across fields (grant and response types, redirect URIs), checked on the whole client"
 )
+_CLAIMS = "claims: only names of the tenant's claim templates"
 NOT_STATABLE = {
+    **{
+        (m, prefix + path): _CLAIMS
+        for prefix in ("/api/hydra", "/v1/oauth2")
+        for m, path in (("POST", "/scopes"), ("PUT", "/scopes/{name}"))
+    },
     ("POST", "/api/hydra/trust"): _KEY,
     ("POST", "/v1/oauth2/trust"): _KEY,
     ("GET", "/api/hydra/clients"): _PAGE,
