@@ -5,13 +5,15 @@ PY := .venv/bin/python
 VENV_STAMP := .venv/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 export TRUSS_ORY_CACHE ?= $(HOME)/.cache/truss/ory
 
-.PHONY: help system venv ory-build ory-up ory-down ory-status migrate demo run test test-unit lint typecheck bench clean test-sqlite screenshots
+.PHONY: help system venv ory-build ory-up ory-down ory-status migrate demo run test test-unit lint typecheck bench bench-scale clean test-sqlite screenshots
 
 help:
 	@echo "make run         install everything, start Hydra + Kratos + Truss on 127.0.0.1:8000 with demo data"
 	@echo "make test        ruff, mypy and the whole pytest suite (starts its own Hydra + Kratos)"
 	@echo "make ory-build   build the pinned Hydra/Kratos binaries into $(TRUSS_ORY_CACHE) (once)"
 	@echo "make ory-up / ory-down / ory-status   manage the local Hydra + Kratos (var/ory/)"
+	@echo "make bench-scale pages and APIs at 1,000 of everything beside full scale (generated data, kept in"
+	@echo "                 PostgreSQL; QUICK=1 for a smoke run, BENCH_SCALE_ARGS=--regenerate to rebuild)"
 	@echo "make screenshots a full-page PNG of every console page into var/screenshots/ (needs \`make run\`;"
 	@echo "                 SCREENSHOTS_ARGS=--start runs a private Truss + Hydra + Kratos instead)"
 
@@ -71,6 +73,9 @@ test-unit: venv
 
 bench: venv ory-build  # writes bench/RESULTS.md: bridge flows vs the reference, 8-browser scaling, client list
 	$(PY) bench/bridge_flows.py --rounds 5 --client-list $(BENCH_ARGS)
+
+bench-scale: venv ory-build  # bench/RESULTS.md's Scale section: every page and read API at 1k vs full scale
+	$(PY) bench/scale.py $(if $(QUICK),--quick) $(BENCH_SCALE_ARGS)
 
 clean:
 	rm -rf var staticfiles .pytest_cache .mypy_cache .ruff_cache
