@@ -259,6 +259,12 @@ AUDIT_STREAM_RETRY_BASE = env.float("AUDIT_STREAM_RETRY_BASE", default=1.0)
 AUDIT_STREAM_RETRY_MAX = env.float("AUDIT_STREAM_RETRY_MAX", default=300.0)
 # An id not visible while later ones are (a transaction still open, or rolled back) is waited for this long.
 AUDIT_STREAM_HOLE_TIMEOUT = env.float("AUDIT_STREAM_HOLE_TIMEOUT", default=300.0)
+# Audit retention (manage.py archive_audit, truss/audit/retention.py): events older than this many days are
+# archived to AUDIT_ARCHIVE_DIR (gzip JSON lines, a signed cut per file) and removed from the table. 0 (the
+# default): kept forever. How long audit evidence must be kept is each deployment's own legal decision, and an
+# upgrade must never start deleting it: set it (e.g. 400) and schedule the command.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=0)
+AUDIT_ARCHIVE_DIR = env.str("AUDIT_ARCHIVE_DIR", default=str(BASE_DIR / "var" / "audit-archive"))
 
 # --- Operator sign-in throttling ------------------------------------------------------------------------
 # Failed sign-ins allowed per username and per client IP within the window (seconds); counted in CACHES.

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 from oauth2_admin.audit import service
 from oauth2_admin.audit.forms import AuditFilterForm
 from truss import htmx, tenancy
+from truss.audit import retention
 from truss.http import TenantRequest
 from truss.models import AuditEvent, Role, Tenant
 
@@ -70,5 +71,7 @@ def log(request: TenantRequest) -> HttpResponse:
         ),
         "next_query": older.urlencode() if has_more else None,
         "first_query": filters.urlencode() if "before" in request.GET else None,
+        "archived": retention.archived_for(request.tenant),
+        "can_see_archive_dir": tenancy.role_at_least(request.role, Role.ADMIN),
     }
     return htmx.render(request, "console/audit/log.html", context, partial="audit-table")
