@@ -58,3 +58,41 @@ def test_it_adds_a_scope_through_the_form_and_the_client_form_offers_it(operator
     expect(offered).to_contain_text("Read invoices")
     assert not offered.locator("input").is_checked()
     assert page.locator("#id_scope input[value=openid]").is_checked()  # the default scope, ticked
+
+
+def test_its_pages_and_the_client_form_have_no_serious_accessibility_violation(
+    operator_page, live_server, tenant, ory
+):
+    from oauth2_admin.scopes import service
+    from tests.console.test_axe import CSP_LISTENER, serious
+
+    scope = service.create(
+        None,
+        tenant,
+        {
+            "name": "invoices:read",
+            "title_en": "Read your invoices",
+            "description_en": "See your invoices.",
+            "claims": ["billing_account"],
+        },
+    )
+    page = operator_page
+    page.add_init_script(CSP_LISTENER)
+    found = {}
+    for url in (
+        "/console/scopes/",
+        "/console/scopes/new",
+        f"/console/scopes/{scope.pk}/",
+        f"/console/scopes/{scope.pk}/delete",
+        "/console/clients/new",
+        "/console/claims/",
+        "/console/consents/",
+    ):
+        response = page.goto(f"{live_server.url}{url}")
+        assert response is not None and response.status == 200, url
+        page.wait_for_load_state("networkidle")
+        if bad := serious(page):
+            found[url] = bad
+        if csp := page.evaluate("window.__csp"):
+            found[f"{url} (CSP)"] = csp
+    assert found == {}
