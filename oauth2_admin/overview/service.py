@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from oauth2_admin.devtools import flows
 from oauth2_admin.keys.models import Rotation
 from truss import metrics, names
 from truss.audit import actions as audit_actions
-from truss.audit import stream
+from truss.audit import rollup, stream
 from truss.management.commands.seed_demo import DEMO_CLIENT_NAME
 from truss.models import AuditEvent, Tenant
 from truss.ory import hydra, kratos
@@ -110,36 +108,27 @@ def client_stats(tenant: Tenant, *, limit: int = 1000) -> ClientStats | None:
 
 
 def activity(tenant: Tenant, today: date | None = None) -> dict[str, Any]:
-    """Sign-ins and consent decisions per day (UTC) over the last DAYS days, from the audit log in one grouped
-    query, classified as /metrics classifies them (``truss_bridge_steps``): sign-ins are login steps accepted or
-    skipped, consents given are consent steps accepted or skipped, consents refused are consent steps denied;
-    ``failed`` counts every step that failed (any kind), ``denied`` the login, device and logout steps denied."""
+    """Sign-ins and consent decisions per day (UTC) over the last DAYS days, from the audit log's daily rollup
+    (truss/audit/rollup.py: at most DAYS × actions × outcomes rows, whatever the traffic), classified as
+    /metrics classifies them (``truss_bridge_steps``): sign-ins are login steps accepted or skipped, consents
+    given are consent steps accepted or skipped, consents refused are consent steps denied; ``failed`` counts
+    every step that failed (any kind), ``denied`` the login, device and logout steps denied."""
     today = today or timezone.now().astimezone(UTC).date()
     start = today - timedelta(days=DAYS - 1)
-    rows = (
-        AuditEvent.objects.filter(
-            tenant=tenant,
-            action__startswith="bridge.",  # metrics.bridge_step picks the steps
-            created_at__gte=datetime.combine(start, time.min, tzinfo=UTC),
-        )
-        .annotate(day=TruncDate("created_at", tzinfo=UTC))
-        .values("day", "action", "outcome")
-        .annotate(n=Count("id"))
-    )
     series = {label: {start + timedelta(days=i): 0 for i in range(DAYS)} for label in SERIES_LABELS}
     failed = denied = 0
-    for row in rows:
-        step = metrics.bridge_step(row["action"], row["outcome"])
+    for day, action, outcome, n in rollup.daily(tenant, start, prefix="bridge."):  # bridge_step picks
+        step = metrics.bridge_step(action, outcome)
         if step is None:
             continue
         label = ACTIVITY_SERIES.get(step)
         if label is not None:
-            if row["day"] in series[label]:
-                series[label][row["day"]] += row["n"]
+            if day in series[label]:
+                series[label][day] += n
         elif step[1] == "failed":
-            failed += row["n"]
+            failed += n
         elif step[1] == "denied":
-            denied += row["n"]
+            denied += n
     days = [start + timedelta(days=i) for i in range(DAYS)]
     table = [{"day": d, "values": [series[label][d] for label in series]} for d in days]
     ticks = [{"x": 40 + i * 44, "day": d} for i, d in enumerate(days) if i % 2 == 0]

@@ -3,8 +3,8 @@ failed flows, recent events; charts as server-rendered SVG with a table; Hydra d
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
 from django.db import connection
@@ -12,24 +12,19 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from oauth2_admin.overview import service
-from truss.models import AuditEvent
+from truss import audit
 
 pytestmark = [pytest.mark.django_db]
 
 
 def _event(tenant, action, outcome="success", days_ago=0):
-    return AuditEvent.objects.create(
-        tenant=tenant,
-        action=action,
-        outcome=outcome,
-        actor="system",
-        target="c1",
-        created_at=datetime.now(UTC) - timedelta(days=days_ago),
-        hash=uuid.uuid4().hex,
-    )
+    """An event chained through the normal path (which writes the daily rollup the chart reads)."""
+    at = datetime.now(UTC) - timedelta(days=days_ago)
+    with mock.patch("django.utils.timezone.now", return_value=at):
+        return audit.record(None, action, tenant=tenant, outcome=outcome, actor="system", target="c1")
 
 
-def test_it_counts_sign_ins_and_consent_decisions_per_utc_day_in_one_query(tenant, other_tenant):
+def test_it_counts_sign_ins_and_consent_decisions_per_utc_day_in_one_query_of_the_rollup(tenant, other_tenant):
     for _ in range(3):
         _event(tenant, "bridge.login.accept")
     _event(tenant, "bridge.consent.accept", days_ago=2)

@@ -18,6 +18,7 @@ from django.db.models.signals import post_save
 from django.utils import timezone
 
 from truss import sql
+from truss.audit import rollup
 from truss.audit.events import GENESIS, compute_hash, logger
 from truss.audit.verify import checkpoint
 from truss.models import AuditChainHead, AuditEvent, AuditOutbox
@@ -25,8 +26,9 @@ from truss.models import AuditChainHead, AuditEvent, AuditOutbox
 
 def append_all(chain: str, events: list[AuditEvent]) -> list[AuditEvent]:
     """Append ``events`` to ``chain`` in the caller's transaction: one head lock, one INSERT, one head update for
-    the whole batch (appending one by one cost ~10 statements an event). post_save is sent for each event, as
-    a save() would, so receivers (the consent ledger, the hygiene snapshot) see every one."""
+    the whole batch (appending one by one cost ~10 statements an event), and one upsert of the daily rollup
+    (truss/audit/rollup.py), so the counts commit or roll back with the events. post_save is sent for each
+    event, as a save() would, so receivers (the consent ledger, the hygiene snapshot) see every one."""
     head_id, previous = _locked_head(chain)
     for event in events:
         event.pk = None
@@ -34,6 +36,7 @@ def append_all(chain: str, events: list[AuditEvent]) -> list[AuditEvent]:
         event.prev_hash = previous
         event.hash = previous = compute_hash(event)
     _insert(events)
+    rollup.add_events(events)
     statement(UPDATE_HEAD, 1, [previous, head_id])
     for event in events:
         post_save.send(
