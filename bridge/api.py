@@ -18,11 +18,13 @@ from typing import Any, TypeVar
 
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
+from django.utils import translation
 from ninja import Field, Router, Schema
 from ninja.decorators import decorate_view
 from ninja.errors import AuthorizationError, HttpError
 from ninja.utils import check_csrf
 
+from bridge import i18n
 from bridge.flows import common
 from bridge.flows import consent as consent_flow
 from bridge.links import CHALLENGE_RE, InvalidChallenge, clean_challenge
@@ -152,6 +154,10 @@ def consent_info(request: HttpRequest, consent_challenge: str) -> Any:
     if isinstance(result, common.Stop):
         return _stopped(request, result)
     client = result.consent.client
+    # The scopes' text in the person's language, as the consent screen would show it (this request only).
+    context = result.consent.oidc_context
+    with translation.override(i18n.choose(request, context.ui_locales if context else None)):
+        texts = result.scope_texts
     return {
         "challenge": challenge,
         "subject": result.consent.subject,
@@ -174,7 +180,7 @@ def consent_info(request: HttpRequest, consent_challenge: str) -> Any:
                 "required": s.required,
                 "rememberable": s.rememberable,
             }
-            for s in result.scope_texts
+            for s in texts
         ],
         # 0: a requested scope is "ask every time", so accepting with remember does not remember.
         "remember_for": common.remember_consent_days() * 86400 if result.rememberable else 0,

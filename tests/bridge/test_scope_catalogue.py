@@ -15,7 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from oauth2_admin.scopes.models import Scope
-from tests.bridge.oauth import CALLBACK, Browser, forms, verify_id_token
+from tests.bridge.oauth import CALLBACK, Browser, forms, query, verify_id_token
 from truss.models import AuditEvent, ClaimsConfig, Tenant
 from truss.ory import hydra
 
@@ -241,3 +241,29 @@ def test_it_remembers_a_consent_whose_scopes_may_be_remembered(
     _, asked = browser.authorize(app["client_id"], scope="openid photos.read")
     assert asked.status_code == 200 and "/bridge/consent" in asked.url
     browser.callback(browser.answer_consent(asked))
+
+
+def test_the_consent_json_api_gives_the_catalogue_text_and_never_remembers_an_ask_every_time_scope(
+    browser_for, make_catalogue_app, make_identity, tenant, settings
+):
+    _scope(tenant, "photos.read", title_de="Fotos", description_de="Ihre Fotos.")
+    _scope(tenant, "payments", rememberable=False)
+    app, person, browser = make_catalogue_app(), make_identity(), browser_for("de")
+    _, consent_page = _sign_in_flow(browser, app, person, "openid photos.read payments")
+    challenge = query(consent_page.url)["consent_challenge"]
+    api = f"{settings.TRUSS_PUBLIC_URL}/api/hydra/bridge/consent"
+    body = browser.session.get(f"{api}/info", params={"consent_challenge": challenge}, timeout=10).json()
+    scopes = {s["name"]: s for s in body["scopes"]}
+    assert (scopes["photos.read"]["title"], scopes["photos.read"]["description"]) == ("Fotos", "Ihre Fotos.")
+    assert (scopes["payments"]["title"], scopes["payments"]["rememberable"]) == ("Title of payments", False)
+    assert scopes["photos.read"]["rememberable"] is True and body["remember_for"] == 0
+    accepted = browser.session.post(
+        f"{api}/accept",
+        json={"challenge": challenge, "grant_scope": ["openid", "photos.read", "payments"], "remember": True},
+        headers={"X-CSRFToken": body["csrf_token"]},
+        timeout=10,
+    )
+    assert accepted.status_code == 200, accepted.text
+    browser.callback(browser.follow(browser.get(accepted.json()["redirect_to"])))
+    _, again = browser.authorize(app["client_id"], scope="openid photos.read payments")
+    assert again.status_code == 200 and "/bridge/consent" in again.url
