@@ -97,7 +97,7 @@ def token_claims(
         return claims.Claims()
     if entries is None:
         entries = catalogue.for_tenant(tenant) if id_config or access_config else {}
-    withheld = catalogue.scoped_claims(entries) - catalogue.released_claims(entries, granted)
+    withheld = catalogue.withheld_claims(entries, granted)
     if identity is None or identity.id != subject:
         try:
             identity = kratos.get_identity(subject)

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from oauth2_admin.scopes import catalogue
 from truss import audit, claims
 from truss.audit import Action
 from truss.models import ClaimsConfig, Tenant
@@ -72,7 +73,8 @@ def preview(
     access_token_claims: dict[str, Any],
 ) -> tuple[kratos.Identity, claims.Claims]:
     """What the tenant's templates give for one identity. Identities are shared by every tenant, so a tenant
-    may only preview people who have consented to one of its clients (platform admins: anyone)."""
+    may only preview people who have consented to one of its clients (platform admins: anyone). Templates a
+    scope of the tenant's catalogue releases appear only when that scope is among ``scopes``, as at consent."""
     identity = find_identity(identity_ref)
     if identity is None:
         raise PreviewRefused
@@ -81,7 +83,8 @@ def preview(
         owner = tenant.hydra_owner
         if not any(s.consent_request.client.owner == owner for s in hydra.list_consent_sessions(identity.id)):
             raise PreviewRefused
-    return identity, claims.build(identity, scopes, id_token_claims, access_token_claims)
+    withheld = catalogue.withheld_claims(catalogue.for_tenant(tenant), scopes)
+    return identity, claims.build(identity, scopes, id_token_claims, access_token_claims, withheld=withheld)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ overview) and the hygiene linter read the catalogue from."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from truss.models import Tenant
@@ -63,7 +64,7 @@ def scoped_claims(entries: dict[str, Entry]) -> set[str]:
     return {claim for entry in entries.values() if not entry.standard for claim in entry.claims}
 
 
-def released_claims(entries: dict[str, Entry], granted: list[str]) -> set[str]:
+def released_claims(entries: dict[str, Entry], granted: Collection[str]) -> set[str]:
     """Custom claim names the granted scopes release."""
     return {
         claim
@@ -71,3 +72,8 @@ def released_claims(entries: dict[str, Entry], granted: list[str]) -> set[str]:
         if (entry := entries.get(name)) and not entry.standard
         for claim in entry.claims
     }
+
+
+def withheld_claims(entries: dict[str, Entry], granted: Collection[str]) -> set[str]:
+    """Custom claim names a tenant scope releases that were not granted: left out of the tokens."""
+    return scoped_claims(entries) - released_claims(entries, granted)

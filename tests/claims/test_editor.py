@@ -8,6 +8,7 @@ import re
 import pytest
 
 from oauth2_admin.claims import service
+from oauth2_admin.scopes.models import Scope
 from truss import claims
 from truss.audit import Action
 from truss.models import AuditEvent, ClaimsConfig
@@ -116,3 +117,37 @@ def test_it_shows_in_the_preview_which_claims_were_left_out_and_why(
     assert re.search(
         r"Access token claim <code>bad</code>: <code>\{\{traits.nope\}\}</code> did not resolve", html
     )
+
+
+def test_it_previews_a_scoped_template_only_when_its_scope_is_picked(
+    console, tenant, browser_for, make_app, make_identity
+):
+    Scope.objects.create(
+        tenant=tenant, name="photos.read", title_en="Photos", description_en="See photos.", claims=["album"]
+    )
+    someone = make_identity(name="Scoped")
+    browser = browser_for()
+    _, login_page = browser.authorize(make_app()["client_id"])
+    browser.callback(
+        browser.answer_consent(
+            browser.sign_in(login_page, someone["email"], someone["password"]), remember=True
+        )
+    )
+
+    def preview(scopes: str) -> str:
+        shown = console("member").post(
+            "/console/claims/preview",
+            {
+                "id_token_claims": '{"album": "A-{{traits.name}}", "hello": "Hi"}',
+                "access_token_claims": "{}",
+                "scopes": scopes,
+                "identity": someone["email"],
+            },
+            HTTP_HX_REQUEST="true",
+        )
+        assert shown.status_code == 200
+        return shown.content.decode()
+
+    assert "A-Scoped" in preview("openid photos.read")
+    without = preview("openid")
+    assert "A-Scoped" not in without and "Hi" in without
