@@ -20,6 +20,9 @@ memory could not be removed by a write in another, so those reads go to the data
 | ``login_pass_key(key)`` | the login hop's Kratos answer for the consent hop | LOGIN_PASS_MAX_AGE | expiry; read once |
 | ``bridge_request_url_key(digest)`` | a login/consent challenge's authorization request URL (to restart it once it expired) | bridge.flows.common.RESTART_WINDOW | expiry |
 | ``bridge_restarted_key(digest)`` | marker: this authorization request was restarted once already | bridge.flows.common.RESTART_WINDOW | expiry |
+| ``client_name_key(client_id)`` | a client's owner and name, or that Hydra has no such client (``truss.names``) | CLIENT_NAME_TTL | Truss's writes of the client (``oauth2_admin.clients.counts``) |
+| ``demo_client_key(tenant_pk)`` | the tenant's demo client id, or "" (the overview's demo sign-in) | DEMO_CLIENT_TTL | Truss's writes of any of the tenant's clients |
+| ``client_count_lock_key(tenant_pk)`` | a first count of the tenant's clients under way | 300 s | the count's end; expiry |
 | ``caches["process"]``: ``token_owner_key(client_id)``, ``TOKEN_JWKS_KEY`` | a client's owner, Hydra's token keys (introspection) | 60 s | expiry only: per process by design |
 
 Writes invalidate by tombstone (``forget``): a reader that loaded a row just before a write committed could
@@ -33,7 +36,7 @@ write bypassing the ORM's signals (``queryset.update()``, raw SQL) could leave b
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -45,6 +48,8 @@ T = TypeVar("T")
 TENANT_TTL = 300  # seconds
 AUTH_TTL = 300
 API_KEY_TTL = 10
+CLIENT_NAME_TTL = 300  # a rename or removal outside Truss shows at most this late
+DEMO_CLIENT_TTL = 300
 TOMBSTONE = "truss:cache:forgotten"
 TOMBSTONE_TTL = 2  # seconds (Redis counts whole seconds)
 
@@ -109,6 +114,18 @@ def token_owner_key(client_id: str) -> str:
 TOKEN_JWKS_KEY = "truss:tokens:jwks"
 
 
+def client_name_key(client_id: str) -> str:
+    return "truss:client:name:v1:" + hashlib.sha256(client_id.encode()).hexdigest()[:32]
+
+
+def demo_client_key(tenant_pk: Any) -> str:
+    return f"truss:client:demo:v1:{tenant_pk}"
+
+
+def client_count_lock_key(tenant_pk: Any) -> str:
+    return f"truss:client:count-lock:{tenant_pk}"
+
+
 def through_cache(key: str, load: Callable[[], T | None], ttl: int) -> T | None:
     """`load()` through the shared cache, invalidated by `forget`; straight from `load` without one."""
     if not settings.SHARED_CACHE:
@@ -125,6 +142,31 @@ def read_through(key: str, load: Callable[[], T | None], ttl: int) -> T | None:
     if value is not None and hit is None:
         cache.add(key, value, ttl)  # add: never overwrite a newer value (or a tombstone) another process put
     return value
+
+
+def through_cache_many(
+    keys: Mapping[str, str], load: Callable[[list[str]], Mapping[str, T]], ttl: int
+) -> dict[str, T]:
+    """``through_cache`` for many items at once: ``keys`` maps each item to its cache key, ``load`` loads the
+    items the cache does not hold (one cache round trip for all hits). Items ``load`` leaves out are not cached."""
+    if not settings.SHARED_CACHE:
+        return dict(load(list(keys)))
+    hits = cache.get_many(list(keys.values()))
+    out: dict[str, T] = {}
+    missing, buried = [], set()
+    for item, key in keys.items():
+        hit = hits.get(key)
+        if isinstance(hit, str) and hit == TOMBSTONE:
+            buried.add(item)
+        if hit is None or item in buried:
+            missing.append(item)
+        else:
+            out[item] = hit
+    for item, value in (load(missing) if missing else {}).items():
+        out[item] = value
+        if item not in buried and value is not None:
+            cache.add(keys[item], value, ttl)
+    return out
 
 
 def forget(keys: Iterable[str]) -> None:

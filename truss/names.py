@@ -2,8 +2,10 @@
 id as the client's name, an actor as the operator or "API key truss_sk_AbCd…".
 
 One resolver per page, batched: the page collects every identifier it will show, then `resolve` makes at most
-one Kratos list call (``ids=``), one Hydra list call of the tenant's clients and one query per table, never one
-call per row. Tenant isolation holds: a client is named only when it is the tenant's, and a person only when
+one Kratos list call (``ids=``) and one query per table, never one call per row. Clients are looked up by id,
+only those on the page (at most MAX_CLIENTS), through the shared cache (``caching.client_name_key``, forgotten
+when Truss writes the client): the tenant's fleet is never listed to name a page, so a page costs the same with
+ten clients or a hundred thousand. Tenant isolation holds: a client is named only when it is the tenant's, and a person only when
 they have a consent with one of the tenant's clients (Kratos identities are shared by every tenant); anything
 else keeps its raw, shortened id.
 """
@@ -17,6 +19,7 @@ from html import escape
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
+from truss import caching
 from truss.models import ApiKey, Tenant
 from truss.ory import hydra, kratos
 
@@ -24,6 +27,7 @@ IDENTITY = "identity:"
 USER = "user:"
 APIKEY = "apikey:"
 MAX_IDS = 250  # one Kratos page
+MAX_CLIENTS = 50  # client ids one page names at most (a Hydra GET each, unless cached)
 
 
 @dataclass(frozen=True)
@@ -99,14 +103,34 @@ def _identities(tenant: Tenant, raws: set[str]) -> dict[str, Name]:
     return out
 
 
-def _clients(tenant: Tenant, raws: set[str]) -> dict[str, Name]:
-    from oauth2_admin.clients import service as clients
+def client_names(tenant: Tenant, client_ids: Iterable[str]) -> dict[str, str]:
+    """The names of those of ``client_ids`` that are the tenant's clients (id -> name, the shortened id for a
+    client without one); the others are left out. One Hydra GET per id not in the cache, at most MAX_CLIENTS
+    ids (the first in sorted order); none once Hydra is found unavailable."""
+    ids = sorted({c for c in client_ids if c and len(c) <= 255})[:MAX_CLIENTS]
+    found = caching.through_cache_many(
+        {i: caching.client_name_key(i) for i in ids}, _load_clients, caching.CLIENT_NAME_TTL
+    )
+    return {i: name for i, (owner, name) in found.items() if owner and owner == tenant.hydra_owner}
 
-    try:
-        listed = clients.list_for(tenant, page_size=500).items
-    except hydra.HydraError:
-        return {}
-    names = {c.client_id: c.client_name or short(c.client_id) for c in listed}
+
+def _load_clients(ids: list[str]) -> dict[str, tuple[str, str]]:
+    """(owner, name) of each client, ("", "") for one Hydra does not have; ids after an outage left out."""
+    out: dict[str, tuple[str, str]] = {}
+    for client_id in ids:
+        try:
+            client = hydra.get_client(client_id)
+        except hydra.HydraNotFound:
+            out[client_id] = ("", "")
+            continue
+        except hydra.HydraError:
+            break  # unavailable: the rest keep their raw ids, nothing is cached for them
+        out[client_id] = (client.owner or "", client.client_name or short(client.client_id))
+    return out
+
+
+def _clients(tenant: Tenant, raws: set[str]) -> dict[str, Name]:
+    names = client_names(tenant, raws)
     return {
         raw: Name(raw, names[raw], reverse("console:clients:detail", args=[raw]), "client")
         for raw in raws

@@ -31,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from oauth2_admin.clients import counts
 from truss import audit, durations
 from truss.audit import Action
 from truss.errors import InputError, field_messages
@@ -648,6 +649,7 @@ def create_for(
         _require_supported_grants(data)
         client = hydra.create_client({**data.model_dump(exclude_none=True), "owner": tenant.hydra_owner})
         event.success(target=client.client_id, after=public_view(client))
+    counts.added(tenant, client)
     return client, warnings_for(data)
 
 
@@ -708,6 +710,7 @@ def update_for(
         _require_supported_grants(data)
         client = _write(tenant, current, data, lifespans=current.lifespans)
         event.success(after=public_view(client))
+    counts.changed(tenant, current, client)
     return client, warnings_for(data)
 
 
@@ -744,6 +747,7 @@ def patch_for(
         _require_supported_grants(data)
         client = _write(tenant, current, data, lifespans=current.lifespans)
         event.success(after=public_view(client))
+    counts.changed(tenant, current, client)
     return client, warnings_for(data)
 
 
@@ -859,6 +863,7 @@ def delete_for(
             hydra.delete_client_tokens(client.client_id)
         hydra.delete_client(client.client_id)
         event.success(after={"deleted": True, "tokens_deleted": delete_tokens})
+    counts.removed(tenant, client)
 
 
 def revoke_tokens_for(request: HttpRequest | None, tenant: Tenant, client_id: str) -> None:

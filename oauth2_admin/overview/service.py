@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from django.db.models import Sum
 from django.utils import timezone
 
+from oauth2_admin.clients import counts
+from oauth2_admin.consents import ledger
+from oauth2_admin.consents.models import ScopeCount
 from oauth2_admin.devtools import flows
 from oauth2_admin.keys.models import Rotation
-from truss import metrics, names
+from oauth2_admin.scopes import catalogue
+from truss import caching, metrics, names
 from truss.audit import actions as audit_actions
 from truss.audit import rollup, stream
 from truss.management.commands.seed_demo import DEMO_CLIENT_NAME
@@ -65,9 +69,13 @@ SERIES_LABELS = ("sign-ins", "consents given", "consents refused")
 
 @dataclass(frozen=True)
 class ClientStats:
+    """The tenant's clients as counted (oauth2_admin.clients.counts), never by listing them on a page view."""
+
     total: int
     by_grant: list[tuple[str, int]]
-    truncated: bool
+    counted_at: datetime | None  # the last full count from Hydra (the sweep's, or the first one)
+    updated_at: datetime | None  # the last change Truss counted since
+    counting: bool = False  # a first count is under way in another request: no numbers yet
     demo_client_id: str = ""  # the `seed_demo` client, when the flow tester can sign in with it
 
 
@@ -81,30 +89,85 @@ def is_demo_client(client: hydra.OAuth2Client) -> bool:
     )
 
 
-def client_stats(tenant: Tenant, *, limit: int = 1000) -> ClientStats | None:
-    """How many clients the tenant has, per grant type, and the demo client's id if it has one (read from the
-    same pages); None while Hydra is unavailable (a card state)."""
-    counts: Counter[str] = Counter()
-    total, token, demo = 0, None, ""
-    try:
-        while total < limit:
-            page = hydra.list_clients(owner=tenant.hydra_owner, page_size=200, page_token=token)
-            for client in page.items:
-                total += 1
-                counts.update(set(client.grant_types))
-                if not demo and is_demo_client(client):
-                    demo = client.client_id
-            token = page.next_page_token
-            if not token:
-                break
-    except hydra.HydraError:
-        return None
-    return ClientStats(
-        total=total,
-        by_grant=counts.most_common(),
-        truncated=bool(token) and total >= limit,
-        demo_client_id=demo,
+def demo_client_id(tenant: Tenant) -> str:
+    """The tenant's demo client's id, or "": one Hydra list filtered by owner and exact name (a page of at most
+    a few clients, whatever the fleet's size), through the shared cache (forgotten on Truss's client writes)."""
+
+    def load() -> tuple[str] | None:
+        try:
+            page = hydra.list_clients(owner=tenant.hydra_owner, client_name=DEMO_CLIENT_NAME, page_size=5)
+        except hydra.HydraError:
+            return None  # unavailable: no button, nothing cached
+        return (next((c.client_id for c in page.items if is_demo_client(c)), ""),)
+
+    found = caching.through_cache(caching.demo_client_key(tenant.pk), load, caching.DEMO_CLIENT_TTL)
+    return found[0] if found else ""
+
+
+def client_stats(tenant: Tenant, *, with_demo: bool = False) -> ClientStats | None:
+    """How many clients the tenant has, per grant type, from its stored counts; a tenant never counted is
+    counted from Hydra once (page by page) and stored. None while Hydra is unavailable for that first count (a
+    card state). ``with_demo``: also look for the demo client (for operators who can start a flow)."""
+    row = counts.read(tenant)
+    if row is None:
+        try:
+            row = counts.first_count(tenant)
+        except counts.Counting:
+            return ClientStats(total=0, by_grant=[], counted_at=None, updated_at=None, counting=True)
+        except hydra.HydraError:
+            return None
+    by_grant = sorted(
+        ((str(g), int(n)) for g, n in (row.by_grant or {}).items()), key=lambda i: (-i[1], i[0])
     )
+    return ClientStats(
+        total=row.total,
+        by_grant=by_grant,
+        counted_at=row.reconciled_at,
+        updated_at=row.updated_at,
+        demo_client_id=demo_client_id(tenant) if with_demo else "",
+    )
+
+
+@dataclass(frozen=True)
+class ScopeGrant:
+    scope: str
+    title: str  # the catalogue's title where the tenant describes the scope; "" for a standard or unknown one
+    grants: int  # active consents (a person with a client) that include the scope
+
+
+@dataclass(frozen=True)
+class ScopeGrants:
+    consents: int  # active consents: people per client, summed over the tenant's clients
+    scopes: list[ScopeGrant]  # most granted first, at most MAX_SCOPES
+    more: int  # scopes left out
+
+
+MAX_SCOPES = 20
+
+
+def scope_grants(tenant: Tenant) -> ScopeGrants:
+    """Active consents per scope, summed from the consent ledger's counters (ScopeCount: one row per client and
+    scope, ``scope == ""`` the client's people), in one grouped query; titled from the tenant's catalogue."""
+    rows = (
+        ScopeCount.objects.filter(tenant=tenant, people__gt=0)
+        .values_list("scope")
+        .annotate(n=Sum("people"))
+        .order_by()
+    )
+    consents, scopes = 0, []
+    for scope, n in rows:
+        if scope == ledger.PEOPLE:
+            consents = int(n)
+        else:
+            scopes.append((str(scope), int(n)))
+    scopes.sort(key=lambda item: (-item[1], item[0]))
+    entries = catalogue.for_tenant(tenant) if scopes else {}
+    out = []
+    for name, n in scopes[:MAX_SCOPES]:
+        entry = entries.get(name)
+        title = catalogue.text(entry.scope, "en")[0] if entry and entry.scope else ""
+        out.append(ScopeGrant(scope=name, title=title, grants=n))
+    return ScopeGrants(consents=consents, scopes=out, more=max(len(scopes) - MAX_SCOPES, 0))
 
 
 def activity(tenant: Tenant, today: date | None = None) -> dict[str, Any]:

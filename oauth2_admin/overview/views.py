@@ -24,10 +24,12 @@ from truss.models import Role
 @tenancy.tenant_view()
 def overview(request: TenantRequest) -> HttpResponse:
     """Hydra and Kratos at a glance for the current tenant, and the last bridge check."""
+    can_start_flows = tenancy.role_at_least(request.role, Role.MEMBER)  # as the flow tester requires
     context = {
         "services": service.health(),
-        "clients": service.client_stats(request.tenant),
-        "can_start_flows": tenancy.role_at_least(request.role, Role.MEMBER),  # as the flow tester requires
+        "clients": service.client_stats(request.tenant, with_demo=can_start_flows),
+        "scopes": service.scope_grants(request.tenant),
+        "can_start_flows": can_start_flows,
         "demo_user": DEMO_USER_EMAIL,
         "demo_password": DEMO_USER_PASSWORD,
         "activity": service.activity(request.tenant),

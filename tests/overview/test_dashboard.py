@@ -24,7 +24,9 @@ def _event(tenant, action, outcome="success", days_ago=0):
         return audit.record(None, action, tenant=tenant, outcome=outcome, actor="system", target="c1")
 
 
-def test_it_counts_sign_ins_and_consent_decisions_per_utc_day_in_one_query_of_the_rollup(tenant, other_tenant):
+def test_it_counts_sign_ins_and_consent_decisions_per_utc_day_in_one_query_of_the_rollup(
+    tenant, other_tenant
+):
     for _ in range(3):
         _event(tenant, "bridge.login.accept")
     _event(tenant, "bridge.consent.accept", days_ago=2)

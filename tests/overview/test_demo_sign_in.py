@@ -1,5 +1,5 @@
 """The overview's one-click demo sign-in: a "Sign in as jane (demo)" button for the client `manage.py seed_demo`
-creates (found in the client list the overview reads anyway), none for any other client; seed_demo prints the
+creates (looked up by its exact name, never by listing the fleet), none for any other client; seed_demo prints the
 demo client's Quickstart URL. With TRUSS_SHOTS=<dir> the browser test saves a screenshot of the overview."""
 
 from __future__ import annotations

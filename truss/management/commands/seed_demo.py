@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.urls import reverse
 
+from oauth2_admin.clients import counts
 from oauth2_admin.clients.service import public_view
 from oauth2_admin.scopes import service as scopes
 from oauth2_admin.scopes.models import Scope
@@ -80,6 +81,7 @@ def ensure_demo_client(tenant: Tenant) -> hydra.OAuth2Client:
             actor=SEED_ACTOR,
             after=public_view(created),
         )
+        counts.added(tenant, created)
         return created
     client = page.items[0]
     patch = []
@@ -103,6 +105,7 @@ def ensure_demo_client(tenant: Tenant) -> hydra.OAuth2Client:
         before=public_view(client),
         after=public_view(patched),
     )
+    counts.changed(tenant, client, patched)
     return patched
 
 
