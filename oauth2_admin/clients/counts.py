@@ -44,14 +44,10 @@ def _grants(client: ClientLike) -> set[str]:
     return {str(g) for g in client}
 
 
-def _forget(client: ClientLike) -> None:
+def _forget(tenant: Tenant, client: ClientLike) -> None:
     """A client Truss wrote: its cached name goes (truss/names.py), and the tenant's demo-client lookup."""
     if isinstance(client, hydra.OAuth2Client):
-        keys = [caching.client_name_key(client.client_id)]
-        found = Tenant.for_owner(client.owner)
-        if found is not None:
-            keys.append(caching.demo_client_key(found.pk))
-        caching.forget(keys)
+        caching.forget([caching.client_name_key(client.client_id), caching.demo_client_key(tenant.pk)])
 
 
 def _move(tenant: Tenant, total: int, grants: Mapping[str, int]) -> None:
@@ -87,19 +83,19 @@ def _safely(tenant: Tenant, total: int, grants: Mapping[str, int]) -> None:
 
 def added(tenant: Tenant, client: ClientLike) -> None:
     """A client of the tenant was created (by Truss, or seen by the drift sweep)."""
-    _forget(client)
+    _forget(tenant, client)
     _safely(tenant, 1, dict.fromkeys(_grants(client), 1))
 
 
 def removed(tenant: Tenant, client: ClientLike) -> None:
     """A client of the tenant was deleted."""
-    _forget(client)
+    _forget(tenant, client)
     _safely(tenant, -1, dict.fromkeys(_grants(client), -1))
 
 
 def changed(tenant: Tenant, before: ClientLike, after: ClientLike) -> None:
     """A client of the tenant was updated: its grant types may have changed (its name too: cache forgotten)."""
-    _forget(after)
+    _forget(tenant, after)
     old, new = _grants(before), _grants(after)
     moves = dict.fromkeys(new - old, 1) | dict.fromkeys(old - new, -1)
     if moves:

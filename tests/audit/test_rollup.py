@@ -145,6 +145,22 @@ def test_it_stays_exact_under_concurrent_appends(make_tenant):
     assert [sum(rollup.counted_from_events(t).values()) for t in tenants] == [60, 60]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_it_rebuilds_while_events_are_chained_without_losing_or_doubling_one(tenant):
+    def append(i: int) -> None:
+        try:
+            if i % 10 == 0:
+                rollup.rebuild(tenant)
+            else:
+                audit.record(None, ACTIONS[i % 3], tenant=tenant, outcome="success")
+        finally:
+            close_old_connections()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(append, range(100)))
+    assert sum(_stored().values()) == 90 and _stored() == _grouped()
+
+
 @pytest.mark.django_db
 def test_it_rebuilds_from_the_events_idempotently(make_tenant, capsys):
     rng = random.Random(7)
