@@ -9,6 +9,7 @@ client) or restores Truss's version through the client service. Both need the ET
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,8 +72,35 @@ def adopt(
             )
         if found.known is not None and not found.drifted:
             raise NothingToAdopt("Hydra's client matches Truss's last known version: nothing to adopt.")
+        counted = _counted_grants(tenant, client_id)
         event.success(after=clients.public_view(found.client))
+    _count_adopted(tenant, counted, found.client)
     return history.versions_for(tenant, client_id)[-1]
+
+
+def _counted_grants(tenant: Tenant, client_id: str) -> list[str] | None:
+    """The grant types the tenant's client counts hold for this client: its findings row's (the counts move
+    with the rows, whether Truss wrote them or a walk saw the client); None if it has no row."""
+    from oauth2_admin.hygiene.models import FindingsSnapshot
+
+    stored = (
+        FindingsSnapshot.objects.filter(tenant=tenant, client_id=client_id)
+        .values_list("client", flat=True)
+        .first()
+    )
+    if not isinstance(stored, dict):
+        return None
+    return [str(g) for g in stored.get("grant_types") or []]
+
+
+def _count_adopted(tenant: Tenant, counted: list[str] | None, client: hydra.OAuth2Client) -> None:
+    """An adopted change made outside Truss moves the client counts if it changed the grant types and no walk
+    has counted it yet (a walk that saw it moved them already, and updated the row)."""
+    from oauth2_admin.hygiene.fleet import counts_module
+
+    counts = counts_module()
+    if counts is not None and counted is not None:
+        counts.changed(tenant, counted, client)
 
 
 def restore_known(
@@ -97,27 +125,23 @@ class SweepResult:
     recorded: bool
 
 
-def sweep(
-    tenant: Tenant, *, record: bool = True, listed: list[hydra.OAuth2Client] | None = None
-) -> list[SweepResult]:
-    """Every client of the tenant against its last known version: one paged listing (or `listed`), one audit
-    query. Records one `oauth2.client.drift_detected` event per drifted client, unless the same drift was already
-    recorded."""
-    from oauth2_admin.hygiene.service import all_clients
-
-    if listed is None:
-        listed = all_clients(tenant)
-    known = history.latest_by_client(tenant, None)
+def detect(tenant: Tenant, page: Sequence[hydra.OAuth2Client], *, record: bool = True) -> list[SweepResult]:
+    """The drifted clients of one page of the tenant's listing, against their last known versions: two audit
+    queries for the page's clients only, so a walk over the fleet holds one page. Records one
+    `oauth2.client.drift_detected` event per drifted client unless the same drift is already the client's
+    latest one: a page handled again (a walk resumed after it was stopped) records nothing twice."""
+    ids = [c.client_id for c in page]
+    known = history.latest_by_client(tenant, ids)
     already: dict[str, Any] = {}
-    if record:
+    if record and ids:
         for target, after in (
-            AuditEvent.objects.filter(tenant=tenant, action=DETECTED)
+            AuditEvent.objects.filter(tenant=tenant, action=DETECTED, target__in=ids)
             .order_by("id")
             .values_list("target", "after")
         ):
             already[target] = after
     out = []
-    for client in listed:
+    for client in page:
         found = compare(client, known.get(client.client_id))
         if not found.drifted:
             continue
@@ -136,3 +160,23 @@ def sweep(
             recorded = True
         out.append(SweepResult(tenant, client.client_id, client.client_name or "", fields, recorded))
     return out
+
+
+def sweep(
+    tenant: Tenant, *, record: bool = True, listed: Iterable[hydra.OAuth2Client] | None = None
+) -> list[SweepResult]:
+    """Every client of the tenant (streamed from Hydra page by page, or `listed`) against its last known
+    version; the drifted ones (see detect). The findings snapshot and client counts are not touched: the
+    resumable walk that does all of it is hygiene.fleet (`manage.py sweep_drift`)."""
+    out: list[SweepResult] = []
+    if listed is None:
+        for page in hydra.iter_clients(owner=tenant.hydra_owner):
+            out += detect(tenant, page.items, record=record)
+        return out
+    batch: list[hydra.OAuth2Client] = []
+    for client in listed:
+        batch.append(client)
+        if len(batch) == hydra.FLEET_PAGE:
+            out += detect(tenant, batch, record=record)
+            batch = []
+    return out + detect(tenant, batch, record=record)

@@ -1,10 +1,13 @@
 """Keeping the fleet report honest. The findings snapshot follows every write Truss makes, but a change made in
 Hydra directly is only seen by a full refresh. So:
 
-- a report view finds the snapshot older than HYGIENE_REPORT_MAX_AGE seconds (default 120) and refreshes it
-  first (one paged Hydra listing); if Hydra cannot be reached the old rows are shown, marked as not current.
-  One refresh at a time per tenant (a lock in the cache that expires on its own): a view that finds another
-  one under way shows the old rows marked as being checked again, instead of listing Hydra once more;
+- a report view finds the snapshot older than HYGIENE_REPORT_MAX_AGE seconds (default 120) and walks the next
+  page of Hydra's listing first (snapshot.VIEW_PAGES; hygiene.fleet resumes the walk where it stands): a fleet
+  of one page is current at once, a larger one is shown with the walk's progress, marked as being checked
+  again, and each view takes it a page further (`manage.py sweep_drift` walks it to the end). No view lists a
+  whole fleet. If Hydra cannot be reached the old rows are shown, marked as not current. One view walks at a
+  time per tenant (a lock in the cache that expires on its own): a view that finds another one under way shows
+  the old rows marked as being checked again;
 - any page that reads a client from Hydra anyway (its findings, history, drift) compares it with the stored row
   and, if the client changed since the row was computed, re-lints and stores it with its drift, so the report
   never disagrees with the client page.
@@ -20,14 +23,14 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from oauth2_admin.clients import service as clients
-from oauth2_admin.hygiene import drift, history, snapshot
-from oauth2_admin.hygiene.models import FindingsSnapshot, SnapshotRefresh
+from oauth2_admin.hygiene import drift, fleet, history, snapshot
+from oauth2_admin.hygiene.models import FindingsSnapshot, SnapshotRefresh, SweepRun
 from truss import caching
 from truss.models import Tenant
 from truss.ory import hydra
 from truss.ory.http import OryError
 
-LOCK_SECONDS = 60  # longer than a refresh of a large tenant takes; a crashed holder's lock expires
+LOCK_SECONDS = 60  # longer than a view's pages of a walk take; a crashed holder's lock expires
 
 
 def _lock_key(tenant: Tenant) -> str:
@@ -43,7 +46,8 @@ class Freshness:
     state: SnapshotRefresh
     refreshed: bool  # refreshed from Hydra for this view
     stale: bool  # older than the maximum age and not refreshed: not current
-    refreshing: bool = False  # stale because another request is refreshing it right now
+    refreshing: bool = False  # stale because a walk over Hydra's listing is under way
+    walk: SweepRun | None = None  # the walk under way, for its progress
 
     @property
     def as_of(self) -> datetime:
@@ -51,21 +55,29 @@ class Freshness:
 
 
 def current(tenant: Tenant, *, now: datetime | None = None) -> Freshness:
-    """The tenant's snapshot state, refreshed from Hydra first if it is older than max_age()."""
+    """The tenant's snapshot state; if it is older than max_age(), Hydra's listing walked a page further first."""
     now = now or timezone.now()
     state = SnapshotRefresh.objects.filter(tenant=tenant).first()
+    under_way = fleet.running(tenant)
     if state is not None and now - state.refreshed_at <= max_age():
-        return Freshness(state, refreshed=False, stale=False)
-    if state is None:  # the tenant's first view: nothing to show until the first listing
-        return Freshness(snapshot.refresh(tenant, source="first view"), refreshed=True, stale=False)
+        return Freshness(state, refreshed=False, stale=False, walk=under_way)
     if not cache.add(_lock_key(tenant), 1, LOCK_SECONDS):
-        return Freshness(state, refreshed=False, stale=True, refreshing=True)
+        shown = state or (snapshot.partial(under_way) if under_way else None)
+        if shown is None:  # the tenant's very first view, while another view starts its walk
+            shown = SnapshotRefresh(tenant=tenant, refreshed_at=now, source="first view", clients=0)
+        return Freshness(shown, refreshed=False, stale=True, refreshing=True, walk=under_way)
     try:
-        return Freshness(snapshot.refresh(tenant, source="view"), refreshed=True, stale=False)
+        source = "view" if state is not None else "first view"
+        run = snapshot.refresh(tenant, source=source, max_pages=snapshot.VIEW_PAGES)
     except OryError:
-        return Freshness(state, refreshed=False, stale=True)
+        if state is None:
+            raise
+        return Freshness(state, refreshed=False, stale=True, walk=fleet.running(tenant))
     finally:
         cache.delete(_lock_key(tenant))
+    if not run.running:
+        return Freshness(SnapshotRefresh.objects.get(tenant=tenant), refreshed=True, stale=False)
+    return Freshness(state or snapshot.partial(run), refreshed=False, stale=True, refreshing=True, walk=run)
 
 
 def reconcile(tenant: Tenant, client: hydra.OAuth2Client) -> bool:

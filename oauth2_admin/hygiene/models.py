@@ -80,3 +80,47 @@ class SnapshotRefresh(models.Model):
 
     def __str__(self) -> str:
         return f"snapshot of {self.tenant} at {self.refreshed_at}"
+
+
+class SweepRun(models.Model):
+    """A walk over a tenant's clients in Hydra, one page at a time (hygiene.fleet): each page's findings rows,
+    drift and client counts are written with the position of the next page, so a walk that was stopped (killed,
+    Hydra down) resumes where it stopped and handles every client once. One row per tenant: the walk in
+    progress, or the last one. A lease (renewed each page) keeps two processes from walking it at once."""
+
+    class State(models.TextChoices):
+        RUNNING = "running"
+        DONE = "done"
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RUNNING)
+    source = models.CharField(max_length=20)  # "sweep", "refresh", "view", "first view"
+    records = models.BooleanField(
+        default=False
+    )  # audits each new drift (the drift sweep does, a refresh not)
+    page_token = models.TextField(blank=True)  # Hydra's token of the next page; "" = the first page
+    walked = models.BooleanField(default=False)  # the listing's last page is handled; the finish remains
+    pages = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)  # clients handled (and counted) so far
+    expected = models.PositiveIntegerField(default=0)  # estimate of the total: the last walk's count
+    drifted = models.PositiveIntegerField(default=0)
+    by_grant = models.JSONField(default=dict)  # clients per grant type counted so far
+    started_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"walk of {self.tenant}: {self.done}/{self.expected} {self.state}"
+
+    @property
+    def running(self) -> bool:
+        return self.state == self.State.RUNNING
+
+    @property
+    def percent(self) -> int:
+        if not self.running:
+            return 100
+        return min(99, self.done * 100 // self.expected) if self.expected else 0

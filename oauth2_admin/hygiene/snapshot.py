@@ -6,8 +6,9 @@ Kept fresh by
   client's public view, so no Hydra call; a delete removes the row, a rotation moves the secret clock, a
   consent moves the idle clock;
 - a thresholds change: the stored clients are re-linted (no Hydra call);
-- a full refresh from one paged Hydra listing: the report's "Refresh now", `manage.py sweep_drift`, and the
-  tenant's first view of the report. It also marks clients changed outside Truss (drift) since.
+- a full refresh, walking Hydra's listing page by page (hygiene.fleet: resumable, constant memory): the
+  report's "Refresh now" and an old report's views (a few pages each), `manage.py sweep_drift` (to the end).
+  It also marks clients changed outside Truss (drift) since.
 
 Rules that depend on time or on the deployment (secret age, idle client, PKCE enforcement) are never stored as
 findings: their inputs are, and they are evaluated when the report is read (in SQL for sorting and filtering,
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,7 +34,7 @@ from django.utils.dateparse import parse_datetime
 
 from oauth2_admin.clients import service as clients
 from oauth2_admin.hygiene import service as hygiene
-from oauth2_admin.hygiene.models import FindingsSnapshot, SnapshotRefresh, Thresholds
+from oauth2_admin.hygiene.models import FindingsSnapshot, SnapshotRefresh, SweepRun, Thresholds
 from truss import sql
 from truss.audit import Action
 from truss.models import AuditEvent, Tenant
@@ -126,56 +127,69 @@ def store(tenant: Tenant, client: hydra.OAuth2Client) -> FindingsSnapshot:
     return row
 
 
+@dataclass(frozen=True)
+class Stored:
+    """What one page changed in the tenant's rows, for the client counts."""
+
+    appeared: list[hydra.OAuth2Client]  # no row before: new to the snapshot
+    regranted: list[tuple[list[str], hydra.OAuth2Client]]  # grant types the row had, and the client now
+
+
+def store_page(
+    tenant: Tenant,
+    page: Sequence[hydra.OAuth2Client],
+    drifted: Mapping[str, list[str]],
+    facts: hygiene.Facts,
+) -> Stored:
+    """Lint one page of Hydra's listing (taken at `facts.now`) into the tenant's rows, in the caller's
+    transaction: one query for the page's rows and one upsert. `drifted`: client id -> fields changed outside
+    Truss. A row Truss wrote after the listing was taken is newer than the listing, and kept."""
+    listed_at = facts.now
+    existing = {
+        r.client_id: r
+        for r in FindingsSnapshot.objects.filter(
+            tenant=tenant, client_id__in=[c.client_id for c in page]
+        ).only("client_id", "client", "computed_at", "drift_fields", "drift_seen_at")
+    }
+    rows, appeared, regranted = [], [], []
+    for client in page:
+        old = existing.get(client.client_id)
+        if old is not None and old.computed_at > listed_at:
+            continue
+        row = _lint_into(FindingsSnapshot(tenant=tenant, client_id=client.client_id), client, facts)
+        fields = list(drifted.get(client.client_id, []))
+        row.drifted, row.drift_fields = bool(fields), fields
+        if fields:
+            same = old is not None and old.drift_fields == fields and old.drift_seen_at is not None
+            row.drift_seen_at = old.drift_seen_at if same and old is not None else listed_at
+        rows.append(row)
+        if old is None:
+            appeared.append(client)
+        else:
+            before = old.client.get("grant_types") if isinstance(old.client, dict) else None
+            if sorted(before or []) != sorted(client.grant_types):
+                regranted.append((list(before or []), client))
+    _upsert(rows)
+    return Stored(appeared, regranted)
+
+
 def refresh(
     tenant: Tenant,
     *,
-    listed: list[hydra.OAuth2Client] | None = None,
-    drifted: dict[str, list[str]] | None = None,
     source: str = "refresh",
-) -> SnapshotRefresh:
-    """Rebuild the tenant's rows from one paged Hydra listing (or `listed`, already fetched) and two audit
-    queries; `drifted` (client id -> fields changed outside Truss) is computed here unless the caller has it."""
-    from oauth2_admin.hygiene import drift, history
+    max_pages: int | None = None,
+    page_size: int | None = None,
+    progress: Callable[[SweepRun], None] | None = None,
+) -> SweepRun:
+    """Rebuild the tenant's rows from Hydra's listing, page by page (hygiene.fleet: resumable, constant
+    memory, short transactions), marking clients changed outside Truss; at most `max_pages` pages now (None:
+    to the end). The walk in progress is continued, else a new one starts. Returns the walk's state."""
+    from oauth2_admin.hygiene import fleet
 
-    started = timezone.now()
-    if listed is None:
-        listed = hygiene.all_clients(tenant)
-    if drifted is None:
-        known = history.latest_by_client(tenant, None)
-        drifted = {}
-        for client in listed:
-            found = drift.compare(client, known.get(client.client_id))
-            if found.drifted:
-                drifted[client.client_id] = [c.field for c in found.changes]
-    facts = hygiene.facts_for(tenant, now=started)
-    with transaction.atomic():
-        existing = {
-            r.client_id: r
-            for r in FindingsSnapshot.objects.filter(tenant=tenant).only(
-                "client_id", "computed_at", "drift_fields", "drift_seen_at"
-            )
-        }
-        rows = []
-        for client in listed:
-            old = existing.get(client.client_id)
-            if old is not None and old.computed_at > started:
-                continue  # Truss wrote it after this listing was taken: the row is newer than the listing
-            row = _lint_into(FindingsSnapshot(tenant=tenant, client_id=client.client_id), client, facts)
-            fields = drifted.get(client.client_id, [])
-            row.drifted, row.drift_fields = bool(fields), fields
-            if fields:
-                same = old is not None and old.drift_fields == fields and old.drift_seen_at is not None
-                row.drift_seen_at = old.drift_seen_at if same and old is not None else started
-            rows.append(row)
-        _upsert(rows)
-        listed_ids = {c.client_id for c in listed}
-        gone = [cid for cid, r in existing.items() if cid not in listed_ids and r.computed_at <= started]
-        if gone:
-            FindingsSnapshot.objects.filter(tenant=tenant, client_id__in=gone).delete()
-        state, _ = SnapshotRefresh.objects.update_or_create(
-            tenant=tenant, defaults={"refreshed_at": started, "source": source, "clients": len(listed)}
-        )
-    return state
+    size = page_size or PAGE_SIZE
+    return fleet.walk(
+        tenant, source=source, records=False, max_pages=max_pages, page_size=size, progress=progress
+    )
 
 
 def rescore(tenant: Tenant) -> int:
@@ -434,7 +448,22 @@ def rows(
     return out
 
 
+PAGE_SIZE = hydra.FLEET_PAGE  # clients per page of a refresh's walk
+VIEW_PAGES = 1  # pages of Hydra's listing one read walks when the report must be checked again
+
+
 def state_for(tenant: Tenant) -> SnapshotRefresh:
-    """The tenant's last full refresh; the first time (never refreshed), one refresh from Hydra now."""
+    """The tenant's last full refresh; the first time (never refreshed), the first page(s) of a refresh from
+    Hydra now, and an unsaved state saying how far it got if the fleet is larger than that."""
     state = SnapshotRefresh.objects.filter(tenant=tenant).first()
-    return state if state is not None else refresh(tenant, source="first view")
+    if state is not None:
+        return state
+    run = refresh(tenant, source="first view", max_pages=VIEW_PAGES)
+    return SnapshotRefresh.objects.filter(tenant=tenant).first() or partial(run)
+
+
+def partial(run: SweepRun) -> SnapshotRefresh:
+    """The state of a tenant whose first walk is still under way (not saved)."""
+    return SnapshotRefresh(
+        tenant=run.tenant, refreshed_at=run.started_at, source=run.source, clients=run.done
+    )

@@ -33,6 +33,7 @@ from truss.http import TenantRequest
 from truss.models import Role
 
 REPORT_PAGE = 50
+REFRESH_PAGES = 4  # pages of Hydra's listing "Refresh now" walks before it answers
 HISTORY = "console:hygiene:history"
 
 
@@ -103,6 +104,7 @@ def report(request: TenantRequest) -> HttpResponse:
         "as_of": fresh.as_of,
         "stale": fresh.stale,
         "refreshing": fresh.refreshing,
+        "walk": fresh.walk,
         "page": page,
         "pages": pages,
         "prev_url": "?" + urlencode({**query, "page": page - 1}) if page > 1 else "",
@@ -118,11 +120,17 @@ def report(request: TenantRequest) -> HttpResponse:
 @require_POST
 @tenancy.tenant_view(min_role=Role.MEMBER)
 def refresh(request: TenantRequest) -> HttpResponse:
-    """Rebuild the snapshot from one paged Hydra listing (reads Hydra only: nothing to audit)."""
-    state = snapshot.refresh(request.tenant)
-    messages.success(
-        request, f"Report refreshed from Hydra: {state.clients} client{pluralize(state.clients)}."
-    )
+    """Walk Hydra's listing a few pages further (a new walk unless one is under way); the report shows how far
+    it got and its views go on with it (reads Hydra only: nothing to audit)."""
+    run = snapshot.refresh(request.tenant, max_pages=REFRESH_PAGES)
+    if run.running:
+        messages.info(
+            request,
+            f"Checking against Hydra: {run.done} of about {max(run.expected, run.done)} clients so far; the "
+            "report goes on with it as it is viewed.",
+        )
+    else:
+        messages.success(request, f"Report refreshed from Hydra: {run.done} client{pluralize(run.done)}.")
     return redirect("console:hygiene:report")
 
 
