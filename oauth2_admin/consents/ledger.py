@@ -11,8 +11,9 @@ import datetime as dt
 import functools
 import json
 import logging
+import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +21,11 @@ from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from oauth2_admin.consents.models import LedgerEntry, ScopeCount
+from oauth2_admin.consents.models import LedgerEntry, ReconcileRun, ScopeCount
 from truss import sql
 from truss.audit import Action
 from truss.models import AuditEvent, Tenant
+from truss.ory import http as ory_http
 from truss.ory import hydra
 
 log = logging.getLogger(__name__)
@@ -366,11 +368,20 @@ def csv_rows(tenant: Tenant, client_id: str, *, show: str = "all", subject: str 
 
 # --- reconciling with Hydra ---------------------------------------------------------------------------------
 
+# Renewed with every person; a killed run's lease runs out on its own.
+RECONCILE_LEASE = dt.timedelta(seconds=120)
+RECONCILE_CHUNK = 500  # people read per keyset query
 
-def _each(subjects: QuerySet[LedgerEntry, str], chunk: int = 500) -> Iterator[str]:
-    """Distinct subjects in keyset chunks: no cursor stays open while rows are updated."""
-    last = ""
-    while batch := list(subjects.filter(subject__gt=last)[:chunk]):
+
+class ReconcileBusy(Exception):
+    """Another process is reconciling the same scope right now."""
+
+
+def _each(subjects: QuerySet[LedgerEntry, str], after: str = "") -> Iterator[str]:
+    """Distinct subjects after `after`, in keyset chunks: no cursor stays open while rows are updated, and only
+    one chunk is held."""
+    last = after
+    while batch := list(subjects.filter(subject__gt=last)[:RECONCILE_CHUNK]):
         yield from batch
         last = batch[-1]
 
@@ -380,29 +391,130 @@ class ReconcileReport:
     subjects: int = 0
     gone: int = 0
     back: int = 0
+    expected: int = 0
+    resumed_at: int = 0  # people already checked by the stopped run this one went on with
 
 
-def reconcile(tenant: Tenant | None = None, client_id: str | None = None) -> ReconcileReport:
-    """Ask Hydra, subject by subject, which consents still exist: active rows Hydra no longer has become
-    ``gone`` (expired, revoked elsewhere); ``gone`` rows Hydra has again become active."""
-    report = ReconcileReport()
-    rows = LedgerEntry.objects.filter(state__in=[LedgerEntry.State.ACTIVE, LedgerEntry.State.GONE])
-    if tenant is not None:
-        rows = rows.filter(tenant=tenant)
-    if client_id is not None:
-        rows = rows.filter(client_id=client_id)
-    subjects = rows.order_by("subject").values_list("subject", flat=True).distinct()
-    for subject in _each(subjects):
-        report.subjects += 1
-        # Reference: see truss.ory.hydra.list_consent_sessions (listOAuth2ConsentSessions).
-        in_hydra = {s.consent_request.client.client_id for s in hydra.list_consent_sessions(subject)}
-        with transaction.atomic():
-            mine = list(rows.select_for_update().filter(subject=subject))
-            report.gone += set_state(
-                [e for e in mine if e.active and e.client_id not in in_hydra], LedgerEntry.State.GONE
+def _scope(tenant: Tenant | None, client_id: str | None) -> str:
+    scope = "all" if tenant is None else f"tenant:{tenant.pk}"
+    return f"{scope}:client:{client_id}"[:300] if client_id is not None else scope
+
+
+def _reconcilable(tenant_id: int, client_id: str | None) -> QuerySet[LedgerEntry]:
+    rows = LedgerEntry.objects.filter(
+        tenant_id=tenant_id, state__in=[LedgerEntry.State.ACTIVE, LedgerEntry.State.GONE]
+    )
+    return rows.filter(client_id=client_id) if client_id is not None else rows
+
+
+def _start(tenant: Tenant | None, client_id: str | None, me: str) -> ReconcileRun:
+    """The scope's run, leased to `me`: the one under way goes on, else a new one (people counted once)."""
+    now = timezone.now()
+    scope = _scope(tenant, client_id)
+    ReconcileRun.objects.bulk_create(
+        [ReconcileRun(scope=scope, state=ReconcileRun.State.DONE, started_at=now, updated_at=now)],
+        ignore_conflicts=True,
+    )
+    free = Q(lease_until__isnull=True) | Q(lease_until__lte=now) | Q(lease_owner=me)
+    if not ReconcileRun.objects.filter(free, scope=scope).update(
+        lease_owner=me, lease_until=now + RECONCILE_LEASE
+    ):
+        raise ReconcileBusy(f"another process is reconciling {scope}")
+    run = ReconcileRun.objects.get(scope=scope)
+    if not run.running:
+        tenants = [tenant.pk] if tenant is not None else list(Tenant.objects.values_list("pk", flat=True))
+        expected = sum(_reconcilable(t, client_id).values("subject").distinct().count() for t in tenants)
+        ReconcileRun.objects.filter(pk=run.pk).update(
+            state=ReconcileRun.State.RUNNING,
+            tenant_cursor=0,
+            subject_cursor="",
+            subjects=0,
+            expected=expected,
+            gone=0,
+            back=0,
+            started_at=now,
+            updated_at=now,
+            finished_at=None,
+            last_error="",
+        )
+        run.refresh_from_db()
+    return run
+
+
+def _check(run: ReconcileRun, me: str, tenant_id: int, client_id: str | None, subject: str) -> None:
+    """One person: Hydra asked first (no transaction open), then their rows and the run's position in one short
+    transaction. A consent decided after Hydra was asked is left alone (Hydra's answer predates it)."""
+    asked_at = timezone.now()
+    # Reference: see truss.ory.hydra.list_consent_sessions (listOAuth2ConsentSessions).
+    in_hydra = {s.consent_request.client.client_id for s in hydra.list_consent_sessions(subject)}
+    with transaction.atomic():
+        mine = list(_reconcilable(tenant_id, client_id).select_for_update().filter(subject=subject))
+        gone = set_state(
+            [e for e in mine if e.active and e.client_id not in in_hydra and e.last_at < asked_at],
+            LedgerEntry.State.GONE,
+        )
+        back = set_state(
+            [e for e in mine if e.state == LedgerEntry.State.GONE and e.client_id in in_hydra],
+            LedgerEntry.State.ACTIVE,
+        )
+        now = timezone.now()
+        moved = ReconcileRun.objects.filter(
+            pk=run.pk, lease_owner=me, state=ReconcileRun.State.RUNNING
+        ).update(
+            tenant_cursor=tenant_id,
+            subject_cursor=subject,
+            subjects=F("subjects") + 1,
+            gone=F("gone") + gone,
+            back=F("back") + back,
+            updated_at=now,
+            lease_until=now + RECONCILE_LEASE,
+        )
+        if not moved:
+            raise ReconcileBusy("the reconcile run was taken over by another process")
+    run.tenant_cursor, run.subject_cursor = tenant_id, subject
+    run.subjects, run.gone, run.back = run.subjects + 1, run.gone + gone, run.back + back
+
+
+def reconcile(
+    tenant: Tenant | None = None,
+    client_id: str | None = None,
+    *,
+    progress: Callable[[ReconcileRun], None] | None = None,
+    every: int = RECONCILE_CHUNK,
+) -> ReconcileReport:
+    """Ask Hydra, person by person, which consents still exist: active rows Hydra no longer has become ``gone``
+    (expired, revoked elsewhere); ``gone`` rows Hydra has again become active. Walks the ledger tenant by
+    tenant, a chunk of people at a time (constant memory), one short transaction per person, and resumes a run
+    of the same scope that was stopped (ReconcileRun). `progress` is called at the start, every `every`
+    people and at the end. ReconcileBusy if another process is running the same scope."""
+    me = uuid.uuid4().hex
+    run = _start(tenant, client_id, me)
+    resumed_at = run.subjects
+    if progress is not None:
+        progress(run)
+    try:
+        tenants = Tenant.objects.filter(pk__gte=run.tenant_cursor).order_by("pk").values_list("pk", flat=True)
+        if tenant is not None:
+            tenants = tenants.filter(pk=tenant.pk)
+        for tenant_id in list(tenants):
+            after = run.subject_cursor if tenant_id == run.tenant_cursor else ""
+            subjects = (
+                _reconcilable(tenant_id, client_id).order_by("subject").values_list("subject", flat=True)
             )
-            report.back += set_state(
-                [e for e in mine if e.state == LedgerEntry.State.GONE and e.client_id in in_hydra],
-                LedgerEntry.State.ACTIVE,
-            )
-    return report
+            for subject in _each(subjects.distinct(), after):
+                _check(run, me, tenant_id, client_id, subject)
+                if progress is not None and run.subjects % every == 0:
+                    progress(run)
+        now = timezone.now()
+        ReconcileRun.objects.filter(pk=run.pk, lease_owner=me).update(
+            state=ReconcileRun.State.DONE, finished_at=now, updated_at=now
+        )
+        run.state, run.finished_at = ReconcileRun.State.DONE, now
+        if progress is not None:
+            progress(run)
+    except ory_http.OryError as exc:
+        ReconcileRun.objects.filter(pk=run.pk, lease_owner=me).update(last_error=str(exc)[:500])
+        raise
+    finally:
+        ReconcileRun.objects.filter(pk=run.pk, lease_owner=me).update(lease_owner="", lease_until=None)
+    return ReconcileReport(run.subjects, run.gone, run.back, run.expected, resumed_at)

@@ -117,3 +117,36 @@ class RevokeJob(models.Model):
         if self.state == self.State.DONE or not self.total:
             return 100
         return min(100, self.processed * 100 // self.total)
+
+
+class ReconcileRun(models.Model):
+    """Where ``manage.py reconcile_consents`` stands: it walks the people of the ledger tenant by tenant (ids in
+    order) and, in each, subject by subject; each person's rows and this position are written in one short
+    transaction, so a run that was stopped resumes with the next person. One row per scope of a run (every
+    tenant, one tenant, one client): the run under way, or the last one."""
+
+    class State(models.TextChoices):
+        RUNNING = "running"
+        DONE = "done"
+
+    scope = models.CharField(max_length=300, unique=True)  # "all", "tenant:<id>" or "tenant:<id>:client:<id>"
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RUNNING)
+    tenant_cursor = models.BigIntegerField(default=0)  # the tenant being walked (its id)
+    subject_cursor = models.CharField(max_length=255, blank=True)  # the last person handled in that tenant
+    subjects = models.PositiveIntegerField(default=0)  # people checked so far
+    expected = models.PositiveIntegerField(default=0)  # people to check, counted when the run started
+    gone = models.PositiveIntegerField(default=0)
+    back = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"reconcile {self.scope}: {self.subjects}/{self.expected} {self.state}"
+
+    @property
+    def running(self) -> bool:
+        return self.state == self.State.RUNNING
