@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from truss import audit
+from truss import audit, sql
 from truss.audit import GENESIS, Action, chain_for, compute_hash, retention, stream
 from truss.audit.verify import archived_event, cut_signature_ok, read_archive, verify_chain
 from truss.models import AuditChainHead, AuditCut, AuditEvent, AuditStreamCursor, Tenant
@@ -31,7 +31,8 @@ CUTOFF = timezone.now() - dt.timedelta(days=400)
 
 def old_events(tenant: Tenant | None, n: int, start: dt.datetime = YEAR_AGO, *, batch: int = 5000) -> int:
     """``n`` properly chained events appended to the tenant's chain (or the global one) with created_at from
-    ``start`` on, one second apart, built in Python and bulk-inserted. Returns the last id."""
+    ``start`` on, one second apart: built and hashed in Python, inserted with executemany in batches (fast on
+    both databases). Returns the last id."""
     chain = chain_for(tenant.pk if tenant else None)
     head, _ = AuditChainHead.objects.get_or_create(chain=chain, defaults={"last_hash": GENESIS})
     prev = head.last_hash
@@ -55,11 +56,28 @@ def old_events(tenant: Tenant | None, n: int, start: dt.datetime = YEAR_AGO, *, 
         event.hash = prev = compute_hash(event)
         pending.append(event)
         if len(pending) == batch:
-            AuditEvent.objects.bulk_create(pending)
+            _insert(pending)
             pending = []
-    AuditEvent.objects.bulk_create(pending)
+    _insert(pending)
     AuditChainHead.objects.filter(chain=chain).update(last_hash=prev)
     return int(AuditEvent.objects.filter(chain=chain).order_by("-id").values_list("id", flat=True)[0])
+
+
+_FIELDS = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+
+
+def _insert(events: list[AuditEvent]) -> None:
+    """One executemany of a plain INSERT, each value adapted by its field as a save() adapts it."""
+    if not events:
+        return
+    names = sql.names(AuditEvent)
+    statement = (
+        f"INSERT INTO {names.table} ({', '.join(names.c[f.name] for f in _FIELDS)}) "
+        f"VALUES ({sql.marks(len(_FIELDS))})"
+    )
+    rows = [[f.get_db_prep_save(getattr(e, f.attname), connection) for f in _FIELDS] for e in events]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(statement, rows)
 
 
 def young_events(tenant: Tenant | None, n: int = 2) -> list[AuditEvent]:
