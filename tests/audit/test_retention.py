@@ -29,11 +29,13 @@ YEAR_AGO = timezone.now() - dt.timedelta(days=500)
 CUTOFF = timezone.now() - dt.timedelta(days=400)
 
 
-def old_events(tenant: Tenant | None, n: int, start: dt.datetime = YEAR_AGO, *, batch: int = 5000) -> int:
+def old_events(
+    tenant: Tenant | None, n: int, start: dt.datetime = YEAR_AGO, *, batch: int = 5000, chain: str = ""
+) -> int:
     """``n`` properly chained events appended to the tenant's chain (or the global one) with created_at from
     ``start`` on, one second apart: built and hashed in Python, inserted with executemany in batches (fast on
     both databases). Returns the last id."""
-    chain = chain_for(tenant.pk if tenant else None)
+    chain = chain or chain_for(tenant.pk if tenant else None)
     head, _ = AuditChainHead.objects.get_or_create(chain=chain, defaults={"last_hash": GENESIS})
     prev = head.last_hash
     pending: list[AuditEvent] = []
@@ -204,6 +206,14 @@ class TestRun:
         assert not AuditCut.objects.exists() and not list(tmp_path.rglob("*.gz"))
         failure = AuditEvent.objects.get(action=Action.AUDIT_ARCHIVE)
         assert failure.outcome == "failure" and "does not verify" in failure.detail
+
+    def test_it_archives_the_legacy_chain_as_it_was_hashed(self, tenant, tmp_path):
+        old_events(tenant, 12, chain=audit.LEGACY_CHAIN)  # hashed without the chain's name
+        report = run(tmp_path)
+        assert report.ok and report.archived == 12
+        assert AuditCut.objects.get().chain == audit.LEGACY_CHAIN
+        assert AuditEvent.objects.get(action=Action.AUDIT_ARCHIVE).chain == audit.GLOBAL_CHAIN
+        assert verify_chain(archive_dir=tmp_path).ok
 
     def test_a_dry_run_counts_and_changes_nothing(self, world):
         report = run(world["dir"], dry_run=True)
@@ -413,6 +423,17 @@ class TestCommand:
         call_command("verify_audit")
         assert "verify them with --archive" in capsys.readouterr().out
 
+    def test_it_does_one_chain_or_only_counts(self, world, capsys):
+        tenant, tmp_path = world["tenant"], world["dir"]
+        call_command("archive_audit", days=400, archive_dir=str(tmp_path), dry_run=True)
+        assert "Dry run: 160 events" in capsys.readouterr().out and not AuditCut.objects.exists()
+        call_command("archive_audit", days=400, archive_dir=str(tmp_path), chain=[chain_for(tenant.pk)])
+        assert list(AuditCut.objects.values_list("chain", flat=True)) == [chain_for(tenant.pk)]
+
+    def test_verify_audit_refuses_a_missing_archive_directory(self, tmp_path):
+        with pytest.raises(CommandError, match="No archive directory"):
+            call_command("verify_audit", archive=str(tmp_path / "nowhere"))
+
     def test_it_refuses_an_archive_directory_it_cannot_write(self, tenant, tmp_path):
         old_events(tenant, 5)
         blocker = tmp_path / "file"
@@ -429,7 +450,6 @@ class TestCommand:
 
     def test_it_reads_an_archive_line_back_into_the_same_hash(self, tenant, tmp_path):
         old_events(tenant, 3)
-        AuditEvent.objects.filter(pk=AuditEvent.objects.order_by("id")[0].pk)
         run(tmp_path)
         path = next(tmp_path.rglob("*.jsonl.gz"))
         assert [e.hash == compute_hash(e) for _, e in read_archive(path)] == [True] * 3
