@@ -12,8 +12,9 @@ import functools
 import json
 import logging
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -441,12 +442,42 @@ def _start(tenant: Tenant | None, client_id: str | None, me: str) -> ReconcileRu
     return run
 
 
-def _check(run: ReconcileRun, me: str, tenant_id: int, client_id: str | None, subject: str) -> None:
-    """One person: Hydra asked first (no transaction open), then their rows and the run's position in one short
-    transaction. A consent decided after Hydra was asked is left alone (Hydra's answer predates it)."""
+@dataclass(frozen=True)
+class _Answer:
+    subject: str
+    asked_at: dt.datetime
+    in_hydra: set[str]  # client ids Hydra has a consent of the person for
+
+
+def _ask(subject: str) -> _Answer:
+    """Hydra's consents of one person (no database access: it may run on a worker thread)."""
     asked_at = timezone.now()
     # Reference: see truss.ory.hydra.list_consent_sessions (listOAuth2ConsentSessions).
     in_hydra = {s.consent_request.client.client_id for s in hydra.list_consent_sessions(subject)}
+    return _Answer(subject, asked_at, in_hydra)
+
+
+def _answers(subjects: Iterator[str], workers: int) -> Iterator[_Answer]:
+    """Hydra's answers in the subjects' order; with `workers` > 1, that many people are asked ahead at once
+    (Hydra answers one person per call). A failed ask is raised in its turn: the people before it are
+    handled, the ones asked after it are asked again by the resumed run."""
+    if workers <= 1:
+        yield from map(_ask, subjects)
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix="reconcile") as pool:
+        ahead: deque[Future[_Answer]] = deque()
+        for subject in subjects:
+            ahead.append(pool.submit(_ask, subject))
+            if len(ahead) >= 2 * workers:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
+
+
+def _check(run: ReconcileRun, me: str, tenant_id: int, client_id: str | None, answer: _Answer) -> None:
+    """One person, Hydra asked first (no transaction open): their rows and the run's position in one short
+    transaction. A consent decided after Hydra was asked is left alone (Hydra's answer predates it)."""
+    subject, asked_at, in_hydra = answer.subject, answer.asked_at, answer.in_hydra
     with transaction.atomic():
         mine = list(_reconcilable(tenant_id, client_id).select_for_update().filter(subject=subject))
         gone = set_state(
@@ -481,12 +512,14 @@ def reconcile(
     *,
     progress: Callable[[ReconcileRun], None] | None = None,
     every: int = RECONCILE_CHUNK,
+    workers: int = 1,
 ) -> ReconcileReport:
     """Ask Hydra, person by person, which consents still exist: active rows Hydra no longer has become ``gone``
     (expired, revoked elsewhere); ``gone`` rows Hydra has again become active. Walks the ledger tenant by
     tenant, a chunk of people at a time (constant memory), one short transaction per person, and resumes a run
     of the same scope that was stopped (ReconcileRun). `progress` is called at the start, every `every`
-    people and at the end. ReconcileBusy if another process is running the same scope."""
+    people and at the end; `workers` people are asked of Hydra at once. ReconcileBusy if another process is
+    running the same scope."""
     me = uuid.uuid4().hex
     run = _start(tenant, client_id, me)
     resumed_at = run.subjects
@@ -501,8 +534,8 @@ def reconcile(
             subjects = (
                 _reconcilable(tenant_id, client_id).order_by("subject").values_list("subject", flat=True)
             )
-            for subject in _each(subjects.distinct(), after):
-                _check(run, me, tenant_id, client_id, subject)
+            for answer in _answers(_each(subjects.distinct(), after), workers):
+                _check(run, me, tenant_id, client_id, answer)
                 if progress is not None and run.subjects % every == 0:
                     progress(run)
         now = timezone.now()

@@ -70,7 +70,7 @@ def test_it_resumes_a_stopped_run_with_the_next_person(ory, tenant, small_chunks
     real = hydra.list_consent_sessions
     counting_hydra(monkeypatch, fail_at=121)
     with pytest.raises(CommandError, match="resumes"):
-        call_command("reconcile_consents", "--tenant", tenant.slug, stdout=StringIO())
+        call_command("reconcile_consents", "--tenant", tenant.slug, "--workers", "1", stdout=StringIO())
     run = ReconcileRun.objects.get(scope=f"tenant:{tenant.pk}")
     assert run.running and run.subjects == 120 and run.gone == 120 and "went away" in run.last_error
     assert not run.lease_owner
@@ -103,6 +103,20 @@ def test_it_asks_hydra_once_per_person_across_a_resume(ory, tenant, small_chunks
     assert asked[0] > first[-1]  # went on after the last person it had finished
     assert len(first) + len(asked) == 130 and not set(first) & set(asked)
     assert ledger.reconcile(tenant).resumed_at == 0  # a finished run is not resumed: the next one starts over
+
+
+@pytest.mark.django_db
+def test_it_asks_several_people_at_once_and_still_handles_each_once(ory, tenant, small_chunks, monkeypatch):
+    seed(tenant, "app-1", 130)
+    asked = counting_hydra(monkeypatch, fail_at=71)
+    with pytest.raises(hydra.HydraError):
+        ledger.reconcile(tenant, workers=4)
+    stopped = ReconcileRun.objects.get(scope=f"tenant:{tenant.pk}")
+    assert stopped.subjects < 80 and len(asked) <= stopped.subjects + 2 * 4  # asked at most a window ahead
+    report = ledger.reconcile(tenant, workers=4)
+    assert report.resumed_at == stopped.subjects and report.subjects == report.gone == 130
+    assert LedgerEntry.objects.filter(tenant=tenant, state="gone").count() == 130
+    assert _people(tenant) == 0  # counters moved once per person
 
 
 @pytest.mark.django_db

@@ -15,6 +15,8 @@ from oauth2_admin.consents.models import ReconcileRun
 from truss.models import Tenant
 from truss.ory import http as ory_http
 
+WORKERS = 4  # Hydra lists one person's consents per call: a few calls at once
+
 
 class Command(BaseCommand):
     help = "Check the consent ledger against Hydra: entries Hydra no longer has become 'gone'."
@@ -25,6 +27,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--every", type=int, default=ledger.RECONCILE_CHUNK, help="a progress line every N people"
         )
+        parser.add_argument(
+            "--workers", type=int, default=WORKERS, help="people asked of Hydra at once (1-16)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant = None
@@ -34,6 +39,8 @@ class Command(BaseCommand):
                 raise CommandError(f"No tenant {options['tenant']!r}.")
         if options["every"] < 1:
             raise CommandError("--every must be at least 1.")
+        if not 1 <= options["workers"] <= 16:
+            raise CommandError("--workers must be between 1 and 16.")
         started, baseline = time.monotonic(), [-1]
 
         def progress(run: ReconcileRun) -> None:
@@ -50,7 +57,11 @@ class Command(BaseCommand):
 
         try:
             report = ledger.reconcile(
-                tenant, options["client"] or None, progress=progress, every=options["every"]
+                tenant,
+                options["client"] or None,
+                progress=progress,
+                every=options["every"],
+                workers=options["workers"],
             )
         except ory_http.OryError as exc:
             raise CommandError(f"Hydra: {exc} (run it again: it resumes where it stopped)") from exc
