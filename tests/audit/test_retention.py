@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -330,6 +331,9 @@ class TestResume:
             run(tmp_path)
         assert len(list(tmp_path.rglob("*.jsonl.gz"))) == 1 and not AuditCut.objects.exists()
         assert AuditEvent.objects.count() == 60  # nothing removed without its cut
+        killed = next(tmp_path.rglob("*.jsonl.gz")).with_name(".killed-while-writing.partial")
+        killed.write_bytes(b"\x1f\x8b")  # and another run was killed while writing, long ago
+        os.utime(killed, (0, 0))
 
         old_events(tenant, 5, start=YEAR_AGO + dt.timedelta(days=1))  # the segment grew meanwhile
         monkeypatch.setattr(retention, "make_cut", real)
@@ -337,6 +341,8 @@ class TestResume:
         assert report.ok and report.archived == report.deleted == 65
         cut = AuditCut.objects.get()
         assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.jsonl.gz")] == [cut.archive]
+        assert (tmp_path / cut.archive).stat().st_mode & 0o777 == 0o640
+        assert not killed.exists()
         assert verify_chain(archive_dir=tmp_path).ok
 
     def test_a_run_killed_mid_delete_finishes_on_the_next_without_a_second_cut(

@@ -50,6 +50,8 @@ from truss.audit.verify import cut_body, file_sha256, sign_cut
 from truss.models import AuditCut, AuditEvent, Tenant
 
 BATCH_SIZE = 5000  # events removed per transaction (and read per query while archiving)
+ARCHIVE_MODE = 0o640  # archives hold what the audit log holds: readable by the owner and its group only
+STALE_PARTIAL = 3600  # seconds after which a .partial file nobody writes to any more is a killed run's
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 Progress = Callable[[str], None]
@@ -230,7 +232,7 @@ def write_archive(
     partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
     count, last = 0, None
     try:
-        with partial.open("wb") as raw:
+        with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, ARCHIVE_MODE), "wb") as raw:
             # Level 6: nearly level 9's size at about half its time. No name or time in the header: the same
             # events always give the same bytes (a rewritten run replaces a leftover with an identical file).
             with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) as out:
@@ -301,14 +303,20 @@ def make_cut(
 
 
 def _remove_leftovers(directory: Path, cut: AuditCut) -> None:
-    """Files of the same segment start that no cut names: left by a run stopped before its cut."""
+    """Files of the same segment start that no cut names (a run stopped before its cut), and partial files
+    no run has written to for STALE_PARTIAL seconds (a run killed while writing)."""
     named = set(AuditCut.objects.filter(chain=cut.chain).values_list("archive", flat=True))
     path = directory / cut.archive
     start = path.name.rsplit("-", 1)[0]  # "<chain>-<first id>"
     for other in path.parent.glob(f"{start}-*.jsonl.gz"):
-        if str(other.relative_to(directory)) not in named:
+        if other.relative_to(directory).as_posix() not in named:
             logger.info("removing %s: an archive left without its cut", other)
             other.unlink(missing_ok=True)
+    for partial in path.parent.glob(".*.partial"):
+        with contextlib.suppress(FileNotFoundError):
+            if time.time() - partial.stat().st_mtime > STALE_PARTIAL:
+                logger.info("removing %s: a partial archive of a run that was killed", partial)
+                partial.unlink()
 
 
 # --- Removing archived events ---------------------------------------------------------------------------------
