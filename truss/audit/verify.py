@@ -177,7 +177,7 @@ def verify_chain(
     checkpoints: Iterable[dict[str, Any]] = (), archive_dir: Path | str | None = None
 ) -> ChainReport:
     """Verify every chain, and that each chain still reaches the position the latest checkpoint recorded for it.
-    A chain retention cut is verified from its latest cut; with ``archive_dir``, its archive files too, from
+    A chain that retention cut is verified from its latest cut; with ``archive_dir``, its archive files too, from
     genesis (checkpoints older than the cut are then checked against the archive).
 
     Raises CheckpointError for a checkpoint whose signature does not hold (forged or for another key)."""
