@@ -4,6 +4,7 @@ twice), say how far they are, and a report view never walks more than a page."""
 
 from __future__ import annotations
 
+import threading
 import tracemalloc
 import uuid
 from collections.abc import Callable
@@ -14,11 +15,13 @@ from typing import Any
 import pytest
 import requests
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from oauth2_admin.hygiene import drift, fleet, snapshot
 from oauth2_admin.hygiene.models import FindingsSnapshot, SnapshotRefresh, SweepRun
 from tests.hygiene.conftest import change_in_hydra
+from truss import audit
 from truss.audit import Action
 from truss.models import AuditEvent, ClientCount, Tenant
 from truss.ory import hydra
@@ -249,3 +252,37 @@ def test_it_counts_the_fleet_and_follows_what_it_sees_change_outside_truss(ory, 
 def in_grants(ory: Any, client_id: str) -> list[str]:
     response = requests.get(f"{ory.hydra_admin_url}/admin/clients/{client_id}", timeout=10)
     return list(response.json()["grant_types"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_holds_no_lock_a_sign_in_needs_while_it_reads_hydra(ory, tenant, monkeypatch):
+    ids = fleet_of(ory, tenant, 120)
+    real_list, signed_in = hydra.list_clients, []
+
+    def sign_in_meanwhile(**kwargs: Any) -> hydra.ClientPage:
+        def consent() -> (
+            None
+        ):  # what a sign-in writes: its audit event, the ledger row and the snapshot's clock
+            try:
+                audit.record(
+                    None,
+                    Action.CONSENT_ACCEPT,
+                    tenant=tenant,
+                    target=ids[0],
+                    actor="identity:someone",
+                    after={"grant_scope": ["openid"], "audience": [], "remember_for": 0},
+                )
+                signed_in.append(1)
+            finally:
+                connection.close()
+
+        worker = threading.Thread(target=consent)
+        worker.start()
+        worker.join(timeout=20)
+        assert not worker.is_alive(), "a sign-in waited for the sweep"
+        return real_list(**kwargs)
+
+    monkeypatch.setattr(hydra, "list_clients", sign_in_meanwhile)
+    run = fleet.walk(tenant, source="sweep", records=True, page_size=PAGE)
+    assert not run.running and run.done == 120 and len(signed_in) == 3
+    assert FindingsSnapshot.objects.get(tenant=tenant, client_id=ids[0]).last_consent_at is not None
