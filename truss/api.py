@@ -133,6 +133,8 @@ def on_precondition_failed(request: HttpRequest, exc: clients_service.Preconditi
 
 
 api.add_router("/api/hydra", overview_api.router)
+api.add_router("/api/hydra", overview_api.session_router)
+api.add_router("/v1/oauth2", overview_api.key_router)
 api.add_router("/api/hydra", devtools_api.router)
 api.add_router("/api/hydra", keys_api.router)
 api.add_router("/api/hydra", clients_api.session_router)
