@@ -34,7 +34,7 @@ from django.utils import timezone
 from oauth2_admin.hygiene import drift, snapshot
 from oauth2_admin.hygiene import service as hygiene
 from oauth2_admin.hygiene.models import FindingsSnapshot, SnapshotRefresh, SweepRun
-from truss.models import Tenant
+from truss.models import ClientCount, Tenant
 from truss.ory import hydra
 from truss.ory.http import OryError
 
@@ -73,9 +73,12 @@ def _counted(
 
 
 def _expected(tenant: Tenant, run: SweepRun | None) -> int:
+    """The walk's estimate of the fleet (Hydra v2 counts only the whole fleet, v25+ nothing): the last walk's
+    count, else the larger of the snapshot's rows and the tenant's client count."""
     if run is not None and not run.running and run.done:
         return run.done
-    return FindingsSnapshot.objects.filter(tenant=tenant).count()
+    counted = ClientCount.objects.filter(tenant=tenant).values_list("total", flat=True).first() or 0
+    return max(FindingsSnapshot.objects.filter(tenant=tenant).count(), counted)
 
 
 def _claim(run: SweepRun, me: str) -> bool:
