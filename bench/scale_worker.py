@@ -201,10 +201,10 @@ def _current_rss_kb() -> int:
     return 0
 
 
-def sweep(name: str) -> dict[str, Any]:
-    """Run one sweep as its command does, over every tenant (drift) or the scale tenant (hygiene, reconcile)."""
+def sweep(name: str, budget: float) -> dict[str, Any]:
+    """Run one sweep as its command does, over every tenant (drift) or the scale tenant (hygiene, reconcile),
+    for ``budget`` seconds at most (then it is stopped where it is: the answer says so)."""
     from django.core.management import call_command
-    from django.db import transaction
 
     from truss.models import Tenant
 
@@ -223,34 +223,33 @@ def sweep(name: str) -> dict[str, Any]:
             return snapshot.refresh(tenant, source="refresh")
 
     elif name == "reconcile":
+        # Hydra holds none of the generated consents: active rows become "gone". bench/scale.py puts them back
+        # (and counts the people handled) after the sweep.
 
         def run() -> Any:
-            # Hydra holds none of the generated consents: every active row would become "gone". Run in one
-            # transaction rolled back at the end, so the dataset stays as generated.
-            class Undo(Exception):
-                pass
-
-            try:
-                with transaction.atomic():
-                    call_command("reconcile_consents", "--tenant", TENANT, stdout=open(os.devnull, "w"))  # noqa: SIM115
-                    raise Undo
-            except Undo:
-                pass
+            call_command("reconcile_consents", "--tenant", TENANT, stdout=open(os.devnull, "w"))  # noqa: SIM115
 
     else:
         raise SystemExit(f"unknown sweep {name}")
     baseline = _current_rss_kb()
     started = time.perf_counter()
-    error = ""
-    try:
-        run()
-    except Exception as exc:  # noqa: BLE001 - reported
-        error = f"{type(exc).__name__}: {exc}"[:300]
+    errors: list[str] = []
+
+    def guarded() -> None:
+        try:
+            run()
+        except Exception as exc:  # noqa: BLE001 - reported
+            errors.append(f"{type(exc).__name__}: {exc}"[:300])
+
+    worker = threading.Thread(target=guarded, daemon=True)
+    worker.start()
+    worker.join(timeout=budget)
     return {
         "seconds": time.perf_counter() - started,
+        "stopped": worker.is_alive(),
         "peak_rss_mb": _rss_kb() / 1024,
         "baseline_rss_mb": baseline / 1024,
-        "error": error,
+        "error": errors[0] if errors else "",
     }
 
 
@@ -332,7 +331,7 @@ def retention(cutoff: str) -> dict[str, Any]:
     if importlib.util.find_spec("truss.audit.retention") is not None:
         from truss.audit import retention as kept
 
-        report = kept.run(when)
+        report = kept.run(when, directory=Path(os.environ["AUDIT_ARCHIVE_DIR"]))
         return {
             "how": "truss/audit/retention.py run()",
             "deleted": report.deleted,
@@ -372,7 +371,8 @@ def main(argv: list[str]) -> int:
         return 0
     _setup()
     if argv[1] == "sweep":
-        print("@@" + json.dumps(sweep(argv[2])))
+        print("@@" + json.dumps(sweep(argv[2], float(argv[3]) if len(argv) > 3 else 3600)), flush=True)
+        os._exit(0)  # a sweep stopped by its budget is still running in its thread
     elif argv[1] == "retention":
         print("@@" + json.dumps(retention(argv[2])))
     elif argv[1] == "signins":
