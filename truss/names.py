@@ -107,11 +107,19 @@ def client_names(tenant: Tenant, client_ids: Iterable[str]) -> dict[str, str]:
     """The names of those of ``client_ids`` that are the tenant's clients (id -> name, the shortened id for a
     client without one); the others are left out. One Hydra GET per id not in the cache, at most MAX_CLIENTS
     ids (the first in sorted order); none once Hydra is found unavailable."""
-    ids = sorted({c for c in client_ids if c and len(c) <= 255})[:MAX_CLIENTS]
+    return client_lookup(tenant, sorted(set(client_ids)))[0]
+
+
+def client_lookup(tenant: Tenant, client_ids: Iterable[str]) -> tuple[dict[str, str], set[str]]:
+    """``client_names``, and the ids Hydra answered for that are not the tenant's clients (deleted, or never
+    its own). The first MAX_CLIENTS ids in the order given are looked up; an id not looked up (past those, or
+    Hydra unavailable) is in neither."""
+    ids = list(dict.fromkeys(c for c in client_ids if c and len(c) <= 255))[:MAX_CLIENTS]
     found = caching.through_cache_many(
         {i: caching.client_name_key(i) for i in ids}, _load_clients, caching.CLIENT_NAME_TTL
     )
-    return {i: name for i, (owner, name) in found.items() if owner and owner == tenant.hydra_owner}
+    mine = {i: name for i, (owner, name) in found.items() if owner and owner == tenant.hydra_owner}
+    return mine, set(found) - set(mine)
 
 
 def _load_clients(ids: list[str]) -> dict[str, tuple[str, str]]:

@@ -18,11 +18,8 @@ from django.urls import reverse
 from truss import names
 from truss.audit import actions
 from truss.models import ApiKey, AuditEvent, Tenant
-from truss.ory import http as ory_http
-from truss.ory import hydra
 
 CLIENT_ACTION_PREFIX = "oauth2.client."
-CLIENT_PAGE = 500  # Hydra's largest page: one call names every client of all but the largest tenants
 
 
 @dataclass(frozen=True)
@@ -131,16 +128,6 @@ def short(value: str, keep: int = 8) -> str:
     return value if len(value) <= keep + 1 else f"{value[:keep]}…"
 
 
-def _client_names(tenant: Tenant) -> tuple[dict[str, str], bool]:
-    """client_id → name of the tenant's clients, and whether that list is complete (one Hydra call)."""
-    try:
-        page = hydra.list_clients(owner=tenant.hydra_owner, page_size=CLIENT_PAGE)
-    except ory_http.OryError:
-        return {}, False
-    names = {c.client_id: c.client_name or c.client_id for c in page.items}
-    return names, page.next_page_token is None
-
-
 def rows_for(events: list[AuditEvent], tenant: Tenant, *, can_see_keys: bool) -> list[Row]:
     prefixes = {e.actor.removeprefix("apikey:") for e in events if e.actor.startswith("apikey:")}
     prefixes |= {e.target for e in events if e.action.startswith("apikey.") and e.target}
@@ -152,11 +139,13 @@ def rows_for(events: list[AuditEvent], tenant: Tenant, *, can_see_keys: bool) ->
     # Any target but an API key's may be a client (a client action's, a bridge step's, a bulk revocation's) or
     # a person (a consent's subject, an identity:… target).
     others = {e.target for e in events if e.target and not e.action.startswith("apikey.")}
-    clients, complete = _client_names(tenant) if others else ({}, False)
     people = names.resolve(
-        tenant,
-        actors=[e.actor for e in events if e.actor.startswith(names.IDENTITY)],
-        subjects=[t for t in others if t not in clients],
+        tenant, actors=[e.actor for e in events if e.actor.startswith(names.IDENTITY)], subjects=others
+    )
+    # Clients by id, only those on the page: a client action's target first, then what is not a person.
+    client_targets = {e.target for e in events if e.target and e.action.startswith(CLIENT_ACTION_PREFIX)}
+    clients, gone = names.client_lookup(
+        tenant, [*sorted(client_targets), *sorted(others - client_targets - set(people.found))]
     )
     keys_url = reverse("console:apikeys:list") if can_see_keys else ""
 
@@ -187,7 +176,7 @@ def rows_for(events: list[AuditEvent], tenant: Tenant, *, can_see_keys: bool) ->
             url = reverse("console:clients:detail", args=[value])
             if value in clients:
                 return Ref(clients[value], value, url, "client")
-            if complete:  # not among the tenant's clients any more: deleted
+            if value in gone:  # Hydra has no such client of the tenant any more: deleted
                 return Ref(f"client {short(value)} (deleted)", value, kind="client")
             return Ref(f"client {short(value)}", value, url, "client")
         if event.action.startswith("apikey."):

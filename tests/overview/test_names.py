@@ -4,37 +4,16 @@ another tenant's client keeps its raw id."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 from django.urls import reverse
 
 from oauth2_admin.clients import service as clients
-from tests.overview.test_counts import _client_lists
+from tests.fixtures.ory import client_gets, client_lists
 from truss import names
-from truss.ory import http as ory_http
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 CC = {"grant_types": ["client_credentials"], "scope": "read"}
-
-
-@pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str, dict[str, Any]]]]:
-    log: list[tuple[str, str, dict[str, Any]]] = []
-    real = ory_http.request
-
-    def request(service: Any, method: str, url: str, **kwargs: Any) -> Any:
-        log.append((method, ory_http._path(url), dict(kwargs.get("params") or {})))
-        return real(service, method, url, **kwargs)
-
-    monkeypatch.setattr(ory_http, "request", request)
-    yield log
-
-
-def _gets(log: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
-    return [path for method, path, _ in log if method == "GET" and path.startswith("/admin/clients/")]
 
 
 def _make(tenant, name):
@@ -42,21 +21,21 @@ def _make(tenant, name):
     return made.client_id
 
 
-def test_it_names_the_clients_of_a_page_by_id_without_listing_the_fleet(ory, tenant, other_tenant, sent):
+def test_it_names_the_clients_of_a_page_by_id_without_listing_the_fleet(ory, tenant, other_tenant, ory_sent):
     mine = [_make(tenant, f"App {i}") for i in range(12)]
     theirs = _make(other_tenant, "Their app")
-    sent.clear()
+    ory_sent.clear()
     found = names.resolve(tenant, clients=[mine[0], mine[5], theirs, "no-such-client"])
     assert found.of(mine[0]).label == "App 0" and found.of(mine[5]).label == "App 5"
     assert found.of(mine[5]).url == reverse("console:clients:detail", args=[mine[5]])
     assert found.of(theirs).label == theirs and not found.of(theirs).url  # not the tenant's: its raw id
     assert found.of("no-such-client").label == "no-such-client"
-    assert _client_lists(sent) == []  # the fleet is never listed
-    assert len(_gets(sent)) == 4  # one per id on the page
+    assert client_lists(ory_sent) == []  # the fleet is never listed
+    assert len(client_gets(ory_sent)) == 4  # one per id on the page
 
 
 def test_it_asks_hydra_nothing_for_names_the_shared_cache_holds_until_truss_changes_the_client(
-    ory, tenant, sent, settings, make_hydra_client
+    ory, tenant, ory_sent, settings, make_hydra_client
 ):
     settings.SHARED_CACHE = True
     made = [
@@ -66,22 +45,22 @@ def test_it_asks_hydra_nothing_for_names_the_shared_cache_holds_until_truss_chan
         for i in range(3)
     ]
     ids = [m["client_id"] for m in made]
-    sent.clear()
+    ory_sent.clear()
     names.resolve(tenant, clients=ids)
-    assert len(_gets(sent)) == 3
-    sent.clear()
+    assert len(client_gets(ory_sent)) == 3
+    ory_sent.clear()
     again = names.resolve(tenant, clients=ids)
-    assert sent == [] and again.of(ids[1]).label == "Cached 1"
+    assert ory_sent == [] and again.of(ids[1]).label == "Cached 1"
     clients.update_for(None, tenant, ids[1], {"client_name": "Renamed"})
-    sent.clear()
+    ory_sent.clear()
     renamed = names.resolve(tenant, clients=ids)
-    assert renamed.of(ids[1]).label == "Renamed" and len(_gets(sent)) == 1
+    assert renamed.of(ids[1]).label == "Renamed" and len(client_gets(ory_sent)) == 1
 
 
-def test_it_looks_up_at_most_a_page_of_ids(ory, tenant, sent):
+def test_it_looks_up_at_most_a_page_of_ids(ory, tenant, ory_sent):
     wanted = [f"not-a-client-{i:03}" for i in range(names.MAX_CLIENTS + 20)]
     names.resolve(tenant, clients=wanted)
-    assert len(_gets(sent)) == names.MAX_CLIENTS and _client_lists(sent) == []
+    assert len(client_gets(ory_sent)) == names.MAX_CLIENTS and client_lists(ory_sent) == []
 
 
 def test_it_keeps_raw_ids_and_caches_nothing_while_hydra_is_down(tenant, hydra_down, settings):
