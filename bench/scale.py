@@ -24,7 +24,7 @@ Kratos over HTTP):
    by month (DROP of the partition), to say whether native partitioning is worth it.
 
 It prints the tables and writes them into bench/RESULTS.md's "Scale" section (``make bench``'s sections are
-left as they are). ``--code DIR`` measures the code of another checkout (a worktree at an older commit) on the
+left as they are; a ``--quick`` run only prints). ``--code DIR`` measures the code of another checkout (a worktree at an older commit) on the
 same data: its migrations are applied first.
 """
 
@@ -551,7 +551,7 @@ def facts(code: Path, label: str, datasets: Sequence[Dataset], load_before: tupl
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="two tiny datasets: a smoke run")
+    parser.add_argument("--quick", action="store_true", help="two tiny datasets: a smoke run (prints only)")
     parser.add_argument("--regenerate", action="store_true", help="drop and rebuild the datasets")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=10)
@@ -613,7 +613,7 @@ def main() -> int:
             worker.stop()
         for stack in stacks:
             stack.stop()
-    if not args.no_write:
+    if not (args.no_write or args.quick):  # a smoke run never replaces measured numbers
         title = f"{dt.datetime.now(dt.UTC):%Y-%m-%d}, {'quick smoke run' if args.quick else 'full scale'}"
         write_section(title, facts(code, args.label or "this checkout", datasets, load_before), tables)
         say(f"wrote the Scale section of {results.RESULTS}")
