@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 
-from oauth2_admin.consents.models import LedgerEntry, ReconcileRun, ScopeCount
+from oauth2_admin.consents.models import LedgerEntry, ReconcileRun, ScopeCount, TenantScopeCount
 from truss import sql
 from truss.audit import Action
 from truss.models import AuditEvent, Tenant
@@ -191,16 +191,36 @@ def _adjust_counts(tenant_id: int, client_id: str, old: list[str] | None, new: l
         delta[PEOPLE] += 1
         for scope in set(new):
             delta[scope] += 1
-    for scope, change in delta.items():
-        if change == 0:
-            continue
-        updated = ScopeCount.objects.filter(
-            tenant_id=tenant_id, client_id=client_id, scope=scope[:255]
-        ).update(people=F("people") + change)
+    moved = {scope[:255]: change for scope, change in sorted(delta.items()) if change}
+    for scope, change in moved.items():  # sorted: concurrent moves lock rows in one order
+        updated = ScopeCount.objects.filter(tenant_id=tenant_id, client_id=client_id, scope=scope).update(
+            people=F("people") + change
+        )
         if not updated:
             ScopeCount.objects.create(
-                tenant_id=tenant_id, client_id=client_id, scope=scope[:255], people=max(change, 0)
+                tenant_id=tenant_id, client_id=client_id, scope=scope, people=max(change, 0)
             )
+    _move_tenant_counts(tenant_id, moved)
+
+
+@functools.cache
+def _tenant_count_sql(vendor: str) -> str:
+    """Add to one tenant counter, creating it at the first consent: one upsert (atomic under concurrency; SQLite
+    and PostgreSQL both have ON CONFLICT)."""
+    t = sql.names(TenantScopeCount)
+    c = t.c
+    return (
+        f"INSERT INTO {t.table} ({c['tenant']}, {c['scope']}, {c['people']}) VALUES (%s, %s, %s) "
+        f"ON CONFLICT ({c['tenant']}, {c['scope']}) DO UPDATE SET {c['people']} = {t.table}.{c['people']} + %s"
+    )
+
+
+def _move_tenant_counts(tenant_id: int, delta: dict[str, int]) -> None:
+    """Move the tenant's counters (TenantScopeCount) by ``delta``, in the transaction that moves the client's."""
+    statement = _tenant_count_sql(connection.vendor)
+    for scope, change in sorted(delta.items()):
+        if change:
+            sql.run(statement, [tenant_id, scope, max(change, 0), change])
 
 
 def set_state(entries: Iterable[LedgerEntry], state: str) -> int:
@@ -243,9 +263,28 @@ def rebuild_counts(tenant: Tenant, client_id: str) -> None:
         for scope in set(scopes or []):
             counts[str(scope)[:255]] += 1
     with transaction.atomic():
-        ScopeCount.objects.filter(tenant=tenant, client_id=client_id).delete()
+        rows = ScopeCount.objects.select_for_update().filter(tenant=tenant, client_id=client_id)
+        delta = dict(counts)
+        for scope, n in rows.values_list("scope", "people"):
+            delta[scope] = delta.get(scope, 0) - n
+        rows.delete()
         ScopeCount.objects.bulk_create(
             [ScopeCount(tenant=tenant, client_id=client_id, scope=s, people=n) for s, n in counts.items()]
+        )
+        _move_tenant_counts(tenant.pk, delta)
+
+
+def recount_tenant(tenant: Tenant) -> None:
+    """Recount the tenant counters (TenantScopeCount) from its client counters: a repair, after client counters
+    were written by hand. The tenant's counter rows are locked first, so moves of existing counters wait."""
+    with transaction.atomic():
+        list(TenantScopeCount.objects.select_for_update().filter(tenant=tenant).values_list("pk", flat=True))
+        sums = (
+            ScopeCount.objects.filter(tenant=tenant).values_list("scope").annotate(n=Sum("people")).order_by()
+        )
+        TenantScopeCount.objects.filter(tenant=tenant).delete()
+        TenantScopeCount.objects.bulk_create(
+            [TenantScopeCount(tenant=tenant, scope=scope, people=n) for scope, n in sums if n]
         )
 
 

@@ -83,6 +83,24 @@ class ScopeCount(models.Model):
         return f"{self.client_id} {self.scope or '(people)'}: {self.people}"
 
 
+class TenantScopeCount(models.Model):
+    """ScopeCount summed over the tenant's clients, one row per (tenant, scope), moved in the same transaction as
+    the client's counters (``ledger._adjust_counts``, ``ledger.rebuild_counts``): the overview reads a handful of
+    rows whatever the number of clients. ``scope == ""`` holds the active consents (people per client, summed)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=255)
+    people = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "scope"], name="consent_tenant_scope_count"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope or '(consents)'}: {self.people}"
+
+
 class RevokeJob(models.Model):
     """ "Revoke this client for everyone": worked through in batches by the page's polling requests or
     ``manage.py run_consent_jobs``; ``cursor`` (the last ledger id handled) makes it resumable, and revoking

@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Sum
 from django.utils import timezone
 
 from oauth2_admin.clients import counts
 from oauth2_admin.consents import ledger
-from oauth2_admin.consents.models import ScopeCount
+from oauth2_admin.consents.models import TenantScopeCount
 from oauth2_admin.devtools import flows
 from oauth2_admin.keys.models import Rotation
 from oauth2_admin.scopes import catalogue
@@ -146,14 +145,10 @@ MAX_SCOPES = 20
 
 
 def scope_grants(tenant: Tenant) -> ScopeGrants:
-    """Active consents per scope, summed from the consent ledger's counters (ScopeCount: one row per client and
-    scope, ``scope == ""`` the client's people), in one grouped query; titled from the tenant's catalogue."""
-    rows = (
-        ScopeCount.objects.filter(tenant=tenant, people__gt=0)
-        .values_list("scope")
-        .annotate(n=Sum("people"))
-        .order_by()
-    )
+    """Active consents per scope from the consent ledger's tenant counters (TenantScopeCount: the client counters
+    summed, one row per scope, ``scope == ""`` the active consents), whatever the number of clients; titled from
+    the tenant's catalogue."""
+    rows = TenantScopeCount.objects.filter(tenant=tenant, people__gt=0).values_list("scope", "people")
     consents, scopes = 0, []
     for scope, n in rows:
         if scope == ledger.PEOPLE:

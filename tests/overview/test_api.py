@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from oauth2_admin.clients import counts
+from oauth2_admin.consents import ledger
 from oauth2_admin.consents.models import ScopeCount
 from truss import apikeys, audit
 from truss.audit import Action
@@ -24,6 +25,7 @@ def _fill(tenant, other_tenant):
     audit.record(None, Action.LOGIN_ACCEPT, tenant=other_tenant)
     ScopeCount.objects.create(tenant=tenant, client_id="a", scope="", people=4)
     ScopeCount.objects.create(tenant=tenant, client_id="a", scope="openid", people=4)
+    ledger.recount_tenant(tenant)
 
 
 def test_it_answers_the_tenants_numbers_with_a_service_key(
