@@ -299,6 +299,7 @@ BRIDGE_ACTIONS = (  # (action, outcome, share of the bridge half)
     ("bridge.login.reject", "success", 0.03),
     ("bridge.login.accept", "failure", 0.02),
 )
+LOGIN_ACTIONS = frozenset({"bridge.login.accept", "bridge.login.reject"})
 CONSOLE_ACTIONS = (  # console and API writes that are not client versions (the drift sweep ignores them)
     ("apikey.create", "success", 0.2),
     ("consent.revoke", "success", 0.3),
@@ -431,9 +432,7 @@ def part_audit(ds: Dataset) -> tuple[int, str]:
             if i % 2 == 0:
                 action, outcome = bridge_kinds[i % len(bridge_kinds)]
                 person = people[rng.randrange(len(people))]
-                after = (
-                    bridge_afters[0] if action.startswith("bridge.login") else bridge_afters[1 + (i % 4 == 0)]
-                )
+                after = bridge_afters[0] if action in LOGIN_ACTIONS else bridge_afters[1 + (i % 4 == 0)]
                 if outcome != "success" or action.endswith(("reject", "view")):
                     after = "null"
                 yield at, f"identity:{person}", action, client_id, outcome, "203.0.113.7", after, ""
