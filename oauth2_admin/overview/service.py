@@ -66,6 +66,9 @@ ACTIVITY_SERIES: dict[tuple[str, str], str] = {
 SERIES_LABELS = ("sign-ins", "consents given", "consents refused")
 
 
+DEMO_TENANT = "demo"  # the tenant `manage.py seed_demo` creates, with the demo client
+
+
 @dataclass(frozen=True)
 class ClientStats:
     """The tenant's clients as counted (oauth2_admin.clients.counts), never by listing them on a page view."""
@@ -89,8 +92,12 @@ def is_demo_client(client: hydra.OAuth2Client) -> bool:
 
 
 def demo_client_id(tenant: Tenant) -> str:
-    """The tenant's demo client's id, or "": one Hydra list filtered by owner and exact name (a page of at most
-    a few clients, whatever the fleet's size), through the shared cache (forgotten on Truss's client writes)."""
+    """The demo client's id, or "": looked for only in the tenant `manage.py seed_demo` creates (DEMO_TENANT), by
+    one Hydra list filtered by owner and exact name through the shared cache (forgotten on Truss's client
+    writes). Any other tenant has no demo client to look for, and that list costs Hydra as much as its whole
+    fleet is large (it filters every client's row), on every view of the overview without a shared cache."""
+    if tenant.slug != DEMO_TENANT:
+        return ""
 
     def load() -> tuple[str] | None:
         try:

@@ -1,5 +1,5 @@
 """The overview's one-click demo sign-in: a "Sign in as jane (demo)" button for the client `manage.py seed_demo`
-creates (looked up by its exact name, never by listing the fleet), none for any other client; seed_demo prints the
+creates (looked up by its exact name in the demo tenant only, never by listing the fleet), none for any other client; seed_demo prints the
 demo client's Quickstart URL. With TRUSS_SHOTS=<dir> the browser test saves a screenshot of the overview."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from django.urls import reverse
 from oauth2_admin.devtools import flows
 from tests.bridge.test_browser import sign_in
 from tests.console.test_nav_browser import shot
+from tests.fixtures.ory import client_lists
 from truss.management.commands import seed_demo
 from truss.models import Membership, Tenant
 from truss.ory import hydra
@@ -91,6 +92,20 @@ def test_it_offers_no_demo_sign_in_without_the_demo_client(console, tenant, make
     )
     html = console("admin").get(reverse("console:overview")).content.decode()
     assert 'data-testid="client-count">1<' in html and BUTTON not in html
+
+
+def test_it_looks_for_the_demo_client_in_the_demo_tenant_only(console, tenant, make_hydra_client, ory_sent):
+    make_hydra_client(  # the demo client's twin, in a tenant seed_demo never seeds
+        owner=tenant.hydra_owner,
+        client_name=seed_demo.DEMO_CLIENT_NAME,
+        grant_types=["authorization_code"],
+        response_types=["code"],
+        redirect_uris=[flows.callback_url()],
+    )
+    ory_sent.clear()
+    html = console("admin").get(reverse("console:overview")).content.decode()
+    # No list by name (Hydra's filtered list reads its whole fleet); the tenant's first count lists its clients.
+    assert BUTTON not in html and [p for p in client_lists(ory_sent) if "client_name" in p] == []
 
 
 def test_it_offers_no_demo_sign_in_for_a_demo_client_hydra_would_not_send_back(seeded):
