@@ -20,6 +20,9 @@ from truss.audit import actions
 from truss.models import ApiKey, AuditEvent, Tenant
 
 CLIENT_ACTION_PREFIX = "oauth2.client."
+# Actions whose target is always a person (a Kratos identity id): named as a person or left as an id, never
+# looked up in Hydra as a client (a GET each that can only answer "no such client").
+PERSON_TARGET_ACTIONS = frozenset({actions.Action.CONSENT_REVOKE, actions.Action.LOGOUT_SUBJECT})
 
 
 @dataclass(frozen=True)
@@ -142,10 +145,12 @@ def rows_for(events: list[AuditEvent], tenant: Tenant, *, can_see_keys: bool) ->
     people = names.resolve(
         tenant, actors=[e.actor for e in events if e.actor.startswith(names.IDENTITY)], subjects=others
     )
-    # Clients by id, only those on the page: a client action's target first, then what is not a person.
+    # Clients by id, only those on the page: a client action's target first, then what may be a client (not a
+    # person found, nor the target of a person's action).
     client_targets = {e.target for e in events if e.target and e.action.startswith(CLIENT_ACTION_PREFIX)}
+    maybe = {e.target for e in events if e.target in others and e.action not in PERSON_TARGET_ACTIONS}
     clients, gone = names.client_lookup(
-        tenant, [*sorted(client_targets), *sorted(others - client_targets - set(people.found))]
+        tenant, [*sorted(client_targets), *sorted(maybe - client_targets - set(people.found))]
     )
     keys_url = reverse("console:apikeys:list") if can_see_keys else ""
 
