@@ -12,15 +12,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 from ninja.errors import HttpError
+from ninja.params.functions import Query
 from ninja.security.base import AuthBase
 
 from oauth2_admin.clients import service as clients
-from oauth2_admin.hygiene import drift, history, snapshot
+from oauth2_admin.hygiene import drift, freshness, history, snapshot
 from oauth2_admin.hygiene import service as hygiene
+from oauth2_admin.hygiene.models import SnapshotRefresh, SweepRun
 from truss.apikit import (
     AUTH_ERRORS,
     UPSTREAM_ERRORS,
@@ -34,6 +37,9 @@ from truss.apikit import (
     tenant_of,
 )
 from truss.audit import Action
+
+PAGE_SIZE, MAX_PAGE_SIZE = 100, 500  # clients per page of GET /findings
+_TOKEN_SALT = "hygiene-findings-page"
 
 # --- schemas -------------------------------------------------------------------------------------------------------
 
@@ -66,8 +72,21 @@ class ReportItemOut(ClientFindingsOut):
 
 class ReportOut(Schema):
     items: list[ReportItemOut]
-    counts: dict[str, int]
-    as_of: datetime
+    counts: dict[str, int] = Field(..., description="Findings per severity over all the tenant's clients")
+    total: int = Field(..., ge=0, description="The tenant's clients in the snapshot")
+    as_of: datetime | None = Field(..., description="When the rows were checked against Hydra (null: never)")
+    stale: bool = Field(..., description="Older than HYGIENE_REPORT_MAX_AGE or never checked against Hydra")
+    next_page_token: str | None = Field(None, description="The next page's page_token; null on the last page")
+
+
+class FindingsQuery(Schema):
+    page_size: int = Field(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="Clients per page")
+    page_token: str | None = Field(
+        None, min_length=1, max_length=512, description="A previous answer's next_page_token"
+    )
+
+
+FindingsParams: Any = Query(...)
 
 
 class ChangeOut(Schema):
@@ -116,6 +135,27 @@ class AdoptedOut(Schema):
 
 
 # --- helpers -------------------------------------------------------------------------------------------------------
+
+
+def _token(tenant_pk: Any, after: str) -> str:
+    """An opaque page token: the last client id of the page, signed for this tenant's listing only."""
+    return signing.dumps(after, salt=f"{_TOKEN_SALT}:{tenant_pk}", compress=True)
+
+
+def _after(tenant_pk: Any, token: str) -> str:
+    """The client id a page token continues after; BadSignature if it is not one of this tenant's."""
+    after = signing.loads(token, salt=f"{_TOKEN_SALT}:{tenant_pk}")
+    if not isinstance(after, str) or not after:
+        raise signing.BadSignature("not a client id")
+    return after
+
+
+def _stale(state: SnapshotRefresh | None, now: datetime) -> bool:
+    """As the report judges it (hygiene.freshness), read only: never checked, or not checked lately."""
+    if state is None:
+        return True
+    last = SweepRun.objects.filter(tenant=state.tenant).first()
+    return bool(last and last.running) or now - freshness.checked_at(state, last) > freshness.max_age()
 
 
 def _version_out(v: history.Version, *, detail: bool = False) -> dict[str, Any]:
@@ -170,18 +210,33 @@ def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: li
     @router.get(
         "/findings",
         auth=read_auth,
-        response=answers({200: ReportOut}, AUTH_ERRORS, UPSTREAM_ERRORS),
-        summary="Security findings of every client of the tenant (RFC 9700 linter), from the findings snapshot",
-        description="Rows follow every client write made through Truss at once; changes made in Hydra directly "
-        "appear after a refresh or `sweep_drift` (`as_of`). Secret age, idle and PKCE are evaluated now.",
+        response=answers({200: ReportOut}, 400, AUTH_ERRORS, UPSTREAM_ERRORS),
+        summary="Security findings of the tenant's clients (RFC 9700 linter), from the findings snapshot, a page "
+        "at a time",
+        description="Clients in client id order, `page_size` at a time; pass `next_page_token` as `page_token` "
+        "for the next page (null on the last). Read from the findings snapshot only, never from Hydra: rows "
+        "follow every client write made through Truss at once; changes made in Hydra directly appear after a "
+        "refresh or `sweep_drift` (`as_of`; `stale` when it is older than the report's maximum age). Secret "
+        "age, idle and PKCE are evaluated now. `counts` and `total` cover all the tenant's clients.",
         operation_id=f"{op}_hygiene_report",
     )
-    def report(request: HttpRequest) -> HttpResponse:
+    def report(request: HttpRequest, params: FindingsQuery = FindingsParams) -> HttpResponse:
         tenant = tenant_of(request)
-        state = snapshot.state_for(tenant)
+        after = ""
+        if params.page_token is not None:
+            try:
+                after = _after(tenant.pk, params.page_token)
+            except signing.BadSignature:
+                message = "Not a page token of this listing: start again without page_token."
+                return error(request, 400, "invalid_request", message, fields={"page_token": [message]})
         now = timezone.now()
-        selected = snapshot.select(snapshot.read_time(tenant, now=now), sort="name")
-        rows = snapshot.rows(tenant, selected, now=now)
+        rt = snapshot.read_time(tenant, now=now)
+        selected = snapshot.select(rt).order_by("client_id")
+        if after:
+            selected = selected.filter(client_id__gt=after)
+        window = list(selected[: params.page_size + 1])
+        more = len(window) > params.page_size
+        rows = snapshot.rows(tenant, window[: params.page_size], now=now)
         items = [
             {
                 "client_id": r.client_id,
@@ -192,11 +247,17 @@ def build_router(*, read_auth: AuthBase, write_auth: AuthBase, op: str, tags: li
             }
             for r in rows
         ]
-        counts = dict.fromkeys(hygiene.SEVERITIES, 0)
-        for r in rows:
-            for f in r.findings:
-                counts[f.severity] += 1
-        return json_response({"items": items, "counts": counts, "as_of": state.refreshed_at.isoformat()})
+        sums = snapshot.totals(rt)
+        state = SnapshotRefresh.objects.filter(tenant=tenant).first()
+        body = {
+            "items": items,
+            "counts": {s: sums[f"{s}_sum"] for s in hygiene.SEVERITIES},
+            "total": sums["total"],
+            "as_of": state.refreshed_at.isoformat() if state else None,
+            "stale": _stale(state, now),
+            "next_page_token": _token(tenant.pk, rows[-1].client_id) if more and rows else None,
+        }
+        return json_response(body)
 
     @router.get(
         "/clients/{client_id}/findings",

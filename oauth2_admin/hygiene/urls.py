@@ -8,6 +8,7 @@ app_name = "hygiene"
 urlpatterns = [
     path("", views.report, name="report"),
     path("refresh", views.refresh, name="refresh"),
+    path("progress", views.progress, name="progress"),
     path("thresholds", views.thresholds, name="thresholds"),
     path("clients/<str:client_id>/findings", views.client_findings, name="client_findings"),
     path("clients/<str:client_id>/fix/<slug:rule>", views.fix, name="fix"),

@@ -33,6 +33,8 @@ from truss.http import TenantRequest
 from truss.models import Role
 
 REPORT_PAGE = 50
+POLL_DELAY, POLL_RETRY = "1s", "10s"  # between progress polls; after Hydra could not be reached
+REFRESHED = "hygiene-refreshed"  # the event the page's results reload on
 REFRESH_PAGES = 4  # pages of Hydra's listing "Refresh now" walks before it answers
 HISTORY = "console:hygiene:history"
 
@@ -52,8 +54,9 @@ class ReportRow:
 @tenancy.tenant_view()
 def report(request: TenantRequest) -> HttpResponse:
     """Every client's score and findings, read from the findings snapshot (sorted, filtered and paged in SQL);
-    the time-dependent rules are applied now. No Hydra call, unless the snapshot is older than its maximum age
-    (hygiene.freshness): then it is refreshed first, or shown marked as not current if Hydra cannot be reached."""
+    the time-dependent rules are applied now. No Hydra call (but a tenant's very first view): a snapshot older
+    than its maximum age is shown marked as not current, with the progress fragment that checks it again
+    (hygiene.freshness). An htmx request gets the table, or all the results when it targets them."""
     form = ReportFilterForm(request.GET or None)
     if form.is_bound and not form.is_valid():
         return TemplateResponse(
@@ -101,10 +104,6 @@ def report(request: TenantRequest) -> HttpResponse:
         "counts": {"high": sums["high_sum"], "medium": sums["medium_sum"], "low": sums["low_sum"]},
         "clean": sums["clean"],
         "drifted": sums["drifted_count"],
-        "as_of": fresh.as_of,
-        "stale": fresh.stale,
-        "refreshing": fresh.refreshing,
-        "walk": fresh.walk,
         "page": page,
         "pages": pages,
         "prev_url": "?" + urlencode({**query, "page": page - 1}) if page > 1 else "",
@@ -114,7 +113,42 @@ def report(request: TenantRequest) -> HttpResponse:
         "query": urlencode(query),
         "can_edit": can_edit,
     }
-    return htmx.render(request, "console/hygiene/report.html", context, partial="hygiene-table")
+    context.update(_check(fresh))
+    target = getattr(request.htmx, "target", None) if htmx.is_fragment_request(request) else None
+    partial = "hygiene-results" if target == "hygiene-results" else "hygiene-table"
+    return htmx.render(request, "console/hygiene/report.html", context, partial=partial)
+
+
+def _check(fresh: freshness.Freshness) -> dict[str, Any]:
+    """What the progress fragment shows, and whether (and how soon) it polls again."""
+    polls = fresh.refreshing
+    return {
+        "as_of": fresh.as_of,
+        "stale": fresh.stale,
+        "refreshing": fresh.refreshing,
+        "unreachable": fresh.unreachable,
+        "walk": fresh.walk,
+        "polls": polls,
+        "poll_delay": POLL_RETRY if fresh.unreachable else POLL_DELAY,
+        "checked": fresh.refreshed,
+        "checked_clients": fresh.state.clients,
+    }
+
+
+@require_safe
+@tenancy.tenant_view()
+def progress(request: TenantRequest) -> HttpResponse:
+    """The report's progress fragment (polled while the report is not current): each request walks the next
+    small page of Hydra's listing (hygiene.freshness.advance; a refresh of the read model, as viewing the report
+    is) and says how far the walk got. The request that ends it tells the page to reload its results
+    (HX-Trigger: hygiene-refreshed). Without htmx (the page's noscript link), the report page again."""
+    fresh = freshness.advance(request.tenant)
+    if not htmx.is_fragment_request(request):
+        return redirect("console:hygiene:report")
+    response = TemplateResponse(request, "console/hygiene/report.html#hygiene-progress", _check(fresh))
+    if fresh.refreshed:
+        response["HX-Trigger"] = REFRESHED
+    return response
 
 
 @require_POST
@@ -127,7 +161,7 @@ def refresh(request: TenantRequest) -> HttpResponse:
         messages.info(
             request,
             f"Checking against Hydra: {run.done} of about {max(run.expected, run.done)} clients so far; the "
-            "report goes on with it as it is viewed.",
+            "report goes on with it while it is open.",
         )
     else:
         messages.success(request, f"Report refreshed from Hydra: {run.done} client{pluralize(run.done)}.")

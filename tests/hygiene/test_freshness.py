@@ -1,6 +1,7 @@
 """The fleet report never looks current when it is not: a client changed in Hydra behind Truss's back shows
-with its new name and score once the snapshot is older than its maximum age, or as soon as a page that reads
-the client from Hydra has seen it; when Hydra cannot be reached to check again, the report says it is old."""
+with its new name and score once the snapshot, older than its maximum age, has been checked again by the
+report's progress polls, or as soon as a page that reads the client from Hydra has seen it; until then, and
+when Hydra cannot be reached to check again, the report says it is old."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from oauth2_admin.clients import service as clients
 from oauth2_admin.hygiene import service as hygiene
-from oauth2_admin.hygiene.models import SnapshotRefresh
+from oauth2_admin.hygiene.models import SnapshotRefresh, SweepRun
 from tests.hygiene.conftest import change_in_hydra
 from truss.devstack import free_port
 
@@ -37,9 +38,10 @@ def row_of(html: str, client_id: str) -> str:
 
 
 def age_snapshot(tenant: Any, minutes: int = 10) -> None:
-    SnapshotRefresh.objects.filter(tenant=tenant).update(
-        refreshed_at=timezone.now() - timedelta(minutes=minutes)
-    )
+    """The snapshot and its last walk, checked `minutes` ago."""
+    then = timezone.now() - timedelta(minutes=minutes)
+    SnapshotRefresh.objects.filter(tenant=tenant).update(refreshed_at=then)
+    SweepRun.objects.filter(tenant=tenant).update(started_at=then, finished_at=then)
 
 
 def go_bad(ory: Any, client_id: str) -> dict[str, Any]:
@@ -57,6 +59,10 @@ def test_it_refreshes_a_report_older_than_its_maximum_age(console, make_client, 
     assert client.client_name in row_of(report(console), client.client_id)
     go_bad(ory, client.client_id)
     age_snapshot(tenant)
+    old = report(console)
+    assert "Not current" in old and client.client_name in row_of(old, client.client_id)
+    done = console("viewer").get("/console/hygiene/progress", headers={"HX-Request": "true"})
+    assert done.status_code == 200 and done["HX-Trigger"] == "hygiene-refreshed"
     row = row_of(report(console), client.client_id)
     assert "renamed-behind-truss" in row and client.client_name not in row
     assert "Plain http redirect URI" in row
@@ -93,10 +99,12 @@ def test_it_says_the_report_is_not_current_when_it_cannot_be_checked(
     html = report(console)
     assert client.client_name in html
     assert "Not current" in html
+    down = console("viewer").get("/console/hygiene/progress", headers={"HX-Request": "true"})
+    assert down.status_code == 200 and "Hydra cannot be reached" in down.content.decode()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_refreshes_once_when_parallel_views_find_the_report_old(make_client, tenant, monkeypatch):
+def test_it_refreshes_once_when_parallel_polls_find_the_report_old(make_client, tenant, monkeypatch):
     from django.db import connection
 
     from oauth2_admin.hygiene import freshness, snapshot
@@ -108,14 +116,14 @@ def test_it_refreshes_once_when_parallel_views_find_the_report_old(make_client, 
 
     def slow_refresh(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
-        time.sleep(0.5)  # every other view arrives while this one lists Hydra
+        time.sleep(0.5)  # every other poll arrives while this one lists Hydra
         return real(*args, **kwargs)
 
     monkeypatch.setattr(snapshot, "refresh", slow_refresh)
 
     def view(_: int) -> freshness.Freshness:
         try:
-            return freshness.current(tenant)
+            return freshness.advance(tenant)
         finally:
             connection.close()
 

@@ -73,6 +73,8 @@ NOT_STATABLE = {
     ("POST", "/v1/oauth2/trust"): _KEY,
     ("GET", "/api/hydra/clients"): _PAGE,
     ("GET", "/v1/oauth2/clients"): _PAGE,
+    ("GET", "/api/hydra/findings"): _PAGE,
+    ("GET", "/v1/oauth2/findings"): _PAGE,
     **{
         (method, prefix + path): _CLIENT
         for prefix in ("/api/hydra", "/v1/oauth2")
