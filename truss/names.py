@@ -83,12 +83,15 @@ def _subject(raw: str) -> str:
     return raw.removeprefix(IDENTITY)
 
 
-def _identities(tenant: Tenant, raws: set[str]) -> dict[str, Name]:
+def _identities(tenant: Tenant, raws: set[str], known: set[str]) -> dict[str, Name]:
+    """``known``: subjects of ``raws`` the caller read from the tenant's ledger (visible without asking again)."""
     from oauth2_admin.consents.models import LedgerEntry
 
-    subjects = {_subject(r) for r in raws}
-    visible = set(
+    subjects = {_subject(r) for r in raws} - known
+    visible = known | set(
         LedgerEntry.objects.filter(tenant=tenant, subject__in=subjects).values_list("subject", flat=True)
+        if subjects
+        else ()
     )
     ids = sorted(visible)[:MAX_IDS]
     if not ids:
@@ -186,15 +189,18 @@ def resolve(
     actors: Iterable[str] = (),
     subjects: Iterable[str] = (),
     clients: Iterable[str] = (),
+    ledger_subjects: Iterable[str] = (),
 ) -> Names:
     """Every identifier of a page in one go. ``actors`` are audit actors (``user:…``, ``apikey:…``,
     ``identity:…``, ``system``), ``subjects`` Kratos identity ids (bare or ``identity:``), ``clients`` client
-    ids."""
+    ids. ``ledger_subjects``: subjects the page read from the tenant's consent ledger rows, so they have a
+    consent with one of its clients already (not looked up in the ledger again: a person has a row per client)."""
     actor_set = set(actors)
-    identity_raws = {a for a in actor_set if a.startswith(IDENTITY)} | set(subjects)
+    known = set(ledger_subjects)
+    identity_raws = {a for a in actor_set if a.startswith(IDENTITY)} | set(subjects) | known
     found: dict[str, Name] = {}
     if identity_raws:
-        found.update(_identities(tenant, identity_raws))
+        found.update(_identities(tenant, identity_raws, known))
     client_raws = set(clients)
     if client_raws:
         found.update(_clients(tenant, client_raws))

@@ -182,7 +182,7 @@ def client_people(request: TenantRequest, client_id: str) -> HttpResponse:
     except (ledger.BadCursor, service.PersonInputError) as exc:
         entries, next_cursor, status, error = [], None, 400, str(exc)
     person_url = reverse("console:consents:person", args=["-s-"])
-    found = names.resolve(request.tenant, subjects=[e.subject for e in entries])
+    found = names.resolve(request.tenant, ledger_subjects=[e.subject for e in entries])
     rows = [
         PersonRow(
             e.subject,
