@@ -53,7 +53,15 @@ sys.path.insert(0, str(ROOT))
 
 from bench import results  # noqa: E402
 from bench.results import Table, verdict  # noqa: E402
-from bench.scale_data import DATASETS, Dataset, admin_sql, pg_url, prepare, say  # noqa: E402
+from bench.scale_data import (  # noqa: E402
+    DATASETS,
+    TENANT_COUNTS_FROM_CLIENT_COUNTS,
+    Dataset,
+    admin_sql,
+    pg_url,
+    prepare,
+    say,
+)
 
 TARGET = 1.5
 WORKER = ROOT / "bench" / "scale_worker.py"
@@ -202,6 +210,7 @@ def _restore_ledger(ds: Dataset) -> int:
                 "SELECT tenant_id, client_id, s, count(*) FROM console_consents_ledgerentry, "
                 "jsonb_array_elements_text(scopes) AS s WHERE state = 'active' GROUP BY 1, 2, 3"
             )
+            conn.execute(TENANT_COUNTS_FROM_CLIENT_COUNTS)
     return handled
 
 

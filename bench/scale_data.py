@@ -16,7 +16,7 @@ re-run skips what is there (``--regenerate`` drops the databases and starts agai
   one ``oauth2.client.create`` per client (what the drift sweep compares against), the rest console writes.
   Secondary indexes are dropped for the COPY and rebuilt after it. The daily rollup (``AuditDailyCount``) is
   written in step, as the chaining transaction keeps it.
-- ``ledger``: consent ledger rows (10 clients per person) with ``ScopeCount`` in step, by COPY.
+- ``ledger``: consent ledger rows (10 clients per person) with ``ScopeCount`` and ``TenantScopeCount`` in step, by COPY.
 
 Run as ``python -m bench.scale_data <dataset>`` with the dataset's environment (``bench/scale.py`` does).
 """
@@ -299,6 +299,12 @@ BRIDGE_ACTIONS = (  # (action, outcome, share of the bridge half)
     ("bridge.login.reject", "success", 0.03),
     ("bridge.login.accept", "failure", 0.02),
 )
+# The per-tenant consent counters (consents.models.TenantScopeCount), as ledger.recount_tenant sets them.
+TENANT_COUNTS_FROM_CLIENT_COUNTS = (
+    "DELETE FROM console_consents_tenantscopecount; "
+    "INSERT INTO console_consents_tenantscopecount (tenant_id, scope, people) "
+    "SELECT tenant_id, scope, SUM(people) FROM console_consents_scopecount GROUP BY 1, 2 HAVING SUM(people) > 0"
+)
 LOGIN_ACTIONS = frozenset({"bridge.login.accept", "bridge.login.reject"})
 CONSOLE_ACTIONS = (  # console and API writes that are not client versions (the drift sweep ignores them)
     ("apikey.create", "success", 0.2),
@@ -556,7 +562,9 @@ def part_ledger(ds: Dataset) -> tuple[int, str]:
     counts: Counter[tuple[str, str]] = Counter()
     written = 0
     with psycopg.connect(pg_url(ds.app_db)) as conn:
-        conn.execute("TRUNCATE console_consents_ledgerentry, console_consents_scopecount RESTART IDENTITY")
+        conn.execute(
+            "TRUNCATE console_consents_ledgerentry, console_consents_scopecount, console_consents_tenantscopecount RESTART IDENTITY"
+        )
         with without_indexes(conn, "console_consents_ledgerentry"):
             with conn.cursor().copy(
                 "COPY console_consents_ledgerentry (tenant_id, client_id, subject, decision, state, scopes, audience, "
@@ -606,6 +614,7 @@ def part_ledger(ds: Dataset) -> tuple[int, str]:
             for (client_id, scope), n in counts.items():
                 copy.write_row((tenant.pk, client_id, scope, n))
         conn.commit()
+        conn.execute(TENANT_COUNTS_FROM_CLIENT_COUNTS)
         conn.execute("ANALYZE console_consents_ledgerentry")
         conn.execute("ANALYZE console_consents_scopecount")
         conn.commit()

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import translation
@@ -367,20 +366,18 @@ class ScopeGrants:
 
 
 def grants_per_scope(tenant: Tenant) -> list[ScopeGrants]:
-    """Active consents per granted scope over the tenant's clients (consent ledger counts), most granted first."""
-    from oauth2_admin.consents.models import ScopeCount
+    """Active consents per granted scope over the tenant's clients (the consent ledger's per-tenant counters),
+    most granted first."""
+    from oauth2_admin.consents.models import TenantScopeCount
 
     rows = (
-        ScopeCount.objects.filter(tenant=tenant, people__gt=0)
+        TenantScopeCount.objects.filter(tenant=tenant, people__gt=0)
         .exclude(scope="")
-        .values("scope")
-        .annotate(grants=Sum("people"))
-        .order_by("-grants", "scope")
+        .order_by("-people", "scope")
+        .values_list("scope", "people")
     )
     known = titles(tenant)
     return [
-        ScopeGrants(
-            row["scope"], known.get(row["scope"], ""), int(row["grants"]), row["scope"] in catalogue.STANDARD
-        )
-        for row in rows
+        ScopeGrants(scope, known.get(scope, ""), people, scope in catalogue.STANDARD)
+        for scope, people in rows
     ]
