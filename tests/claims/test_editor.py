@@ -146,7 +146,8 @@ def test_it_previews_a_scoped_template_only_when_its_scope_is_picked(
             HTTP_HX_REQUEST="true",
         )
         assert shown.status_code == 200
-        return shown.content.decode()
+        html: str = shown.content.decode()
+        return html
 
     assert "A-Scoped" in preview("openid photos.read")
     without = preview("openid")
