@@ -383,14 +383,14 @@ def part_audit(ds: Dataset) -> tuple[int, str]:
     from django.utils import timezone
 
     from oauth2_admin.clients import service as clients
-    from oauth2_admin.hygiene.service import all_clients
     from truss.audit import chain_for, compute_hash
     from truss.audit.events import GENESIS, jsonable
     from truss.models import AuditEvent, Tenant
+    from truss.ory import hydra
 
     tenant = Tenant.objects.get(slug=TENANT)
     chain = chain_for(tenant.pk)
-    listed = all_clients(tenant)
+    listed = [c for page in hydra.iter_clients(owner=tenant.hydra_owner) for c in page.items]
     client_ids = [c.client_id for c in listed]
     creations = [(c.client_id, _json(jsonable(clients.public_view(c)))) for c in listed]
     rng = random.Random(7)
@@ -551,11 +551,13 @@ def part_ledger(ds: Dataset) -> tuple[int, str]:
     """Ledger rows: each person has consented to PEOPLE_CLIENTS of the tenant's clients; 90 % active."""
     from django.utils import timezone
 
-    from oauth2_admin.hygiene.service import all_clients
     from truss.models import Tenant
+    from truss.ory import hydra
 
     tenant = Tenant.objects.get(slug=TENANT)
-    client_ids = sorted(c.client_id for c in all_clients(tenant))
+    client_ids = sorted(
+        c.client_id for page in hydra.iter_clients(owner=tenant.hydra_owner) for c in page.items
+    )
     rng = random.Random(11)
     now = timezone.now().replace(microsecond=0)
     people = max(1, ds.ledger // PEOPLE_CLIENTS)

@@ -9,7 +9,7 @@ thousand clients costs one paged Hydra listing and two audit queries, never a ca
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -40,7 +40,6 @@ HYDRA_DEFAULT_REFRESH_SECONDS = 720 * 3600
 
 SECRET_ACTIONS = (Action.CLIENT_CREATE, Action.CLIENT_ROTATE_SECRET)
 CONSENT_ACTION = Action.CONSENT_ACCEPT
-LIST_PAGE = 500  # Hydra's largest page
 
 _ACCESS_LIFESPAN_BY_GRANT = {
     "authorization_code": "authorization_code_grant_access_token_lifespan",
@@ -495,43 +494,6 @@ def findings_as_warnings(client: hydra.OAuth2Client) -> list[str]:
     ]
 
 
-# --- the tenant report -------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ClientReport:
-    client_id: str
-    name: str
-    score: int
-    findings: list[Finding]
-
-    @property
-    def worst(self) -> str:
-        return self.findings[0].severity if self.findings else ""
-
-
-def all_clients(tenant: Tenant) -> list[hydra.OAuth2Client]:
-    """Every client of the tenant: Hydra's list in pages of 500 (one call per 500 clients)."""
-    out: list[hydra.OAuth2Client] = []
-    token: str | None = None
-    while True:
-        page = clients.list_for(tenant, page_size=LIST_PAGE, page_token=token)
-        out += page.items
-        token = page.next_page_token
-        if not token or not page.items:
-            return out
-
-
-def report(tenant: Tenant, *, now: datetime | None = None) -> list[ClientReport]:
-    listed = all_clients(tenant)
-    facts = facts_for(tenant, now=now)
-    rows = []
-    for client in listed:
-        found = lint(client, facts)
-        rows.append(ClientReport(client.client_id, client.client_name or "(unnamed)", score(found), found))
-    return rows
-
-
 # --- fixes -------------------------------------------------------------------------------------------------------
 
 
@@ -580,11 +542,3 @@ def apply_fix(
         return clients.set_token_config(request, tenant, client_id, fix.token_config, if_match=if_match)
     updated, _ = clients.update_for(request, tenant, client_id, fix.changes, if_match=if_match)
     return updated
-
-
-def counts(rows: Iterable[ClientReport]) -> Mapping[str, int]:
-    out: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
-    for row in rows:
-        for finding in row.findings:
-            out[finding.severity] += 1
-    return out

@@ -452,16 +452,6 @@ PAGE_SIZE = hydra.FLEET_PAGE  # clients per page of a refresh's walk
 VIEW_PAGES = 1  # pages of Hydra's listing one read walks when the report must be checked again
 
 
-def state_for(tenant: Tenant) -> SnapshotRefresh:
-    """The tenant's last full refresh; the first time (never refreshed), the first page(s) of a refresh from
-    Hydra now, and an unsaved state saying how far it got if the fleet is larger than that."""
-    state = SnapshotRefresh.objects.filter(tenant=tenant).first()
-    if state is not None:
-        return state
-    run = refresh(tenant, source="first view", max_pages=VIEW_PAGES)
-    return SnapshotRefresh.objects.filter(tenant=tenant).first() or partial(run)
-
-
 def partial(run: SweepRun) -> SnapshotRefresh:
     """The state of a tenant whose first walk is still under way (not saved)."""
     return SnapshotRefresh(

@@ -18,6 +18,7 @@ from oauth2_admin.hygiene.models import FindingsSnapshot, SnapshotRefresh
 from tests.hygiene.conftest import change_in_hydra
 from truss import audit
 from truss.devstack import free_port
+from truss.ory import hydra
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -37,10 +38,10 @@ def no_listing(monkeypatch: pytest.MonkeyPatch, tenant: Any) -> None:
     reach the report through the audit receiver only."""
     snapshot.refresh(tenant)
 
-    def refuse(tenant: Any) -> Any:
+    def refuse(**params: Any) -> Any:
         raise AssertionError("the report listed every client in Hydra")
 
-    monkeypatch.setattr(hygiene, "all_clients", refuse)
+    monkeypatch.setattr(hydra, "list_clients", refuse)
 
 
 def report(console: Any, **params: str) -> str:
@@ -53,7 +54,7 @@ def test_it_shows_a_write_through_the_client_api_at_once(console, make_client, a
     first = make_client()
     assert first.client_name in report(console)  # the first view builds the snapshot from Hydra, once
     assert SnapshotRefresh.objects.count() == 1
-    monkeypatch.setattr(hygiene, "all_clients", lambda tenant: pytest.fail("listed Hydra"))
+    monkeypatch.setattr(hydra, "list_clients", lambda **params: pytest.fail("listed Hydra"))
     second = make_client()  # created after the snapshot: the audit receiver adds it
     patch = [{"op": "replace", "path": "/token_endpoint_auth_method", "value": "client_secret_post"}]
     response = api.call(
