@@ -23,7 +23,7 @@ from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from oauth2_admin.consents.models import LedgerEntry, ReconcileRun, ScopeCount, TenantScopeCount
-from truss import sql
+from truss import leases, sql
 from truss.audit import Action
 from truss.models import AuditEvent, Tenant
 from truss.ory import http as ory_http
@@ -455,10 +455,7 @@ def _start(tenant: Tenant | None, client_id: str | None, me: str) -> ReconcileRu
         [ReconcileRun(scope=scope, state=ReconcileRun.State.DONE, started_at=now, updated_at=now)],
         ignore_conflicts=True,
     )
-    free = Q(lease_until__isnull=True) | Q(lease_until__lte=now) | Q(lease_owner=me)
-    if not ReconcileRun.objects.filter(free, scope=scope).update(
-        lease_owner=me, lease_until=now + RECONCILE_LEASE
-    ):
+    if not leases.take(ReconcileRun.objects.filter(scope=scope), me, RECONCILE_LEASE):
         raise ReconcileBusy(f"another process is reconciling {scope}")
     run = ReconcileRun.objects.get(scope=scope)
     if not run.running:
@@ -588,5 +585,5 @@ def reconcile(
         ReconcileRun.objects.filter(pk=run.pk, lease_owner=me).update(last_error=str(exc)[:500])
         raise
     finally:
-        ReconcileRun.objects.filter(pk=run.pk, lease_owner=me).update(lease_owner="", lease_until=None)
+        leases.release(ReconcileRun.objects.filter(pk=run.pk), me)
     return ReconcileReport(run.subjects, run.gone, run.back, run.expected, resumed_at)

@@ -28,12 +28,12 @@ from types import ModuleType
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from oauth2_admin.hygiene import drift, snapshot
 from oauth2_admin.hygiene import service as hygiene
 from oauth2_admin.hygiene.models import FindingsSnapshot, SnapshotRefresh, SweepRun
+from truss import leases
 from truss.models import ClientCount, Tenant
 from truss.ory import hydra
 from truss.ory.http import OryError
@@ -82,18 +82,12 @@ def _expected(tenant: Tenant, run: SweepRun | None) -> int:
 
 
 def _claim(run: SweepRun, me: str) -> bool:
-    """Take (or renew) the walk's lease: one conditional UPDATE, so two processes never both hold it."""
-    now = timezone.now()
-    free = Q(lease_until__isnull=True) | Q(lease_until__lte=now) | Q(lease_owner=me)
-    return bool(
-        SweepRun.objects.filter(free, pk=run.pk).update(
-            lease_owner=me, lease_until=now + LEASE, updated_at=now
-        )
-    )
+    """Take (or renew) the walk's lease."""
+    return leases.take(SweepRun.objects.filter(pk=run.pk), me, LEASE, updated_at=timezone.now())
 
 
 def _release(run: SweepRun, me: str) -> None:
-    SweepRun.objects.filter(pk=run.pk, lease_owner=me).update(lease_owner="", lease_until=None)
+    leases.release(SweepRun.objects.filter(pk=run.pk), me)
 
 
 def _begin(tenant: Tenant, *, source: str, records: bool, me: str) -> tuple[SweepRun, bool]:
